@@ -1,0 +1,27 @@
+"""What every service of the project needs the same way.
+
+Nothing happens on import: each service calls these from its entrypoint.
+"""
+
+from strangler_shared._errors import error_body
+from strangler_shared._grpc_auth import (
+    AioServiceTokenServerInterceptor,
+    ServiceTokenServerInterceptor,
+    open_aio_channel,
+    open_channel,
+)
+from strangler_shared._logs import configure_logging
+from strangler_shared._secrets import InvalidSecretError, load_service_token
+from strangler_shared._telemetry import setup_tracing
+
+__all__ = [
+    "AioServiceTokenServerInterceptor",
+    "InvalidSecretError",
+    "ServiceTokenServerInterceptor",
+    "configure_logging",
+    "error_body",
+    "load_service_token",
+    "open_aio_channel",
+    "open_channel",
+    "setup_tracing",
+]

@@ -1,0 +1,31 @@
+"""The environment variables the shared package reads, documented once, here.
+
+Tracing reads only the standard OpenTelemetry variables (``OTEL_SERVICE_NAME``,
+``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_TRACES_EXPORTER``,
+``OTEL_TRACES_SAMPLER``, ``OTEL_PROPAGATORS``, ``OTEL_BSP_*``, ``OTEL_SDK_DISABLED``); see the
+OpenTelemetry SDK's own ``opentelemetry.sdk.environment_variables`` for their meaning.
+"""
+
+STRANGLER_SERVICE_TOKEN = "STRANGLER_SERVICE_TOKEN"
+"""
+.. envvar:: STRANGLER_SERVICE_TOKEN
+
+The shared secret every internal gRPC call carries (``authorization: Bearer <token>``) and every
+gRPC server checks. At least 32 characters. ``make setup`` generates a random one into
+``var/secrets/service-token`` for local runs; it is never committed and has no default.
+"""
+
+STRANGLER_SERVICE_TOKEN_FILE = "STRANGLER_SERVICE_TOKEN_FILE"
+"""
+.. envvar:: STRANGLER_SERVICE_TOKEN_FILE
+
+A file holding the service token (Docker/Kubernetes secrets style), read when
+``STRANGLER_SERVICE_TOKEN`` is not set.
+"""
+
+STRANGLER_LOG_FORMAT = "STRANGLER_LOG_FORMAT"
+"""
+.. envvar:: STRANGLER_LOG_FORMAT
+
+``json`` (default) for one JSON object per log line with the trace id, or ``text``.
+"""

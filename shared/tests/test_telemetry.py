@@ -1,0 +1,79 @@
+"""Tracing set-up: resource from OTEL_* variables, one provider per process, shared instrumentations."""
+
+import json
+import logging
+import subprocess
+import sys
+import textwrap
+
+from strangler_shared import configure_logging
+
+_PROBE = textwrap.dedent(
+    """
+    import json, sqlite3
+    import httpx
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from strangler_shared import setup_tracing
+
+    exporter = InMemorySpanExporter()
+    provider = setup_tracing("probe", exporter=exporter)
+    assert setup_tracing("other") is provider
+    with trace.get_tracer("probe").start_as_current_span("parent"):
+        sqlite3.connect(":memory:").cursor().execute("select 1")
+        try:
+            httpx.get("http://127.0.0.1:9/unreachable", timeout=0.5)
+        except httpx.HTTPError:
+            pass
+    provider.force_flush()
+    spans = exporter.get_finished_spans()
+    print(json.dumps({
+        "resource": dict(provider.resource.attributes),
+        "spans": {s.name: (s.parent.span_id if s.parent else None) for s in spans},
+        "parent": [s.context.span_id for s in spans if s.name == "parent"][0],
+    }))
+    """
+)
+
+
+def _run_probe(env: dict[str, str]) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(completed.stdout)
+
+
+def test_environment_names_the_service_and_children_nest(monkeypatch) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "OTEL_SERVICE_NAME": "rag",
+        "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=compose,team=search",
+    }
+    result = _run_probe(env)
+    assert result["resource"]["service.name"] == "rag"
+    assert result["resource"]["deployment.environment.name"] == "compose"
+    assert result["resource"]["team"] == "search"
+    assert result["resource"]["service.version"] == "0.1.0"
+    child_parents = {name: parent for name, parent in result["spans"].items() if name != "parent"}
+    assert any(name.lower().startswith("select") for name in child_parents), result["spans"]
+    assert any(name.startswith("GET") for name in child_parents), result["spans"]
+    assert set(child_parents.values()) == {result["parent"]}
+
+
+def test_default_service_name_when_environment_is_silent() -> None:
+    result = _run_probe({"PATH": "/usr/bin:/bin"})
+    assert result["resource"]["service.name"] == "probe"
+    assert result["resource"]["deployment.environment.name"] == "local"
+
+
+def test_log_lines_are_json_with_trace_id(capsys) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    configure_logging("core")
+    tracer = TracerProvider().get_tracer("t")
+    with tracer.start_as_current_span("work") as span:
+        logging.getLogger("core.test").info("applied %s", "evt_1")
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["message"] == "applied evt_1"
+    assert line["service"] == "core"
+    assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
