@@ -9,7 +9,6 @@ import grpc.aio
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
-
 from strangler_shared import (
     AioServiceTokenServerInterceptor,
     ServiceTokenServerInterceptor,
@@ -21,7 +20,7 @@ TOKEN = "t" * 40
 
 
 class EchoRag(rag_pb2_grpc.RagServiceServicer):
-    def Search(self, request, context):  # noqa: N802 - the proto's name
+    def Search(self, request, context):
         return rag_pb2.SearchResponse(
             results=[rag_pb2.SearchResult(article_id=1, title=request.query, score=1.0)]
         )
@@ -49,7 +48,9 @@ def test_call_with_token_is_served(sync_server: str) -> None:
 
 @pytest.mark.parametrize("token", [None, "w" * 40])
 def test_call_without_valid_token_is_unauthenticated(sync_server: str, token: str | None) -> None:
-    channel = grpc.insecure_channel(sync_server) if token is None else open_channel(sync_server, token)
+    channel = (
+        grpc.insecure_channel(sync_server) if token is None else open_channel(sync_server, token)
+    )
     with channel, pytest.raises(grpc.RpcError) as caught:
         rag_pb2_grpc.RagServiceStub(channel).Search(rag_pb2.SearchRequest(query="x"), timeout=5)
     assert caught.value.code() is grpc.StatusCode.UNAUTHENTICATED
@@ -58,12 +59,14 @@ def test_call_without_valid_token_is_unauthenticated(sync_server: str, token: st
 
 def test_health_service_needs_no_token(sync_server: str) -> None:
     with grpc.insecure_channel(sync_server) as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=5
+        )
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
 class AioEchoRag(rag_pb2_grpc.RagServiceServicer):
-    async def Search(self, request, context):  # noqa: N802 - the proto's name
+    async def Search(self, request, context):
         return rag_pb2.SearchResponse(results=[rag_pb2.SearchResult(title=request.query)])
 
 

@@ -1,7 +1,6 @@
 """The service token has no default and refuses weak values."""
 
 import pytest
-
 from strangler_shared import InvalidSecretError, load_service_token
 
 

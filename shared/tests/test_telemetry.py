@@ -1,4 +1,4 @@
-"""Tracing set-up: resource from OTEL_* variables, one provider per process, shared instrumentations."""
+"""Tracing set-up: resource from OTEL_* variables, one provider per process, instrumentations."""
 
 import json
 import logging

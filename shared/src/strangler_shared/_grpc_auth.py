@@ -6,7 +6,7 @@ service stays open so probes (grpc_health_probe, Docker, Kubernetes) need no sec
 """
 
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import grpc
@@ -17,6 +17,9 @@ _SCHEME = "Bearer "
 OPEN_SERVICES = frozenset({"/grpc.health.v1.Health/"})
 _DENIED = "missing or invalid service token"
 DEFAULT_TIMEOUT_SECONDS = 5.0
+# gRPC's reconnect backoff grows to 120 s by default: a peer back after a short outage would stay
+# unreachable for minutes. Internal peers restart quickly, so retry at least every 5 s.
+DEFAULT_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (("grpc.max_reconnect_backoff_ms", 5000),)
 
 
 def _is_open(method: str, open_prefixes: Iterable[str]) -> bool:
@@ -174,19 +177,27 @@ class _AioUnaryStream(grpc.aio.UnaryStreamClientInterceptor):
 
 
 def open_channel(
-    target: str, token: str, *, default_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    target: str,
+    token: str,
+    *,
+    default_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    options: Sequence[tuple[str, Any]] = DEFAULT_CHANNEL_OPTIONS,
 ) -> grpc.Channel:
     """Open an insecure (in-cluster, h2c) channel whose calls carry the token and a deadline."""
-    channel = grpc.insecure_channel(target)
+    channel = grpc.insecure_channel(target, options=list(options))
     return grpc.intercept_channel(channel, _ClientInterceptor(token, default_timeout))
 
 
 def open_aio_channel(
-    target: str, token: str, *, default_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    target: str,
+    token: str,
+    *,
+    default_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    options: Sequence[tuple[str, Any]] = DEFAULT_CHANNEL_OPTIONS,
 ) -> grpc.aio.Channel:
-    """Open an asyncio channel whose unary and server-streaming calls carry the token and a deadline."""
+    """Open an asyncio channel whose unary and server-streaming calls carry token and deadline."""
     interceptors: list[grpc.aio.ClientInterceptor] = [
         _AioUnaryUnary(token, default_timeout),
         _AioUnaryStream(token, default_timeout),
     ]
-    return grpc.aio.insecure_channel(target, interceptors=interceptors)
+    return grpc.aio.insecure_channel(target, options=list(options), interceptors=interceptors)
