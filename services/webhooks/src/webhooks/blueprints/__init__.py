@@ -1,0 +1,1 @@
+"""The adapter's HTTP routes, one blueprint per concern."""

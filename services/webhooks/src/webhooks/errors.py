@@ -1,0 +1,94 @@
+"""Why a delivery fails, as its sender sees it, and the handlers that answer every error as JSON.
+
+Each intake failure carries its HTTP status and machine code, so the boundary turns it into the
+project's error envelope in one place. Every other error (404, 405, 413, an unexpected exception)
+gets the same envelope too: the adapter never answers with an HTML page or a traceback.
+"""
+
+from typing import ClassVar
+
+from flask import Flask
+from flask.typing import ResponseReturnValue
+from strangler_shared import error_body
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
+
+
+class IntakeError(Exception):
+    """A delivery the adapter refuses or cannot complete."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MissingSignatureError(IntakeError):
+    """The delivery carries no signature header."""
+
+    status = 400
+    code = "missing_signature"
+
+
+class InvalidSignatureError(IntakeError):
+    """The signature is malformed, does not match the body, or is too old."""
+
+    status = 400
+    code = "invalid_signature"
+
+
+class InvalidEventError(IntakeError):
+    """The body is not an event the adapter can deliver."""
+
+    status = 400
+    code = "invalid_event"
+
+
+class CoreUnavailableError(IntakeError):
+    """core cannot be reached or did not answer in time; the sender should retry."""
+
+    status = 503
+    code = "core_unavailable"
+
+
+class CoreMisconfiguredError(IntakeError):
+    """core refused the adapter's credentials: an operator must fix the deployment."""
+
+    status = 500
+    code = "internal_error"
+
+
+class CoreError(IntakeError):
+    """core failed in a way the adapter does not expect."""
+
+    status = 502
+    code = "upstream_error"
+
+
+_CODES_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 500: "internal_error"}
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Answer intake failures and HTTP errors with the project's JSON error envelope."""
+    app.register_error_handler(IntakeError, _answer_intake_error)
+    app.register_error_handler(InternalServerError, _answer_internal_error)
+    app.register_error_handler(HTTPException, _answer_http_error)
+
+
+def _answer_intake_error(error: IntakeError) -> ResponseReturnValue:
+    return error_body(error.code, error.message), error.status
+
+
+def _answer_internal_error(error: InternalServerError) -> ResponseReturnValue:
+    # Flask has already logged the original exception with its traceback; the client gets none.
+    return error_body("internal_error", "The server hit an unexpected error."), 500
+
+
+def _answer_http_error(error: HTTPException) -> ResponseReturnValue:
+    status = error.code or 500
+    code = _CODES_BY_STATUS.get(status) or error.name.lower().replace(" ", "_")
+    body = error_body(code, error.description or error.name)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        return body, status, {"Allow": ", ".join(error.valid_methods)}
+    return body, status

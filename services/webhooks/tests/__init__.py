@@ -1,0 +1,1 @@
+"""Tests of the Flask webhook adapter."""

@@ -1,0 +1,117 @@
+"""Test doubles for the adapter's tests: a sender that signs like Stripe and a stand-in core.
+
+The stand-in core is a real ``grpc.server`` on a free port with the project's token interceptor and
+a small servicer that records every ``ApplyEvent`` call, so the adapter is tested over the same
+wire protocol it uses in production.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import grpc
+from flask import Flask
+from flask.testing import FlaskClient
+from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
+from strangler_shared import ServiceTokenServerInterceptor
+from werkzeug.test import TestResponse
+
+TOKEN = secrets.token_urlsafe(32)
+SIGNING_SECRET = "whsec_" + secrets.token_hex(24)
+
+AppFactory = Callable[..., Flask]
+
+
+@dataclass
+class StripeSender:
+    """Sign and send deliveries the way Stripe does."""
+
+    secret: str
+
+    def signature(self, body: bytes, timestamp: int | None = None) -> str:
+        """Return a ``Stripe-Signature`` header: v1 = HMAC-SHA256 over "<t>.<body>"."""
+        t = int(time.time()) if timestamp is None else timestamp
+        digest = hmac.new(self.secret.encode(), f"{t}.".encode() + body, hashlib.sha256)
+        return f"t={t},v1={digest.hexdigest()}"
+
+    def post(self, client: FlaskClient, body: bytes, timestamp: int | None = None) -> TestResponse:
+        """POST a signed delivery to the adapter's Stripe endpoint."""
+        headers = {"Stripe-Signature": self.signature(body, timestamp)}
+        return client.post("/webhooks/stripe", data=body, headers=headers)
+
+
+def stripe_event(event_type: str = "invoice.paid") -> bytes:
+    """Return a Stripe-shaped event body with a fresh id."""
+    event = {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": event_type,
+        "data": {"object": {"object": "invoice", "customer": "cus_123", "amount_due": 4200}},
+    }
+    return json.dumps(event).encode()
+
+
+@dataclass
+class ApplyEventCall:
+    """One ApplyEvent call as core saw it."""
+
+    request: core_pb2.ApplyEventRequest
+    metadata: dict[str, str]
+    peer: str
+
+
+@dataclass
+class RecordingCore(core_pb2_grpc.CoreServiceServicer):
+    """A CoreService that records ApplyEvent calls and answers as told."""
+
+    outcome: int = core_pb2.ApplyEventResponse.APPLIED
+    abort_with: grpc.StatusCode | None = None
+    stall: bool = False
+    calls: list[ApplyEventCall] = field(default_factory=list)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def ApplyEvent(
+        self, request: core_pb2.ApplyEventRequest, context: grpc.ServicerContext
+    ) -> core_pb2.ApplyEventResponse:
+        """Record the call, then answer with the configured outcome or status."""
+        metadata = {key: str(value) for key, value in context.invocation_metadata()}
+        self.calls.append(ApplyEventCall(request, metadata, context.peer()))
+        if self.stall:
+            self.released.wait(timeout=10)
+        if self.abort_with is not None:
+            context.abort(self.abort_with, "refused by the test servicer")
+        return core_pb2.ApplyEventResponse(outcome=self.outcome, detail="test")
+
+
+@dataclass
+class RunningCore:
+    """The stand-in core: where it listens and what it recorded."""
+
+    target: str
+    servicer: RecordingCore
+
+
+@contextmanager
+def serve_core(token: str = TOKEN) -> Iterator[RunningCore]:
+    """Serve a recording CoreService on a free port, with the shared token check."""
+    servicer = RecordingCore()
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=4),
+        interceptors=[ServiceTokenServerInterceptor(token)],
+    )
+    core_pb2_grpc.add_CoreServiceServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        yield RunningCore(f"127.0.0.1:{port}", servicer)
+    finally:
+        servicer.released.set()
+        server.stop(grace=None).wait()

@@ -1,0 +1,118 @@
+"""The app factory and the HTTP behaviour every route shares: config, health, JSON errors."""
+
+import pytest
+from flask import Flask
+from strangler_shared import InvalidSecretError
+from webhooks import create_app
+from webhooks.config import ConfigError
+
+from .support import SIGNING_SECRET, TOKEN, AppFactory
+
+
+def test_healthz_answers_ok_with_service_header(offline_app: Flask) -> None:
+    response = offline_app.test_client().get("/healthz")
+
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+    assert response.headers["X-Service"] == "webhooks"
+
+
+def test_unknown_route_is_a_json_404(offline_app: Flask) -> None:
+    response = offline_app.test_client().get("/no/such/route")
+
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json()["error"]["code"] == "not_found"
+    assert response.get_json()["error"]["message"]
+    assert response.headers["X-Service"] == "webhooks"
+
+
+def test_wrong_method_is_a_json_405_with_allow(offline_app: Flask) -> None:
+    response = offline_app.test_client().get("/webhooks/stripe")
+
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in response.headers["Allow"]
+
+
+def test_oversized_body_is_a_json_413(make_app: AppFactory, dead_target: str) -> None:
+    app = make_app(CORE_GRPC_TARGET=dead_target, MAX_CONTENT_LENGTH=100)
+
+    response = app.test_client().post("/webhooks/stripe", data=b"x" * 101)
+
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_unexpected_error_is_a_json_500_without_traceback(
+    make_app: AppFactory, dead_target: str
+) -> None:
+    app = make_app(CORE_GRPC_TARGET=dead_target)
+
+    def explode() -> str:
+        raise ZeroDivisionError("secret internals")
+
+    app.add_url_rule("/explode", view_func=explode)
+    response = app.test_client().get("/explode")
+
+    assert response.status_code == 500
+    assert response.get_json() == {
+        "error": {"code": "internal_error", "message": "The server hit an unexpected error."}
+    }
+    assert response.headers["X-Service"] == "webhooks"
+    assert b"Traceback" not in response.data
+
+
+def test_settings_come_from_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRANGLER_SERVICE_TOKEN", TOKEN)
+    monkeypatch.setenv("WEBHOOKS_STRIPE_SIGNING_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("WEBHOOKS_CORE_GRPC_TARGET", "127.0.0.1:59999")
+    monkeypatch.setenv("WEBHOOKS_STRIPE_TOLERANCE_SECONDS", "60")
+
+    app = create_app()
+
+    assert app.config["STRIPE_SIGNING_SECRET"] == SIGNING_SECRET
+    assert app.config["CORE_GRPC_TARGET"] == "127.0.0.1:59999"
+    assert app.config["STRIPE_TOLERANCE_SECONDS"] == 60
+
+
+def test_refuses_to_start_without_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBHOOKS_STRIPE_SIGNING_SECRET", raising=False)
+
+    with pytest.raises(ConfigError, match="WEBHOOKS_STRIPE_SIGNING_SECRET is not set"):
+        create_app({"SERVICE_TOKEN": TOKEN})
+
+
+@pytest.mark.parametrize("secret", ["", "   ", 12345])
+def test_refuses_to_start_with_blank_signing_secret(secret: object) -> None:
+    with pytest.raises(ConfigError, match="WEBHOOKS_STRIPE_SIGNING_SECRET"):
+        create_app({"SERVICE_TOKEN": TOKEN, "STRIPE_SIGNING_SECRET": secret})
+
+
+def test_refuses_to_start_without_service_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STRANGLER_SERVICE_TOKEN", raising=False)
+    monkeypatch.delenv("STRANGLER_SERVICE_TOKEN_FILE", raising=False)
+
+    with pytest.raises(InvalidSecretError, match="STRANGLER_SERVICE_TOKEN is not set"):
+        create_app({"STRIPE_SIGNING_SECRET": SIGNING_SECRET})
+
+
+def test_refuses_to_start_with_weak_service_token() -> None:
+    with pytest.raises(InvalidSecretError, match="at least 32 characters"):
+        create_app({"STRIPE_SIGNING_SECRET": SIGNING_SECRET, "SERVICE_TOKEN": "short"})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("STRIPE_TOLERANCE_SECONDS", 0),
+        ("STRIPE_TOLERANCE_SECONDS", "300"),
+        ("CORE_GRPC_TIMEOUT_SECONDS", -1),
+        ("CORE_GRPC_TARGET", ""),
+    ],
+)
+def test_refuses_to_start_with_malformed_setting(key: str, value: object) -> None:
+    config = {"STRIPE_SIGNING_SECRET": SIGNING_SECRET, "SERVICE_TOKEN": TOKEN, key: value}
+
+    with pytest.raises(ConfigError, match=f"WEBHOOKS_{key}"):
+        create_app(config)
