@@ -1,0 +1,5 @@
+"""Let `python -m tracestore` behave exactly like the `traces` console script."""
+
+from tracestore.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""The OTLP/HTTP receiver and the read API of the trace store, as one Starlette app.
+
+Every service exports here (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318), and the browser
+waterfall and the cross-service tests read back from /api/traces. An export is answered only after
+its spans are committed, so a 200 means the spans are on disk. This app is never traced itself:
+its own spans would be exported to itself, one request begetting the next.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tracestore import otlp
+from tracestore.store import TraceStore
+
+logger = logging.getLogger(__name__)
+
+SERVICE_NAME = "traces"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 500
+_TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
+
+
+class ValidationError(ValueError):
+    """A query or path parameter is out of its documented range."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> JSONResponse:
+    """Answer with the project's error envelope (the same shape as strangler_shared.error_body)."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return JSONResponse({"error": error}, status_code=status)
+
+
+async def export_traces(request: Request) -> Response:
+    """Receive an OTLP/HTTP trace export and answer once its spans are committed."""
+    try:
+        media = otlp.media_type(request.headers.get("content-type"))
+        body = await _read_body(request)
+        decoded = await run_in_threadpool(
+            _decode, body, media, request.headers.get("content-encoding")
+        )
+    except otlp.UnsupportedMediaTypeError as exc:
+        return error_response(415, "unsupported_media_type", str(exc))
+    except otlp.BodyTooLargeError as exc:
+        return error_response(413, "body_too_large", str(exc))
+    except otlp.InvalidOTLPError as exc:
+        return error_response(400, "invalid_otlp", str(exc))
+    if decoded.rejected:
+        logger.warning("rejected spans in export: %s", decoded.message)
+    try:
+        await run_in_threadpool(_store(request).insert, decoded.spans)
+    except sqlite3.Error:
+        logger.exception("could not store %s spans", len(decoded.spans))
+        # 503 is retryable in OTLP/HTTP, so the exporter sends the batch again.
+        return error_response(503, "store_unavailable", "the trace database is unavailable")
+    return Response(otlp.encode_response(decoded, media), media_type=media)
+
+
+def _decode(body: bytes, media: str, content_encoding: str | None) -> otlp.DecodedExport:
+    """Decompress, parse and convert an export body (CPU work, kept off the event loop)."""
+    return otlp.spans_from_request(
+        otlp.parse_request(otlp.decompress(body, content_encoding), media)
+    )
+
+
+async def _read_body(request: Request) -> bytes:
+    """Read the request body, refusing it as soon as it passes the size limit."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > otlp.MAX_BODY_BYTES:
+            raise otlp.BodyTooLargeError(f"body exceeds {otlp.MAX_BODY_BYTES} bytes")
+    return bytes(body)
+
+
+async def read_health(request: Request) -> JSONResponse:
+    """Report that the receiver is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def list_traces(request: Request) -> JSONResponse:
+    """List the most recent traces, newest first, optionally only those touching a service."""
+    try:
+        limit = _limit_param(request.query_params.get("limit"))
+    except ValidationError as exc:
+        return error_response(422, "validation_error", str(exc), {exc.field: str(exc)})
+    service = request.query_params.get("service") or None
+    summaries = await run_in_threadpool(_store(request).recent_traces, limit, service)
+    return JSONResponse({"traces": [summary.to_json() for summary in summaries]})
+
+
+async def read_trace(request: Request) -> JSONResponse:
+    """Return every stored span of one trace, ordered by start time."""
+    trace_id = request.path_params["trace_id"]
+    if not _TRACE_ID.fullmatch(trace_id):
+        message = "trace_id must be 32 hex digits"
+        return error_response(422, "validation_error", message, {"trace_id": message})
+    spans = await run_in_threadpool(_store(request).spans, trace_id)
+    if not spans:
+        return error_response(404, "not_found", f"no spans stored for trace {trace_id}")
+    return JSONResponse(
+        {
+            "trace_id": trace_id.lower(),
+            "span_count": len(spans),
+            "spans": [span.to_json() for span in spans],
+        }
+    )
+
+
+def _limit_param(raw: str | None) -> int:
+    if raw is None or not raw.strip():
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError("limit", f"limit must be an integer in 1..{MAX_LIMIT}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise ValidationError("limit", f"limit must be an integer in 1..{MAX_LIMIT}")
+    return value
+
+
+def _store(request: Request) -> TraceStore:
+    store: TraceStore = request.app.state.store
+    return store
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Answer routing errors (404, 405) with the error envelope instead of plain text."""
+    if not isinstance(exc, HTTPException):
+        return await _server_error(request, exc)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """Answer an unexpected failure with the error envelope, never a traceback."""
+    return error_response(500, "internal_error", "the trace store failed to handle the request")
+
+
+class ServiceHeaderMiddleware:
+    """Add `X-Service: traces` to every response, like every other process of the project."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("X-Service", SERVICE_NAME)
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def create_app(store: TraceStore) -> Starlette:
+    """Build the receiver app over an open store (the caller closes it)."""
+    app = Starlette(
+        routes=[
+            Route("/v1/traces", export_traces, methods=["POST"]),
+            Route("/healthz", read_health, methods=["GET"]),
+            Route("/api/traces", list_traces, methods=["GET"]),
+            Route("/api/traces/{trace_id}", read_trace, methods=["GET"]),
+        ],
+        middleware=[Middleware(ServiceHeaderMiddleware)],
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
+    app.state.store = store
+    return app

@@ -1,0 +1,79 @@
+"""The SQLite store: upserts, summaries and prefix lookup, across separate connections."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from tracestore.store import TraceStore
+
+TRACE = "e" * 32
+
+
+def test_insert_is_an_upsert_visible_to_another_connection(tmp_path: Path, make_span: Any) -> None:
+    db = tmp_path / "traces.sqlite3"
+    first = make_span(TRACE, "1" * 16, None, name="v1", service="core", start_ms=0, end_ms=1)
+    again = make_span(TRACE, "1" * 16, None, name="v2", service="core", start_ms=0, end_ms=2)
+
+    with TraceStore(db) as writer:
+        writer.insert([first])
+        writer.insert([again])
+    with TraceStore(db) as reader:
+        spans = reader.spans(TRACE)
+
+    assert [(span.name, span.duration_ms) for span in spans] == [("v2", 2.0)]
+
+
+def test_store_creates_a_wal_database_with_indexes(tmp_path: Path) -> None:
+    db = tmp_path / "traces.sqlite3"
+    TraceStore(db).close()
+
+    with sqlite3.connect(db) as conn:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(spans)")}
+    conn.close()
+
+    assert mode == "wal"
+    assert {"spans_by_trace_start", "spans_by_start"} <= indexes
+
+
+def test_summary_prefers_the_true_root_over_an_earlier_orphan(
+    tmp_path: Path, make_span: Any
+) -> None:
+    with TraceStore(tmp_path / "traces.sqlite3") as store:
+        store.insert(
+            [
+                make_span(
+                    TRACE, "2" * 16, "f" * 16, name="orphan", service="rag", start_ms=0, end_ms=5
+                ),
+                make_span(
+                    TRACE,
+                    "1" * 16,
+                    None,
+                    name="root",
+                    service="core",
+                    start_ms=1,
+                    end_ms=9,
+                    status="ERROR",
+                ),
+            ]
+        )
+        [summary] = store.recent_traces()
+
+    assert (summary.root_name, summary.root_service) == ("root", "core")
+    assert summary.services == {"core", "rag"}
+    assert (summary.span_count, summary.duration_ms, summary.error) == (2, 9.0, True)
+
+
+def test_prefix_lookup_finds_unique_and_ambiguous_ids(tmp_path: Path, make_span: Any) -> None:
+    ids = ["ab" + "0" * 30, "ab" + "1" * 30, "cd" + "0" * 30]
+    with TraceStore(tmp_path / "traces.sqlite3") as store:
+        store.insert(
+            [make_span(t, "1" * 16, None, name="s", service="x", start_ms=0, end_ms=1) for t in ids]
+        )
+
+        assert store.trace_ids_with_prefix("AB") == ids[:2]
+        assert store.trace_ids_with_prefix("ab1") == [ids[1]]
+        assert store.trace_ids_with_prefix(ids[2]) == [ids[2]]
+        assert store.trace_ids_with_prefix("ef") == []
