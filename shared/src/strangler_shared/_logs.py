@@ -14,8 +14,10 @@ from strangler_shared.environment_variables import STRANGLER_LOG_FORMAT
 class _TraceContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         context = trace.get_current_span().get_span_context()
-        record.trace_id = format(context.trace_id, "032x") if context.is_valid else ""
-        record.span_id = format(context.span_id, "016x") if context.is_valid else ""
+        # An unsampled trace is never recorded: a log line pointing at it would lead nowhere.
+        recorded = context.is_valid and context.trace_flags.sampled
+        record.trace_id = format(context.trace_id, "032x") if recorded else ""
+        record.span_id = format(context.span_id, "016x") if recorded else ""
         return True
 
 
