@@ -1,0 +1,1 @@
+"""The FastAPI retrieval service that takes search and chat over from the monolith."""

@@ -1,0 +1,1 @@
+"""rag's HTTP API."""

@@ -1,0 +1,33 @@
+"""``GET /api/search``: BM25 search over the knowledge base (the route moved from core)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import StringConstraints
+
+from rag.api.routes.params import KParam
+from rag.config import MAX_QUERY_CHARS
+from rag.deps import IndexDep, SettingsDep
+from rag.schemas import ErrorResponse, SearchResponse, SearchResult
+
+router = APIRouter(tags=["search"])
+
+QueryParam = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS),
+    Query(description=f"What to search for; 1..{MAX_QUERY_CHARS} characters once stripped."),
+]
+
+
+@router.get(
+    "/api/search",
+    response_model=SearchResponse,
+    responses={422: {"model": ErrorResponse, "description": "Invalid q or k."}},
+)
+async def search_articles(
+    q: QueryParam, index: IndexDep, settings: SettingsDep, k: KParam = None
+) -> SearchResponse:
+    """Rank the knowledge base's articles for a query and return the best k."""
+    limit = k or settings.search_default_k
+    hits = index.search(q, limit)
+    return SearchResponse(query=q, k=limit, results=[SearchResult.from_hit(hit) for hit in hits])

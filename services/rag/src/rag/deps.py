@@ -1,0 +1,69 @@
+"""Typed dependencies for the routes; tests replace them through ``app.dependency_overrides``.
+
+The long-lived objects (index, core client, sync, provider) are created by ``create_app`` and
+its lifespan and kept on ``app.state``; these functions hand them to the handlers.
+"""
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rag.config import Settings, get_settings
+from rag.core_client import CoreClient
+from rag.errors import ApiError
+from rag.providers import AnswerProvider
+from rag.retrieval.index import ArticleIndex
+from rag.retrieval.sync import KnowledgeBaseSync
+
+_bearer = HTTPBearer(auto_error=False, description="The shared service token.")
+
+
+def get_index(request: Request) -> ArticleIndex:
+    """Return the process's article index."""
+    index: ArticleIndex = request.app.state.index
+    return index
+
+
+def get_core_client(request: Request) -> CoreClient:
+    """Return the client for core's CoreService (opened by the lifespan)."""
+    core: CoreClient | None = getattr(request.app.state, "core_client", None)
+    if core is None:
+        raise ApiError(503, "not_ready", "The connection to core is not open yet.")
+    return core
+
+
+def get_sync(request: Request) -> KnowledgeBaseSync | None:
+    """Return the knowledge-base sync, or None before the lifespan started it."""
+    sync: KnowledgeBaseSync | None = getattr(request.app.state, "sync", None)
+    return sync
+
+
+def get_provider(request: Request) -> AnswerProvider:
+    """Return the answer provider."""
+    provider: AnswerProvider = request.app.state.provider
+    return provider
+
+
+def require_service_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Refuse a call that does not carry ``Authorization: Bearer <service token>``."""
+    expected: str = request.app.state.service_token
+    given = credentials.credentials if credentials else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "A valid service token is required.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+IndexDep = Annotated[ArticleIndex, Depends(get_index)]
+CoreClientDep = Annotated[CoreClient, Depends(get_core_client)]
+SyncDep = Annotated[KnowledgeBaseSync | None, Depends(get_sync)]
+ProviderDep = Annotated[AnswerProvider, Depends(get_provider)]

@@ -1,0 +1,1 @@
+"""Retrieval over the knowledge base that rag copies from core."""

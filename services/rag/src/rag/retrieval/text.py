@@ -1,0 +1,66 @@
+"""How text becomes search terms, shared by indexing, queries, snippets and answers.
+
+Everything goes through bm25s's own tokenizer (lower-case, English stopwords, Snowball stems) so
+that a query term, an indexed term and a term found in a snippet are always the same string.
+"""
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import bm25s
+import Stemmer
+
+STOPWORDS = "en"
+# bm25s's default pattern: words of two or more characters.
+_WORD = re.compile(r"(?u)\b\w\w+\b")
+# PyStemmer's stemmers keep a cache and must not be shared between threads.
+_local = threading.local()
+
+
+def _stemmer() -> Stemmer.Stemmer:
+    stemmer: Stemmer.Stemmer | None = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer
+
+
+def analyze_many(texts: Sequence[str]) -> list[list[str]]:
+    """Turn each text into its list of stemmed, stopword-free terms."""
+    if not texts:
+        return []
+    tokens: list[list[str]] = bm25s.tokenize(
+        list(texts),
+        stopwords=STOPWORDS,
+        stemmer=_stemmer(),
+        return_ids=False,
+        show_progress=False,
+    )
+    return tokens
+
+
+def analyze(text: str) -> list[str]:
+    """Turn one text into its list of stemmed, stopword-free terms."""
+    return analyze_many([text])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A word of a text: where it is and the term it stands for."""
+
+    start: int
+    end: int
+    term: str
+
+
+def words(text: str) -> Iterator[Word]:
+    """Yield every word of ``text`` with its position and stemmed term."""
+    stemmer = _stemmer()
+    for match in _WORD.finditer(text):
+        yield Word(match.start(), match.end(), stemmer.stemWord(match.group().lower()))
+
+
+def first_match(text: str, terms: frozenset[str]) -> Word | None:
+    """Return the first word of ``text`` whose term is one of ``terms``."""
+    return next((word for word in words(text) if word.term in terms), None)

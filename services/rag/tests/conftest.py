@@ -1,0 +1,273 @@
+"""Fixtures for rag's own tests: a stand-in CoreService on a real socket, and a running app.
+
+The stand-in implements just enough of core's contract (an append-only change log for
+ListArticles, a customer table for GetCustomer) to drive rag; the cross-service suites at the
+repository root run rag against the real core.
+"""
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent import futures
+from dataclasses import dataclass
+
+import anyio
+import grpc
+import httpx
+import pytest
+from fastapi import FastAPI
+from rag.config import Settings
+from rag.main import create_app
+from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
+from strangler_shared import ServiceTokenServerInterceptor
+
+TOKEN = "rag-tests-service-token-0123456789abcdefghij"
+
+SEED_ARTICLES = [
+    (
+        1,
+        "reset-password",
+        "Reset your password",
+        "Open the login page and choose Forgot password. We email you a reset link that works "
+        "for one hour. Pick a new password of at least twelve characters.",
+    ),
+    (
+        2,
+        "payment-failed",
+        "What to do when a payment fails",
+        "When a card is declined, the invoice stays open and your subscription becomes past due. "
+        "Update the card on the billing page. We retry the failed payment within a day.",
+    ),
+    (
+        3,
+        "trial-upgrade",
+        "Upgrade before your trial ends",
+        "Your trial lasts fourteen days. Choose a plan on the billing page to upgrade at any "
+        "time; your data stays where it is.",
+    ),
+    (
+        4,
+        "team-getting-started",
+        "Getting started with the Team plan",
+        "The team plan adds shared workspaces. Invite colleagues from the members page and "
+        "give each one a role.",
+    ),
+]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Poll ``condition`` until it holds, failing the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(0.02)
+
+
+def free_port() -> int:
+    """Return a TCP port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class FakeCore(core_pb2_grpc.CoreServiceServicer):
+    """CoreService with an in-memory change log; cursors are positions in the log."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._log: list[core_pb2.ArticleChange] = []
+        self.customers: dict[int, core_pb2.Customer] = {}
+        self.slow_customer_ids: set[int] = set()
+        self.cursors_requested: list[str] = []
+        self.break_next_stream_after: int | None = None
+
+    def put_article(self, article_id: int, slug: str, title: str, body: str) -> None:
+        """Record a created or updated article."""
+        article = core_pb2.Article(id=article_id, slug=slug, title=title, body=body)
+        self._append(core_pb2.ArticleChange(article=article))
+
+    def delete_article(self, article_id: int, slug: str) -> None:
+        """Record a tombstone."""
+        article = core_pb2.Article(id=article_id, slug=slug)
+        self._append(core_pb2.ArticleChange(article=article, deleted=True))
+
+    def _append(self, change: core_pb2.ArticleChange) -> None:
+        with self._lock:
+            change.cursor = str(len(self._log) + 1)
+            self._log.append(change)
+
+    def ListArticles(
+        self, request: core_pb2.ListArticlesRequest, context: grpc.ServicerContext
+    ) -> Iterator[core_pb2.ArticleChange]:
+        with self._lock:
+            self.cursors_requested.append(request.cursor)
+            pending = self._log[int(request.cursor or 0) :]
+            break_after, self.break_next_stream_after = self.break_next_stream_after, None
+        for sent, change in enumerate(pending):
+            if sent == break_after:
+                context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset mid-stream")
+            yield change
+
+    def GetCustomer(
+        self, request: core_pb2.GetCustomerRequest, context: grpc.ServicerContext
+    ) -> core_pb2.Customer:
+        if request.id in self.slow_customer_ids:
+            # Longer than rag's deadline: rag must give up, not hang.
+            time.sleep(1.0)
+        customer = self.customers.get(request.id)
+        if customer is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"customer {request.id} not found")
+        return customer
+
+    def add_customer(self, customer_id: int, plan: str, status: str) -> None:
+        """Add a customer in the given plan and subscription state."""
+        billing = core_pb2.BillingState(
+            provider_customer_id=f"cus_{customer_id}", subscription_status=status, currency="usd"
+        )
+        self.customers[customer_id] = core_pb2.Customer(
+            id=customer_id, email=f"c{customer_id}@example.com", plan=plan, billing=billing
+        )
+
+
+@dataclass
+class RunningCore:
+    """A stand-in core serving on a real port."""
+
+    servicer: FakeCore
+    port: int
+    server: grpc.Server
+
+    @property
+    def target(self) -> str:
+        """The host:port rag dials."""
+        return f"127.0.0.1:{self.port}"
+
+
+def start_core(servicer: FakeCore, port: int = 0) -> RunningCore:
+    """Serve ``servicer`` as CoreService (token-protected) on 127.0.0.1."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=8),
+        interceptors=[ServiceTokenServerInterceptor(TOKEN)],
+    )
+    core_pb2_grpc.add_CoreServiceServicer_to_server(servicer, server)
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    server.start()
+    return RunningCore(servicer, bound, server)
+
+
+def seeded_core() -> FakeCore:
+    """A stand-in core holding the seed articles and one customer per billing situation."""
+    servicer = FakeCore()
+    for article in SEED_ARTICLES:
+        servicer.put_article(*article)
+    servicer.add_customer(10, "team", "past_due")
+    servicer.add_customer(11, "business", "trialing")
+    servicer.add_customer(12, "team", "active")
+    return servicer
+
+
+def fast_settings(core_target: str, **overrides: object) -> Settings:
+    """Settings for a test: any free gRPC port, short sync intervals and deadlines."""
+    values: dict[str, object] = {
+        "core_grpc_target": core_target,
+        "grpc_bind": "127.0.0.1:0",
+        "sync_interval_seconds": 0.05,
+        "sync_retry_initial_seconds": 0.05,
+        "sync_retry_max_seconds": 0.2,
+        "core_timeout_seconds": 0.5,
+        "grpc_shutdown_grace_seconds": 0.5,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+Poll = Callable[..., None]
+CoreFactory = Callable[..., RunningCore]
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def poll() -> Poll:
+    """``poll(condition, timeout=10, what="")``: wait for a condition with a deadline."""
+    return wait_until
+
+
+@pytest.fixture
+def settings_for() -> SettingsFactory:
+    """``settings_for(core_target, **overrides)``: fast settings for a test app."""
+    return fast_settings
+
+
+@pytest.fixture
+def free_port_number() -> int:
+    """A port nothing listens on (yet)."""
+    return free_port()
+
+
+@pytest.fixture
+def service_token(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("STRANGLER_SERVICE_TOKEN", TOKEN)
+    monkeypatch.delenv("STRANGLER_SERVICE_TOKEN_FILE", raising=False)
+    return TOKEN
+
+
+@pytest.fixture
+def core_factory(service_token: str) -> Iterator[CoreFactory]:
+    """``core_factory(servicer=None, port=0)``: start a stand-in core, stopped after the test."""
+    started: list[RunningCore] = []
+
+    def start(servicer: FakeCore | None = None, port: int = 0) -> RunningCore:
+        running = start_core(servicer or seeded_core(), port)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.server.stop(grace=None)
+
+
+@pytest.fixture
+def core(core_factory: CoreFactory) -> RunningCore:
+    """A stand-in core holding the seed articles and customers."""
+    return core_factory()
+
+
+async def wait_until_async(
+    condition: Callable[[], Awaitable[object]], timeout: float = 10.0, what: str = ""
+) -> None:
+    """Poll an async ``condition`` until it is truthy, failing at the deadline."""
+    with anyio.fail_after(timeout):
+        while not await condition():
+            await anyio.sleep(0.02)
+
+
+@pytest.fixture
+def apoll() -> Callable[..., object]:
+    """``await apoll(async_condition, timeout=10)``: wait for an async condition."""
+    return wait_until_async
+
+
+@pytest.fixture
+async def app(core: RunningCore) -> AsyncIterator[FastAPI]:
+    """The app, started (lifespan: gRPC server, sync) against the stand-in core and synced."""
+    application = create_app(fast_settings(core.target))
+    async with application.router.lifespan_context(application):
+        with anyio.fail_after(10):
+            await application.state.sync.wait_ready()
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the started app in process."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rag.test") as http:
+        yield http

@@ -1,0 +1,149 @@
+"""The BM25 index: ranking, snippets, and changes by id."""
+
+import threading
+
+from rag.retrieval.index import Article, ArticleIndex, Deletion
+from rag.retrieval.snippets import SNIPPET_MAX_CHARS, make_snippet
+from rag.retrieval.text import analyze
+
+ARTICLES = [
+    Article(
+        1, "reset-password", "Reset your password", "Choose Forgot password on the login page."
+    ),
+    Article(
+        2,
+        "payment-failed",
+        "When a payment fails",
+        "If your card is declined the invoice stays open. Update the card to pay the invoice.",
+    ),
+    Article(3, "invoices", "Download invoices", "Every invoice is on the billing page as a PDF."),
+    Article(4, "api-keys", "API keys", "Create an API key in the developer settings."),
+]
+
+
+def _index() -> ArticleIndex:
+    return ArticleIndex(ARTICLES)
+
+
+def test_the_article_about_the_query_ranks_first() -> None:
+    hits = _index().search("card declined", 5)
+    assert [hit.article.id for hit in hits] == [2]
+
+
+def test_results_match_the_query_and_are_sorted_by_score() -> None:
+    hits = _index().search("invoice", 5)
+    assert {hit.article.id for hit in hits} == {2, 3}
+    assert all(hit.score > 0 for hit in hits)
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+
+
+def test_stemming_matches_other_forms_of_a_word() -> None:
+    assert [hit.article.id for hit in _index().search("declining cards", 5)] == [2]
+
+
+def test_a_title_match_outranks_a_body_match() -> None:
+    index = ArticleIndex(
+        [
+            Article(
+                1, "a", "Something else", "A word about refunds in passing, among many others."
+            ),
+            Article(2, "b", "Refunds", "How money goes back to you, among many other things."),
+        ]
+    )
+    assert [hit.article.id for hit in index.search("refunds", 5)] == [2, 1]
+
+
+def test_k_caps_the_number_of_results() -> None:
+    assert len(_index().search("invoice page password key", 2)) == 2
+
+
+def test_a_query_that_matches_nothing_returns_nothing() -> None:
+    assert _index().search("kubernetes", 5) == []
+    assert _index().search("the and of", 5) == []
+    assert ArticleIndex().search("invoice", 5) == []
+
+
+def test_update_replaces_the_article_with_the_same_id() -> None:
+    index = _index()
+    index.upsert(Article(4, "api-keys", "API tokens", "Tokens replace keys."))
+    assert len(index) == len(ARTICLES)
+    assert index.search("developer", 5) == []
+    assert [hit.article.title for hit in index.search("tokens", 5)] == ["API tokens"]
+
+
+def test_delete_removes_the_article_and_ignores_unknown_ids() -> None:
+    index = _index()
+    index.delete(2)
+    index.delete(999)
+    assert index.get(2) is None
+    assert len(index) == len(ARTICLES) - 1
+    assert index.search("declined", 5) == []
+
+
+def test_a_batch_applies_changes_in_order() -> None:
+    index = ArticleIndex()
+    index.apply(
+        [
+            Article(1, "a", "First", "alpha"),
+            Deletion(1),
+            Article(1, "a", "Again", "bravo"),
+            Article(2, "b", "Other", "charlie"),
+            Deletion(2),
+        ]
+    )
+    assert len(index) == 1
+    assert [hit.article.title for hit in index.search("bravo", 5)] == ["Again"]
+
+
+def test_snippet_is_cut_around_the_first_matched_term() -> None:
+    body = "Filler sentence about nothing much at all. " * 20 + "The refund arrives in 5 days."
+    body += " More filler text follows here." * 10
+    snippet = make_snippet(body, frozenset(analyze("refunds")))
+    assert "refund" in snippet
+    assert len(snippet) <= SNIPPET_MAX_CHARS
+    assert snippet.startswith("…") and snippet.endswith("…")
+
+
+def test_snippet_of_a_short_body_is_the_whole_body() -> None:
+    assert make_snippet("Short  body\nhere.", frozenset({"short"})) == "Short body here."
+
+
+def test_snippet_starts_at_the_top_when_only_the_title_matched() -> None:
+    body = "Opening words of the article. " * 20
+    snippet = make_snippet(body, frozenset({"absent"}))
+    assert snippet.startswith("Opening words")
+    assert len(snippet) <= SNIPPET_MAX_CHARS
+
+
+def test_search_hits_carry_a_snippet_with_a_matched_term() -> None:
+    long_body = "Unrelated words about the weather and gardens. " * 15 + "Your invoice is ready."
+    index = ArticleIndex([Article(7, "long", "Long article", long_body)])
+    [hit] = index.search("invoices", 5)
+    assert "invoice" in hit.snippet and len(hit.snippet) <= SNIPPET_MAX_CHARS
+
+
+def test_reads_stay_consistent_while_another_thread_writes() -> None:
+    index = _index()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        for n in range(200):
+            index.upsert(Article(100 + n % 5, f"s{n}", f"Extra {n}", "invoice extra"))
+        stop.set()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                hits = index.search("invoice", 50)
+                assert all(hit.score > 0 for hit in hits)
+        except BaseException as error:  # the assertion travels back to the test thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=write), threading.Thread(target=read)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert len(index) == len(ARTICLES) + 5

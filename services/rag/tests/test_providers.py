@@ -1,0 +1,61 @@
+"""The extractive provider: cited sentences, streamed in chunks."""
+
+import pytest
+from rag.answers import compose_answer, retrieve_passages
+from rag.providers import ExtractiveProvider, Passage
+from rag.providers.extractive import NOTHING_FOUND, best_sentences, split_sentences
+from rag.retrieval.index import Article, ArticleIndex
+from rag.retrieval.text import analyze
+
+pytestmark = pytest.mark.anyio
+
+REFUNDS = Article(
+    1,
+    "refunds",
+    "Refunds",
+    "We are a small team. Refunds take five days to reach your card.\n"
+    "Contact support for anything else! A refund is never charged.",
+)
+EXPORT = Article(2, "export", "Export your data", "Exports are CSV files.")
+
+
+def test_split_sentences_on_punctuation_and_lines() -> None:
+    assert split_sentences("One. Two!  Three?\nFour") == ["One.", "Two!", "Three?", "Four"]
+
+
+def test_best_sentences_keep_the_articles_order() -> None:
+    terms = frozenset(analyze("refund card"))
+    assert best_sentences(REFUNDS.body, terms, 2) == [
+        "Refunds take five days to reach your card.",
+        "A refund is never charged.",
+    ]
+
+
+def test_without_a_matching_sentence_the_opening_one_is_used() -> None:
+    assert best_sentences(REFUNDS.body, frozenset({"zebra"}), 2) == ["We are a small team."]
+
+
+async def test_each_sentence_is_followed_by_its_citation() -> None:
+    chunks = [
+        chunk
+        async for chunk in ExtractiveProvider(sentences_per_passage=1).stream_answer(
+            "refund to my card", [Passage(1, REFUNDS), Passage(2, EXPORT)]
+        )
+    ]
+    assert chunks == [
+        "Refunds take five days to reach your card. [1]",
+        " Exports are CSV files. [2]",
+    ]
+
+
+async def test_no_passages_means_nothing_found() -> None:
+    answer = await compose_answer(ExtractiveProvider(), "anything", [])
+    assert answer == NOTHING_FOUND
+
+
+async def test_answers_draw_on_the_retrieved_articles() -> None:
+    index = ArticleIndex([REFUNDS, EXPORT])
+    passages = retrieve_passages(index, "export data", 4)
+    assert [(p.number, p.article.id) for p in passages] == [(1, 2)]
+    answer = await compose_answer(ExtractiveProvider(), "export data", passages)
+    assert answer == "Exports are CSV files. [1]"
