@@ -1,0 +1,46 @@
+"""Gunicorn configuration of core's HTTP server.
+
+Run as ``python -m gunicorn core.config.wsgi:application -c services/core/gunicorn.conf.py
+--bind 127.0.0.1:8000``. Tracing is set up in each worker after fork: the exporter's background
+thread and the instrumentation's state do not survive a fork, so the master never sets them up.
+
+Environment: GUNICORN_WORKERS (default 2), GUNICORN_THREADS (default 4), GUNICORN_TIMEOUT
+(seconds, default 30), GUNICORN_GRACEFUL_TIMEOUT (seconds, default 15).
+"""
+
+import os
+from typing import Any
+
+wsgi_app = "core.config.wsgi:application"
+bind = ["127.0.0.1:8000"]
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "15"))
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# The control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): several
+# gunicorn masters on one machine (core, webhooks, test stacks) would fight over it.
+control_socket_disable = True
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Set up tracing, logging and the Django instrumentation in the new worker."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.config.settings.local")
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+    from strangler_shared import configure_logging, setup_tracing
+
+    setup_tracing("core")
+    configure_logging("core")
+    # Before the WSGI app loads, so Django builds its middleware chain with the tracing one in it.
+    DjangoInstrumentor().instrument()
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Export the spans still buffered before the worker goes away."""
+    from opentelemetry import trace
+
+    shutdown = getattr(trace.get_tracer_provider(), "shutdown", None)
+    if callable(shutdown):
+        shutdown()

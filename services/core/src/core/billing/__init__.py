@@ -1,0 +1,1 @@
+"""Billing: each customer's subscription state and the payment events that changed it."""

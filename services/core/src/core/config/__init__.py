@@ -1,0 +1,1 @@
+"""Project-level wiring of the monolith: settings, URLs, the public API, WSGI/ASGI entrypoints."""

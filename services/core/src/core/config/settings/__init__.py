@@ -1,0 +1,1 @@
+"""Settings per environment, cookiecutter-django style: base plus local, test and production."""

@@ -1,0 +1,143 @@
+"""Settings shared by every environment; each environment variable is documented where it is read.
+
+The environment modules (local, test, production) import everything from here and adjust.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from core.config.env import env_bool, env_float, env_int, env_list, env_str
+
+# services/core/ — the service's directory in the source tree.
+SERVICE_DIR = Path(__file__).resolve().parents[4]
+
+# DJANGO_SECRET_KEY: signing key for sessions and CSRF. Required in production; the local and
+# test settings fall back to a development-only value.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+
+# DJANGO_DEBUG: Django's debug mode (technical error pages, static files served by Django).
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+# DJANGO_ALLOWED_HOSTS: comma-separated host names this process answers for.
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+# DJANGO_CSRF_TRUSTED_ORIGINS: comma-separated origins allowed to POST to the admin (behind the
+# gateway, e.g. http://127.0.0.1:8080).
+CSRF_TRUSTED_ORIGINS = env_list(
+    "DJANGO_CSRF_TRUSTED_ORIGINS", ["http://127.0.0.1:8080", "http://localhost:8080"]
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "core.customers",
+    "core.billing",
+    "core.knowledge",
+    "core.seeding",
+    "core.grpc",
+]
+
+MIDDLEWARE = [
+    "core.config.middleware.ServiceHeaderMiddleware",
+    "core.config.middleware.ErrorEnvelopeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "core.config.urls"
+WSGI_APPLICATION = "core.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _sqlite_options() -> dict[str, Any]:
+    # Gunicorn workers and the gRPC server's threads write to one SQLite file: WAL lets readers
+    # run beside the writer, IMMEDIATE takes the write lock up front instead of failing on upgrade.
+    return {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+
+def database_from_env() -> dict[str, Any]:
+    """Return the default database from DATABASE_URL, or the service's SQLite file."""
+    # DATABASE_URL: e.g. postgres://user:pass@127.0.0.1:5432/core or sqlite:////abs/path.sqlite3.
+    # DJANGO_CONN_MAX_AGE: seconds a connection is reused (0 = one per request).
+    config: dict[str, Any] = dj_database_url.parse(  # type: ignore[assignment]
+        env_str("DATABASE_URL", f"sqlite:///{SERVICE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
+    )
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        config.setdefault("OPTIONS", {}).update(_sqlite_options())
+    return config
+
+
+DATABASES = {"default": database_from_env()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+# DJANGO_STATIC_ROOT: where `collectstatic` gathers files for a production web server.
+STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(SERVICE_DIR / "staticfiles"))
+
+# Django's own loggers propagate to the root logger, which strangler_shared.configure_logging
+# (called by each entrypoint) sends to stderr as JSON with the trace id.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
+}
+
+# RAG_BASE_URL: where the new retrieval service answers HTTP (core delegates suggestions to it).
+RAG_BASE_URL = env_str("RAG_BASE_URL", "http://127.0.0.1:8001")
+
+# CORE_RAG_TIMEOUT_SECONDS: total time budget of one call to rag (connecting gets 1 s of it).
+CORE_RAG_TIMEOUT_SECONDS = env_float("CORE_RAG_TIMEOUT_SECONDS", 3.0)
+
+# STRIPE_WEBHOOK_SECRET: the signing secret ("whsec_...") of the legacy /webhooks/stripe view.
+# Unset: the view answers 503 rather than accepting unsigned events.
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+
+# CORE_ADMIN_PASSWORD: when set, `manage.py seed` creates (or updates) the superuser "admin".
+CORE_ADMIN_PASSWORD = env_str("CORE_ADMIN_PASSWORD")

@@ -1,0 +1,23 @@
+"""Settings for a real deployment: refuses to start without a secret key or with debug on."""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from core.config.env import env_bool, env_int
+from core.config.settings.base import *  # noqa: F403
+from core.config.settings.base import DEBUG, SECRET_KEY
+
+if not SECRET_KEY or SECRET_KEY.startswith("django-insecure"):
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value in production")
+if len(SECRET_KEY) < 32:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 32 characters in production")
+if DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
+
+# DJANGO_SECURE_SSL: the deployment terminates TLS in front of core (cookies only over HTTPS).
+_SECURE = env_bool("DJANGO_SECURE_SSL", False)
+SESSION_COOKIE_SECURE = _SECURE
+CSRF_COOKIE_SECURE = _SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _SECURE else None
+# DJANGO_HSTS_SECONDS: Strict-Transport-Security max-age; 0 leaves the header off.
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0)
+SECURE_CONTENT_TYPE_NOSNIFF = True

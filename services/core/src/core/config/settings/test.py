@@ -1,0 +1,18 @@
+"""Settings for the test suite: an in-memory database, fast hashing, no outside calls."""
+
+from core.config.settings.base import *  # noqa: F403
+
+SECRET_KEY = "django-insecure-test-only-key"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+
+# pytest-django creates the test database in memory for SQLite whatever the file name.
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+RAG_BASE_URL = "http://127.0.0.1:9"
+CORE_RAG_TIMEOUT_SECONDS = 2.0
+STRIPE_WEBHOOK_SECRET = "whsec_test_secret_for_the_legacy_view"  # noqa: S105
+CORE_ADMIN_PASSWORD = ""

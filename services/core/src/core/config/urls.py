@@ -1,0 +1,21 @@
+"""The monolith's URL table: admin, the legacy public API, the legacy webhook view, health."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+from django.urls import URLPattern, URLResolver, path
+
+from core.billing.views import stripe_webhook
+from core.config import views
+from core.config.api import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.index),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("webhooks/stripe", stripe_webhook, name="stripe-webhook"),
+]
+
+if settings.DEBUG:
+    urlpatterns += staticfiles_urlpatterns()

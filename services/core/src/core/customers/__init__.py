@@ -1,0 +1,1 @@
+"""Customers: who uses the product and on which plan."""

@@ -1,0 +1,1 @@
+"""Seed data loading: the articles, customers and admin user of a fresh local stack."""
