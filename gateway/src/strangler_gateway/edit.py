@@ -1,0 +1,78 @@
+"""Change one route's mode in routes.toml without losing the file's comments or layout.
+
+The route table is reviewed in git like code; a traffic change made from the command line must
+show up as a one-line diff, not a reformatted file. The edited text is validated as a whole before
+it is returned, so an invalid change never reaches the disk.
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomlkit
+from tomlkit.exceptions import TOMLKitError
+from tomlkit.items import Table
+
+from strangler_gateway.errors import RouteTableError
+from strangler_gateway.routes import Mode, Route, parse_route_table
+
+__all__ = ["RouteChange", "change_route_mode", "write_table"]
+
+
+@dataclass(frozen=True)
+class RouteChange:
+    """A route before and after an edit, and the edited file's text."""
+
+    before: Route
+    after: Route
+    text: str
+
+
+def change_route_mode(
+    table_path: Path, route_name: str, mode: str, percent: int | None = None
+) -> RouteChange:
+    """Return the table at ``table_path`` with ``route_name`` set to ``mode`` (and ``percent``)."""
+    source = str(table_path)
+    text = table_path.read_text(encoding="utf-8")
+    before = parse_route_table(text, source=source).route(route_name)
+    doc = _parse(text, source)
+    _set_mode(_route_table(doc, route_name), mode, percent)
+    edited = tomlkit.dumps(doc)
+    after = parse_route_table(edited, source=source).route(route_name)
+    return RouteChange(before=before, after=after, text=edited)
+
+
+def write_table(table_path: Path, text: str) -> None:
+    """Replace the table file atomically (a reader never sees half a file)."""
+    handle, name = tempfile.mkstemp(prefix=f".{table_path.name}.", dir=table_path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(name, table_path.stat().st_mode & 0o777)
+    os.replace(name, table_path)
+
+
+def _parse(text: str, source: str) -> tomlkit.TOMLDocument:
+    try:
+        return tomlkit.parse(text)
+    except TOMLKitError as exc:
+        raise RouteTableError(f"{source}: not valid TOML: {exc}") from exc
+
+
+def _route_table(doc: tomlkit.TOMLDocument, route_name: str) -> Table:
+    for table in doc.get("routes", []):
+        if isinstance(table, Table) and table.get("name") == route_name:
+            return table
+    raise RouteTableError(f"no route named '{route_name}'")
+
+
+def _set_mode(table: Table, mode: str, percent: int | None) -> None:
+    if mode == Mode.CANARY and percent is None:
+        raise RouteTableError("mode 'canary' needs a percent (0..100)")
+    if mode != Mode.CANARY and percent is not None:
+        raise RouteTableError(f"only mode 'canary' takes a percent (asked for '{mode}')")
+    table["mode"] = mode
+    if percent is not None:
+        table["percent"] = percent
+    elif "percent" in table:
+        del table["percent"]

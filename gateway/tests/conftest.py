@@ -1,0 +1,98 @@
+"""Fixtures: a route table of the gateway's own, stand-in upstreams, and a real nginx running it."""
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from strangler_gateway.testing import EchoUpstream, RunningGateway, running_gateway
+
+TABLE = """\
+# A route table for the gateway's own tests.
+[gateway]
+listen = "127.0.0.1:8080"
+catch_all = "monolith"
+sticky_cookie = "sf_uid"
+sticky_header = "X-User-Id"
+override_header = "X-Migration-Target"
+max_stream_seconds = 30
+
+[upstreams.monolith]
+servers = ["127.0.0.1:8000"]
+
+[upstreams.service]
+servers = ["127.0.0.1:8001"]
+
+[[routes]]
+name = "search"
+path = "/api/search"
+legacy = "monolith"
+new = "service"
+override = true
+{search}
+
+[[routes]]
+name = "hooks"
+path = "/webhooks/stripe"
+legacy = "monolith"
+new = "service"
+override = false
+mode = "migrated"
+
+[[routes]]
+name = "gone"
+path = "/api/old"
+match = "exact"
+legacy = "monolith"
+new = "service"
+mode = "retired"
+
+[[routes]]
+name = "stream"
+path = "/api/chat/stream"
+legacy = "monolith"
+new = "service"
+streaming = true
+mode = "legacy"
+"""
+
+MakeGateway = Callable[[str], RunningGateway]
+
+
+def table_text(search: str = 'mode = "legacy"') -> str:
+    """Return the test table with the search route's mode lines set to ``search``."""
+    return TABLE.format(search=search)
+
+
+@pytest.fixture
+def write_table(tmp_path: Path) -> Callable[[str], Path]:
+    """Return a function writing a table's text to a file and returning its path."""
+
+    def write(text: str) -> Path:
+        path = tmp_path / "routes.toml"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def upstreams() -> Iterator[dict[str, EchoUpstream]]:
+    """Start the stand-ins for the monolith (legacy) and the new service."""
+    with EchoUpstream("legacy") as legacy, EchoUpstream("new") as new:
+        yield {"monolith": legacy, "service": new}
+
+
+@pytest.fixture
+def make_gateway(
+    tmp_path: Path, upstreams: dict[str, EchoUpstream], write_table: Callable[[str], Path]
+) -> Iterator[MakeGateway]:
+    """Return a function starting a real nginx for a search-route mode; stop it at teardown."""
+    with ExitStack() as stack:
+
+        def make(search: str = 'mode = "legacy"') -> RunningGateway:
+            servers = {name: [upstream.address] for name, upstream in upstreams.items()}
+            table = write_table(table_text(search))
+            return stack.enter_context(running_gateway(table, tmp_path / "nginx", servers))
+
+        yield make

@@ -1,0 +1,89 @@
+"""``apply`` installs a config only once nginx accepts it, and never disturbs a serving gateway."""
+
+import socket
+from pathlib import Path
+
+import pytest
+from strangler_gateway._status import ConfigHeader, served_config
+from strangler_gateway.control import set_route_mode
+from strangler_gateway.errors import NginxConfigError, NginxError, RouteTableError
+from strangler_gateway.nginx import apply, running_pid
+
+from .conftest import MakeGateway, table_text
+
+
+def _served(conf: Path) -> str | None:
+    return served_config(ConfigHeader.read(conf).status_url)
+
+
+def test_apply_reloads_a_running_gateway_with_the_new_split(make_gateway: MakeGateway) -> None:
+    gateway = make_gateway('mode = "legacy"')
+    assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "legacy"
+    gateway.table_path.write_text(table_text('mode = "canary"\npercent = 100'))
+    result = apply(gateway.table_path, gateway.prefix)
+    assert result.reloaded
+    assert _served(result.conf) == result.config_id
+    # The saved upstream addresses of the running gateway are kept: only the split changed.
+    reply = gateway.fetch("/api/search?q=x", headers={"Cookie": "sf_uid=ana"})
+    assert (reply.headers["x-served-by"], reply.json()["upstream"]) == ("new", "new")
+
+
+def test_an_invalid_table_leaves_the_running_gateway_untouched(make_gateway: MakeGateway) -> None:
+    gateway = make_gateway('mode = "legacy"')
+    conf = gateway.nginx.layout.conf
+    before = conf.read_bytes()
+    served = _served(conf)
+    gateway.table_path.write_text(table_text('mode = "canary"\npercent = 130'))
+    with pytest.raises(RouteTableError, match="percent"):
+        apply(gateway.table_path, gateway.prefix)
+    assert conf.read_bytes() == before
+    assert _served(conf) == served
+    assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "legacy"
+
+
+def test_a_config_nginx_refuses_is_never_installed(make_gateway: MakeGateway) -> None:
+    gateway = make_gateway('mode = "legacy"')
+    conf = gateway.nginx.layout.conf
+    before = conf.read_bytes()
+    with pytest.raises(NginxConfigError, match=r'\[emerg\] invalid port in upstream "127.0.0.1:0"'):
+        apply(gateway.table_path, gateway.prefix, {"service": ["127.0.0.1:0"]})
+    assert conf.read_bytes() == before
+    assert not list(conf.parent.glob(".nginx.conf.*")), "the candidate file was left behind"
+    assert gateway.fetch("/api/search?q=x").status == 200
+
+
+def test_a_failed_reload_restores_the_previous_config(make_gateway: MakeGateway) -> None:
+    gateway = make_gateway('mode = "legacy"')
+    conf = gateway.nginx.layout.conf
+    before = conf.read_bytes()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = f"127.0.0.1:{taken.getsockname()[1]}"
+        # nginx -t does not bind, so only the reload itself can find the port taken.
+        with pytest.raises(NginxError, match=r"reload failed: .* nginx said: \[emerg\] bind\(\)"):
+            apply(gateway.table_path, gateway.prefix, listen=busy, timeout=2.0)
+    assert conf.read_bytes() == before
+    assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "legacy"
+
+
+def test_apply_without_a_running_gateway_only_installs(tmp_path: Path) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text())
+    result = apply(table, tmp_path / "nginx", listen="127.0.0.1:18999")
+    assert not result.reloaded
+    assert result.conf.read_text().startswith("# generated from routes.toml")
+    assert running_pid(tmp_path / "nginx") is None
+
+
+def test_set_route_mode_reports_the_config_every_response_now_names(
+    make_gateway: MakeGateway,
+) -> None:
+    gateway = make_gateway('mode = "legacy"')
+    old = gateway.fetch("/healthz").headers["x-gateway-config"]
+    result = set_route_mode(gateway.table_path, gateway.prefix, "search", "canary", 100)
+    assert (result.change.before.mode, result.change.after.percent) == ("legacy", 100)
+    assert result.config_id != old
+    for path in ("/healthz", "/api/search?q=x"):
+        assert gateway.fetch(path).headers["x-gateway-config"] == result.config_id
+    assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "new"

@@ -1,0 +1,115 @@
+"""The ``strangler`` command: tables for people, edits that keep comments, one-line refusals."""
+
+import json
+from pathlib import Path
+
+import pytest
+from strangler_gateway.cli import main
+from strangler_gateway.nginx import render_live
+from strangler_gateway.routes import Mode, load_route_table
+
+from .conftest import MakeGateway, table_text
+
+
+def _run(table: Path, prefix: Path, *args: str) -> int:
+    return main(["--routes", str(table), "--prefix", str(prefix), *args])
+
+
+def test_routes_lists_every_route(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text('mode = "canary"\npercent = 30'))
+    assert _run(table, tmp_path / "nginx", "routes") == 0
+    out = capsys.readouterr().out
+    for name in ("search", "hooks", "gone", "stream", "catch-all"):
+        assert name in out
+    search = next(line for line in out.splitlines() if " search " in line)
+    assert "canary" in search and "30%" in search and "monolith" in search
+
+
+def test_render_writes_what_apply_would_install(tmp_path: Path) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text())
+    out = tmp_path / "nginx.conf"
+    assert _run(table, tmp_path / "nginx", "render", "--out", str(out)) == 0
+    assert out.read_text() == render_live(table, tmp_path / "nginx")[0]
+
+
+def test_check_runs_nginx_on_the_rendered_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text())
+    assert _run(table, tmp_path / "nginx", "check") == 0
+    assert "nginx accepts" in capsys.readouterr().out
+
+
+def test_shift_edits_the_table_and_moves_live_traffic(
+    make_gateway: MakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = make_gateway('mode = "legacy"  # search starts on the monolith')
+    before = gateway.table_path.read_text()
+    assert _run(gateway.table_path, gateway.prefix, "shift", "search", "100") == 0
+    after = gateway.table_path.read_text()
+    assert "# A route table for the gateway's own tests." in after
+    changed = [line for line in after.splitlines() if line not in before.splitlines()]
+    assert changed == ['mode = "canary"  # search starts on the monolith', "percent = 100"]
+    assert "gateway reloaded" in capsys.readouterr().out
+    reply = gateway.fetch("/api/search?q=x", headers={"Cookie": "sf_uid=ana"})
+    assert reply.headers["x-served-by"] == "new"
+
+
+def test_mode_sets_a_mode_and_drops_the_percent(tmp_path: Path) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text('mode = "canary"\npercent = 30'))
+    assert _run(table, tmp_path / "nginx", "mode", "search", "migrated") == 0
+    route = load_route_table(table).route("search")
+    assert (route.mode, route.percent) == (Mode.MIGRATED, None)
+    assert "percent" not in table.read_text()
+    assert _run(table, tmp_path / "nginx", "mode", "search", "canary", "--percent", "5") == 0
+    assert load_route_table(table).route("search").percent == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (("shift", "search", "130"), "field 'percent': 130 is outside 0..100"),
+        (("shift", "nope", "10"), "no route named 'nope'"),
+        (("mode", "search", "shadow"), "mode 'shadow' is not supported yet"),
+        (("mode", "search", "canary"), "mode 'canary' needs a percent"),
+        (("mode", "search", "legacy", "--percent", "3"), "only mode 'canary' takes a percent"),
+    ],
+)
+def test_a_refused_change_is_one_line_and_leaves_the_table_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], problem: str
+) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text())
+    assert _run(table, tmp_path / "nginx", *args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("strangler: ") and err.count("\n") == 1, err
+    assert problem in err
+    assert table.read_text() == table_text()
+
+
+def test_a_change_nginx_refuses_puts_the_table_back(
+    make_gateway: MakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = make_gateway('mode = "legacy"')
+    before = gateway.table_path.read_text()
+    # Make the next render unacceptable to nginx: an upstream server it cannot use.
+    state = gateway.prefix / "conf" / "render.json"
+    saved = json.loads(state.read_text())
+    saved["upstream_overrides"]["service"] = ["127.0.0.1:0"]
+    state.write_text(json.dumps(saved))
+    assert _run(gateway.table_path, gateway.prefix, "shift", "search", "50") == 1
+    assert "nginx refused the config" in capsys.readouterr().err
+    assert gateway.table_path.read_text() == before
+    assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "legacy"
+
+
+@pytest.mark.parametrize("command", [[], ["routes"], ["render"], ["check"], ["shift"], ["mode"]])
+def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: strangler" in capsys.readouterr().out

@@ -1,0 +1,201 @@
+"""The route table loads, and every kind of mistake is refused with its file, line and field."""
+
+from pathlib import Path
+
+import pytest
+from strangler_gateway.errors import RouteTableError
+from strangler_gateway.routes import Match, Mode, load_route_table, parse_route_table
+
+SHIPPED = Path(__file__).resolve().parents[1] / "routes.toml"
+
+HEAD = """\
+[gateway]
+listen = "127.0.0.1:8080"
+catch_all = "core"
+
+[upstreams.core]
+servers = ["127.0.0.1:8000"]
+
+[upstreams.rag]
+servers = ["127.0.0.1:8001"]
+"""
+
+SEARCH = """
+[[routes]]
+name = "search"
+path = "/api/search"
+legacy = "core"
+new = "rag"
+"""
+
+
+def test_the_shipped_table_describes_the_initial_migration() -> None:
+    table = load_route_table(SHIPPED)
+    modes = {
+        route.name: (route.path, route.legacy, route.new, route.mode) for route in table.routes
+    }
+    assert modes == {
+        "search": ("/api/search", "core", "rag", Mode.LEGACY),
+        "chat": ("/api/chat", "core", "rag", Mode.LEGACY),
+        "stripe-webhooks": ("/webhooks/stripe", "core", "webhooks", Mode.MIGRATED),
+    }
+    assert table.gateway.catch_all == "core"
+    assert table.gateway.listen == "127.0.0.1:8080"
+    assert {u.name: u.servers for u in table.upstreams} == {
+        "core": ("127.0.0.1:8000",),
+        "rag": ("127.0.0.1:8001",),
+        "webhooks": ("127.0.0.1:8002",),
+    }
+
+
+def test_defaults_and_percent_of_a_canary() -> None:
+    table = parse_route_table(HEAD + SEARCH + 'mode = "canary"\npercent = 30\n')
+    route = table.route("search")
+    assert (route.mode, route.percent, route.new_percent) == (Mode.CANARY, 30, 30)
+    assert (route.match, route.override, route.streaming) == (Match.PREFIX, True, False)
+
+
+# Each case marks the line the error must name with "# <-".
+BAD_TABLES = {
+    "unknown upstream": (
+        HEAD + SEARCH.replace('new = "rag"', 'new = "ragg"  # <-') + 'mode = "legacy"\n',
+        "field 'new'",
+        "unknown upstream 'ragg'",
+    ),
+    "percent above 100": (
+        HEAD + SEARCH + 'mode = "canary"\npercent = 130  # <-\n',
+        "field 'percent'",
+        "130 is outside 0..100",
+    ),
+    "negative percent": (
+        HEAD + SEARCH + 'mode = "canary"\npercent = -1  # <-\n',
+        "field 'percent'",
+        "outside 0..100",
+    ),
+    "percent not a number": (
+        HEAD + SEARCH + 'mode = "canary"\npercent = "30"  # <-\n',
+        "field 'percent'",
+        "expected an integer",
+    ),
+    "canary without percent": (
+        HEAD + SEARCH.replace("[[routes]]", "[[routes]]  # <-") + 'mode = "canary"\n',
+        "field 'percent'",
+        "missing",
+    ),
+    "percent on a legacy route": (
+        HEAD + SEARCH + 'mode = "legacy"\npercent = 10  # <-\n',
+        "field 'percent'",
+        "only mode 'canary'",
+    ),
+    "unknown mode": (
+        HEAD + SEARCH + 'mode = "blue-green"  # <-\n',
+        "field 'mode'",
+        "unknown mode 'blue-green'",
+    ),
+    "shadow is not built yet": (
+        HEAD + SEARCH + 'mode = "shadow"  # <-\n',
+        "field 'mode'",
+        "not supported yet",
+    ),
+    "missing mode": (
+        HEAD + SEARCH.replace("[[routes]]", "[[routes]]  # <-"),
+        "field 'mode'",
+        "missing",
+    ),
+    "misspelt field": (
+        HEAD + SEARCH + 'mode = "legacy"\npercnt = 10  # <-\n',
+        "field 'percnt'",
+        "unknown field",
+    ),
+    "duplicate path": (
+        HEAD
+        + SEARCH
+        + 'mode = "legacy"\n'
+        + SEARCH.replace('"search"', '"search2"').replace(
+            'path = "/api/search"', 'path = "/api/search"  # <-'
+        )
+        + 'mode = "legacy"\n',
+        "field 'path'",
+        "overlaps route 'search'",
+    ),
+    "overlapping prefixes": (
+        HEAD
+        + SEARCH
+        + 'mode = "legacy"\n'
+        + SEARCH.replace('"search"', '"api"').replace('path = "/api/search"', 'path = "/api"  # <-')
+        + 'mode = "legacy"\n',
+        "field 'path'",
+        "'/api' overlaps route 'search'",
+    ),
+    "exact path under a prefix route": (
+        HEAD
+        + SEARCH
+        + 'mode = "legacy"\n'
+        + SEARCH.replace('"search"', '"one"').replace(
+            'path = "/api/search"', 'path = "/api/search/one"  # <-\nmatch = "exact"'
+        )
+        + 'mode = "legacy"\n',
+        "field 'path'",
+        "overlaps route 'search'",
+    ),
+    "duplicate name": (
+        HEAD
+        + SEARCH
+        + 'mode = "legacy"\n'
+        + SEARCH.replace('name = "search"', 'name = "search"  # <-').replace("/api/search", "/x")
+        + 'mode = "legacy"\n',
+        "field 'name'",
+        "duplicate route name",
+    ),
+    "internal path exposed": (
+        HEAD
+        + SEARCH.replace('path = "/api/search"', 'path = "/internal/x"  # <-')
+        + 'mode = "legacy"\n',
+        "field 'path'",
+        "never exposed",
+    ),
+    "unknown catch-all": (
+        HEAD.replace('catch_all = "core"', 'catch_all = "django"  # <-'),
+        "field 'catch_all'",
+        "unknown upstream 'django'",
+    ),
+    "upstream without servers": (
+        HEAD.replace('servers = ["127.0.0.1:8001"]', "servers = []  # <-"),
+        "field 'servers'",
+        "non-empty list",
+    ),
+    "listen without a port": (
+        HEAD.replace('listen = "127.0.0.1:8080"', 'listen = "127.0.0.1"  # <-'),
+        "field 'listen'",
+        "invalid value",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_TABLES, ids=list(BAD_TABLES))
+def test_a_bad_table_is_refused_naming_the_line_and_the_field(case: str) -> None:
+    text, field, problem = BAD_TABLES[case]
+    marked = [n for n, line in enumerate(text.splitlines(), start=1) if line.endswith("# <-")]
+    assert len(marked) == 1, "each case marks exactly one line"
+    with pytest.raises(RouteTableError) as error:
+        parse_route_table(text, source="routes.toml")
+    message = str(error.value)
+    assert message.startswith(f"routes.toml:{marked[0]}: "), message
+    assert field in message
+    assert problem in message
+
+
+def test_invalid_toml_is_refused_with_its_line() -> None:
+    with pytest.raises(RouteTableError, match=r"not valid TOML: .*line 3"):
+        parse_route_table('[gateway]\nlisten = "x"\nmode = = 1\n', source="routes.toml")
+
+
+def test_a_missing_file_is_a_route_table_error(tmp_path: Path) -> None:
+    with pytest.raises(RouteTableError, match="cannot read the route table"):
+        load_route_table(tmp_path / "absent.toml")
+
+
+def test_asking_for_an_unknown_route_lists_the_known_ones() -> None:
+    table = parse_route_table(HEAD + SEARCH + 'mode = "legacy"\n')
+    with pytest.raises(RouteTableError, match=r"no route named 'chat' \(routes: search\)"):
+        table.route("chat")
