@@ -9,8 +9,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from webhooks import create_app
 from webhooks.intake import EXTENSION_KEY
-
-from .support import SIGNING_SECRET, TOKEN, AppFactory, RunningCore, StripeSender, serve_core
+from webhooks.testing import (
+    SIGNING_SECRET,
+    TOKEN,
+    AppFactory,
+    RunningCore,
+    StripeSender,
+    serve_core,
+)
 
 
 @pytest.fixture

@@ -5,8 +5,7 @@ from flask import Flask
 from strangler_shared import InvalidSecretError
 from webhooks import create_app
 from webhooks.config import ConfigError
-
-from .support import SIGNING_SECRET, TOKEN, AppFactory
+from webhooks.testing import SIGNING_SECRET, TOKEN, AppFactory
 
 
 def test_healthz_answers_ok_with_service_header(offline_app: Flask) -> None:

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-
-from .support import SIGNING_SECRET, TOKEN, RunningCore, StripeSender, stripe_event
+from webhooks.testing import SIGNING_SECRET, TOKEN, RunningCore, StripeSender, stripe_event
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = SERVICE_DIR.parents[1]

@@ -10,8 +10,7 @@ import grpc
 import pytest
 from flask.testing import FlaskClient
 from strangler_contracts.core.v1 import core_pb2
-
-from .support import (
+from webhooks.testing import (
     SIGNING_SECRET,
     TOKEN,
     AppFactory,

@@ -1,4 +1,4 @@
-"""Test doubles for the adapter's tests: a sender that signs like Stripe and a stand-in core.
+"""Test doubles speaking the real protocols: a Stripe-style sender and a recording core.
 
 The stand-in core is a real ``grpc.server`` on a free port with the project's token interceptor and
 a small servicer that records every ``ApplyEvent`` call, so the adapter is tested over the same
