@@ -1,0 +1,40 @@
+# The project's commands. The README's two commands are `make up` and `make test`.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+
+.PHONY: help uv setup protos up down status test lint routes
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+uv: ## Install uv (the package manager) when it is missing
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+
+setup: uv ## Install every package from the lockfile and generate the gRPC stubs
+	$(UV) sync --locked --all-packages
+	$(UV) run scripts/gen-protos
+
+protos: ## Regenerate the gRPC stubs from proto/
+	$(UV) run scripts/gen-protos
+
+up: setup ## Set up and start the whole stack locally (SQLite, nginx, trace store), print the URLs
+	$(UV) run devstack up
+
+down: ## Stop everything `make up` started
+	$(UV) run devstack down
+
+status: ## Show which processes of the stack are running
+	$(UV) run devstack status
+
+test: setup ## Set up and run every test
+	$(UV) run pytest
+
+lint: ## ruff (lint and format check) and mypy
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy shared/src gateway/src infra/devstack/src services/core/src services/rag/src services/webhooks/src services/traces/src
+
+routes: ## Show the route table
+	$(UV) run strangler routes

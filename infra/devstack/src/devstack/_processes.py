@@ -1,0 +1,202 @@
+"""What the stack runs: each process's command line, environment and readiness check."""
+
+import os
+import sys
+from dataclasses import dataclass, field
+from signal import SIGQUIT, SIGTERM, Signals
+
+from devstack._config import StackConfig
+from devstack._ready import GrpcReady, HttpReady, ReadinessCheck
+from devstack._secrets import DevSecrets
+
+_HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One long-running process of the stack."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    ready: ReadinessCheck
+    url: str = ""
+    stop_signal: Signals = SIGTERM
+    marker: str = field(default="")
+
+    @property
+    def cmdline_marker(self) -> str:
+        """A piece of the command line that identifies this process in /proc (pid reuse guard)."""
+        return self.marker or self.argv[-1]
+
+
+def _common_env(config: StackConfig, secrets: DevSecrets, service: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("OTEL_", "DJANGO_", "RAG_", "WEBHOOKS_", "STRANGLER_"))
+    }
+    env.update(
+        PYTHONUNBUFFERED="1",
+        STRANGLER_SERVICE_TOKEN=secrets.service_token,
+        OTEL_SERVICE_NAME=service,
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://{_HOST}:{config.ports.traces}",
+        OTEL_RESOURCE_ATTRIBUTES="deployment.environment.name=local",
+        # Export every half second so a trace is viewable right after its request.
+        OTEL_BSP_SCHEDULE_DELAY="500",
+        # Readiness probes are not traffic: keep them out of the trace store.
+        OTEL_PYTHON_EXCLUDED_URLS="healthz",
+    )
+    return env
+
+
+def core_env(config: StackConfig, secrets: DevSecrets) -> dict[str, str]:
+    """Return the environment of core's processes (HTTP, gRPC and management commands)."""
+    env = _common_env(config, secrets, "core")
+    env.update(
+        DJANGO_SETTINGS_MODULE="core.config.settings.local",
+        DJANGO_SECRET_KEY=secrets.django_secret_key,
+        DATABASE_URL=f"sqlite:///{config.data_dir / 'core.sqlite3'}",
+        RAG_BASE_URL=f"http://{_HOST}:{config.ports.rag_http}",
+        STRIPE_WEBHOOK_SECRET=secrets.stripe_webhook_secret,
+        CORE_ADMIN_PASSWORD=secrets.admin_password,
+    )
+    return env
+
+
+def _traces(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+    env = _common_env(config, secrets, "traces")
+    env["OTEL_SDK_DISABLED"] = "true"
+    port = config.ports.traces
+    db = str(config.data_dir / "traces.sqlite3")
+    return ProcessSpec(
+        name="traces",
+        argv=[
+            sys.executable,
+            "-m",
+            "tracestore",
+            "serve",
+            "--host",
+            _HOST,
+            "--port",
+            str(port),
+            "--db",
+            db,
+        ],
+        env=env,
+        ready=HttpReady(f"http://{_HOST}:{port}/healthz"),
+        url=f"http://{_HOST}:{port}/api/traces",
+        marker="tracestore",
+    )
+
+
+def _core_grpc(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+    target = f"{_HOST}:{config.ports.core_grpc}"
+    return ProcessSpec(
+        name="core-grpc",
+        argv=[
+            sys.executable,
+            str(config.root / "services/core/manage.py"),
+            "grpcserver",
+            "--bind",
+            target,
+        ],
+        env=core_env(config, secrets),
+        ready=GrpcReady(target, "strangler.core.v1.CoreService"),
+        url=f"grpc://{target}",
+        marker="grpcserver",
+    )
+
+
+def _core_http(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+    port = config.ports.core_http
+    env = core_env(config, secrets)
+    env["GUNICORN_WORKERS"] = str(config.core_workers)
+    return ProcessSpec(
+        name="core-http",
+        argv=[
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(config.root / "services/core/gunicorn.conf.py"),
+            "--bind",
+            f"{_HOST}:{port}",
+            "core.config.wsgi:application",
+        ],
+        env=env,
+        ready=HttpReady(f"http://{_HOST}:{port}/healthz"),
+        url=f"http://{_HOST}:{port}",
+    )
+
+
+def _rag(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+    env = _common_env(config, secrets, "rag")
+    env.update(
+        RAG_CORE_GRPC_TARGET=f"{_HOST}:{config.ports.core_grpc}",
+        RAG_GRPC_BIND=f"{_HOST}:{config.ports.rag_grpc}",
+    )
+    port = config.ports.rag_http
+    return ProcessSpec(
+        name="rag",
+        argv=[sys.executable, "-m", "rag", "--host", _HOST, "--port", str(port)],
+        env=env,
+        # /healthz answers 200 only once the first knowledge-base sync from core has finished.
+        ready=HttpReady(f"http://{_HOST}:{port}/healthz"),
+        url=f"http://{_HOST}:{port}",
+        marker="rag",
+    )
+
+
+def _webhooks(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+    env = _common_env(config, secrets, "webhooks")
+    env.update(
+        WEBHOOKS_CORE_GRPC_TARGET=f"{_HOST}:{config.ports.core_grpc}",
+        WEBHOOKS_STRIPE_SIGNING_SECRET=secrets.stripe_webhook_secret,
+        GUNICORN_WORKERS=str(config.webhooks_workers),
+    )
+    port = config.ports.webhooks
+    return ProcessSpec(
+        name="webhooks",
+        argv=[
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(config.root / "services/webhooks/gunicorn.conf.py"),
+            "--bind",
+            f"{_HOST}:{port}",
+            "webhooks:create_app()",
+        ],
+        env=env,
+        ready=HttpReady(f"http://{_HOST}:{port}/healthz"),
+        url=f"http://{_HOST}:{port}",
+    )
+
+
+def _gateway(config: StackConfig, secrets: DevSecrets, nginx_argv: list[str]) -> ProcessSpec:
+    port = config.ports.gateway
+    return ProcessSpec(
+        name="gateway",
+        argv=nginx_argv,
+        env=_common_env(config, secrets, "gateway"),
+        ready=HttpReady(f"http://{_HOST}:{port}/healthz"),
+        url=f"http://{_HOST}:{port}",
+        # SIGQUIT is nginx's graceful shutdown: open requests and streams finish first.
+        stop_signal=SIGQUIT,
+        marker="nginx",
+    )
+
+
+def build_specs(
+    config: StackConfig, secrets: DevSecrets, nginx_argv: list[str]
+) -> list[ProcessSpec]:
+    """Return the stack's processes in start order (each depends only on earlier ones)."""
+    return [
+        _traces(config, secrets),
+        _core_grpc(config, secrets),
+        _core_http(config, secrets),
+        _rag(config, secrets),
+        _webhooks(config, secrets),
+        _gateway(config, secrets, nginx_argv),
+    ]
