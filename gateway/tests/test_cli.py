@@ -1,12 +1,18 @@
 """The ``strangler`` command: tables for people, edits that keep comments, one-line refusals."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from strangler_gateway.cli import main
 from strangler_gateway.nginx import render_live
 from strangler_gateway.routes import Mode, load_route_table
+from strangler_gateway.testing import EchoUpstream, fetch, free_port
 
 from .conftest import MakeGateway, table_text
 
@@ -113,3 +119,43 @@ def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixtur
         main([*command, "--help"])
     assert exit_.value.code == 0
     assert "usage: strangler" in capsys.readouterr().out
+
+
+def test_serve_refuses_a_malformed_upstream(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routes = Path(__file__).parents[1] / "routes.toml"
+    status = main(
+        ["--routes", str(routes), "--prefix", str(tmp_path), "serve", "--upstream", "core"]
+    )
+    assert status == 1
+    assert "expected NAME=HOST:PORT" in capsys.readouterr().err
+
+
+def test_serve_renders_for_the_given_addresses_and_runs_nginx(tmp_path: Path) -> None:
+    routes = Path(__file__).parents[1] / "routes.toml"
+    port = free_port()
+    with EchoUpstream("core") as core:
+        command = [sys.executable, "-m", "strangler_gateway.cli", "--routes", str(routes),
+                   "--prefix", str(tmp_path), "serve", "--listen", f"127.0.0.1:{port}",
+                   "--upstream", f"core={core.address}"]  # fmt: skip
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            reply = _first_reply(f"http://127.0.0.1:{port}", "/anything", server)
+        finally:
+            server.send_signal(signal.SIGQUIT)
+            server.wait(timeout=15)
+    assert reply.status == 200
+    assert reply.json()["upstream"] == "core"
+    assert reply.headers["x-served-by"] == "legacy"
+
+
+def _first_reply(url: str, path: str, server: subprocess.Popen[bytes]) -> Any:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        assert server.poll() is None, server.stdout.read() if server.stdout else ""
+        try:
+            return fetch(url, path)
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("the gateway did not answer within 15 s")

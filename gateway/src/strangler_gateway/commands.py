@@ -5,6 +5,7 @@ Kept apart from the parser so that the next ones (promote, rollback, stats) are 
 """
 
 import argparse
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ from rich.console import Console
 from rich.table import Table
 
 from strangler_gateway.control import set_route_mode
+from strangler_gateway.errors import GatewayError
 from strangler_gateway.layout import Layout
-from strangler_gateway.nginx import check, render_live
+from strangler_gateway.nginx import apply, check, nginx_argv, render_live
 from strangler_gateway.routes import Match, Mode, Route, RouteTable, load_route_table
 
 __all__ = ["COMMANDS", "Command", "Context"]
@@ -141,10 +143,46 @@ def _describe(route: Route) -> str:
     return f"{route.mode} {route.percent}%" if route.mode is Mode.CANARY else str(route.mode)
 
 
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--listen", help="address to listen on, e.g. 0.0.0.0:8080")
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="NAME=HOST:PORT",
+        help="where an upstream's servers are (repeat per upstream, or per server)",
+    )
+
+
+def _overrides(pairs: list[str]) -> dict[str, list[str]]:
+    overrides: dict[str, list[str]] = {}
+    for pair in pairs:
+        name, _, server = pair.partition("=")
+        if not name or not server:
+            raise GatewayError(f"--upstream {pair!r}: expected NAME=HOST:PORT")
+        overrides.setdefault(name, []).append(server)
+    return overrides
+
+
+def serve(args: argparse.Namespace, ctx: Context) -> int:
+    """Render and check the table for these addresses, then become nginx (for containers)."""
+    result = apply(ctx.routes, ctx.prefix, _overrides(args.upstream) or None, listen=args.listen)
+    ctx.console.print(f"config {result.conf} checked; starting nginx")
+    argv = nginx_argv(ctx.prefix)
+    os.execv(argv[0], argv)  # noqa: S606 - the argv is ours, no shell involved
+    return 1  # not reached: execv replaces the process
+
+
 COMMANDS: list[Command] = [
     Command("routes", "show the route table", _no_arguments, list_routes),
     Command("render", "print the nginx config rendered from the table", _render_arguments, render),
     Command("check", "render the table and run nginx -t on it", _no_arguments, check_config),
     Command("shift", "send PERCENT percent of a route's users to new", _shift_arguments, shift),
     Command("mode", "set a route's mode", _mode_arguments, set_mode),
+    Command(
+        "serve",
+        "render for given addresses and run nginx in the foreground",
+        _serve_arguments,
+        serve,
+    ),
 ]
