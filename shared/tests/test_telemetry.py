@@ -52,6 +52,7 @@ def test_environment_names_the_service_and_children_nest(monkeypatch) -> None:
     result = _run_probe(env)
     assert result["resource"]["service.name"] == "rag"
     assert result["resource"]["deployment.environment.name"] == "compose"
+    assert result["resource"]["deployment.environment"] == "compose"
     assert result["resource"]["team"] == "search"
     assert result["resource"]["service.version"] == "0.1.0"
     child_parents = {name: parent for name, parent in result["spans"].items() if name != "parent"}
@@ -64,6 +65,14 @@ def test_default_service_name_when_environment_is_silent() -> None:
     result = _run_probe({"PATH": "/usr/bin:/bin"})
     assert result["resource"]["service.name"] == "probe"
     assert result["resource"]["deployment.environment.name"] == "local"
+    assert result["resource"]["deployment.environment"] == "local"
+
+
+def test_the_deprecated_environment_key_is_honoured_and_mirrored() -> None:
+    env = {"PATH": "/usr/bin:/bin", "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=staging"}
+    result = _run_probe(env)
+    assert result["resource"]["deployment.environment.name"] == "staging"
+    assert result["resource"]["deployment.environment"] == "staging"
 
 
 def test_log_lines_are_json_with_trace_id(capsys) -> None:
@@ -77,3 +86,32 @@ def test_log_lines_are_json_with_trace_id(capsys) -> None:
     assert line["message"] == "applied evt_1"
     assert line["service"] == "core"
     assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
+
+
+_EXIT_PROBE = textwrap.dedent(
+    """
+    import sys
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+    from strangler_shared import setup_tracing
+
+    class FileExporter(SpanExporter):
+        def export(self, spans):
+            with open(sys.argv[1], "a") as out:
+                out.writelines(span.name + "\\n" for span in spans)
+            return SpanExportResult.SUCCESS
+
+    setup_tracing("probe", exporter=FileExporter())
+    trace.get_tracer("probe").start_span("last words").end()
+    """
+)
+
+
+def test_buffered_spans_are_exported_when_the_process_exits(tmp_path) -> None:
+    exported = tmp_path / "spans.txt"
+    # A batch delay far longer than the process lives: only the exit hook can export the span.
+    env = {"PATH": "/usr/bin:/bin", "OTEL_BSP_SCHEDULE_DELAY": "600000"}
+    subprocess.run(
+        [sys.executable, "-c", _EXIT_PROBE, str(exported)], env=env, check=True, timeout=60
+    )
+    assert exported.read_text().splitlines() == ["last words"]

@@ -11,12 +11,15 @@ from strangler_shared._grpc_auth import (
     open_channel,
 )
 from strangler_shared._logs import configure_logging
+from strangler_shared._migration import MigrationBaggageSpanProcessor
 from strangler_shared._secrets import InvalidSecretError, load_service_token
-from strangler_shared._telemetry import setup_tracing
+from strangler_shared._telemetry import SERVICE_NAMES, setup_tracing
 
 __all__ = [
+    "SERVICE_NAMES",
     "AioServiceTokenServerInterceptor",
     "InvalidSecretError",
+    "MigrationBaggageSpanProcessor",
     "ServiceTokenServerInterceptor",
     "configure_logging",
     "error_body",

@@ -3,7 +3,15 @@
 Each service calls :func:`setup_tracing` from its entrypoint (after fork under a pre-forking
 server), then instruments its own web framework with the official instrumentation. This module
 instruments what every service shares: httpx, gRPC client and server (sync and asyncio), and the
-database drivers.
+database drivers; and it puts the gateway's routing decision (``migration.*`` baggage) on each
+process's entry span.
+
+Resource attributes follow the semantic conventions: ``service.name`` (one of
+:data:`SERVICE_NAMES`, the same in the local stack and in compose), ``service.version`` and the
+deployment environment. The stable key is ``deployment.environment.name``; the older
+``deployment.environment`` is still what several backends (Jaeger's and others' "environment"
+filters) read, so both are set to the same value, whichever of them ``OTEL_RESOURCE_ATTRIBUTES``
+names.
 """
 
 import logging
@@ -24,12 +32,21 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
 )
 
+from strangler_shared._migration import MigrationBaggageSpanProcessor
+
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
 
 _DEFAULT_ENVIRONMENT = "local"
+DEPLOYMENT_ENVIRONMENT_NAME = "deployment.environment.name"
+DEPLOYMENT_ENVIRONMENT = "deployment.environment"
+"""Deprecated by the semantic conventions in favour of ``deployment.environment.name``."""
+
+SERVICE_NAMES = frozenset({"core", "rag", "webhooks", "traces", "gateway", "shadow"})
+"""Every ``service.name`` of the project, local and in compose (the gateway's spans are made by
+the trace store from the access log; the trace store itself is never traced)."""
 
 
 def setup_tracing(
@@ -51,6 +68,7 @@ def setup_tracing(
         if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
             return None
         provider = TracerProvider(resource=_resource(default_service_name, service_version))
+        provider.add_span_processor(MigrationBaggageSpanProcessor())
         span_exporter = exporter or _exporter_from_env()
         if span_exporter is not None:
             provider.add_span_processor(BatchSpanProcessor(span_exporter))
@@ -62,14 +80,22 @@ def setup_tracing(
 
 def _resource(default_service_name: str, service_version: str) -> Resource:
     defaults = Resource.create(
-        {
-            SERVICE_NAME: default_service_name,
-            SERVICE_VERSION: service_version,
-            "deployment.environment.name": _DEFAULT_ENVIRONMENT,
-        }
+        {SERVICE_NAME: default_service_name, SERVICE_VERSION: service_version}
     )
     # The environment (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) wins over the code's defaults.
-    return defaults.merge(OTELResourceDetector().detect())
+    from_env = OTELResourceDetector().detect()
+    name = _environment_name(from_env)
+    environment = Resource({DEPLOYMENT_ENVIRONMENT_NAME: name, DEPLOYMENT_ENVIRONMENT: name})
+    return defaults.merge(from_env).merge(environment)
+
+
+def _environment_name(from_env: Resource) -> str:
+    """Return the deployment environment the variables name (stable key first), or the default."""
+    for key in (DEPLOYMENT_ENVIRONMENT_NAME, DEPLOYMENT_ENVIRONMENT):
+        value = from_env.attributes.get(key)
+        if value:
+            return str(value)
+    return _DEFAULT_ENVIRONMENT
 
 
 def _exporter_from_env() -> SpanExporter | None:
