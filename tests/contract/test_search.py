@@ -55,6 +55,8 @@ def test_nothing_matches(api: httpx.Client) -> None:
         ({"q": "invoice", "k": 0}, "k"),
         ({"q": "invoice", "k": 51}, "k"),
         ({"q": "invoice", "k": "many"}, "k"),
+        ({"q": "invoice", "k": "2.5"}, "k"),
+        ({"q": "invoice", "k": -1}, "k"),
     ],
 )
 def test_bad_input_is_a_field_level_422(api: httpx.Client, params: dict, field: str) -> None:

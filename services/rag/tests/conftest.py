@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent import futures
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -17,8 +18,11 @@ import grpc
 import httpx
 import pytest
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from rag.config import Settings
 from rag.main import create_app
+from rag.providers import AnswerProvider
+from rag.testing import FakeChatCompletions, serve_in_thread
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_shared import ServiceTokenServerInterceptor
 
@@ -271,3 +275,57 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://rag.test") as http:
         yield http
+
+
+@dataclass
+class FakeOpenAI:
+    """A running fake OpenAI-compatible server."""
+
+    fake: FakeChatCompletions
+    base_url: str
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A fake OpenAI-compatible server on a free port; its behaviour can be changed per test."""
+    fake = FakeChatCompletions()
+    with serve_in_thread(fake.app()) as url:
+        yield FakeOpenAI(fake, f"{url}/v1")
+
+
+@dataclass
+class ServedRag:
+    """A rag app served by uvicorn on a real port."""
+
+    app: FastAPI
+    base_url: str
+
+
+ServeRag = Callable[..., AbstractContextManager[ServedRag]]
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture
+def serve_rag(core: RunningCore) -> ServeRag:
+    """``with serve_rag(preset_provider=None, **settings) as served``: rag on a real port."""
+
+    @contextmanager
+    def serve(
+        preset_provider: AnswerProvider | None = None,
+        tracer_provider: TracerProvider | None = None,
+        **overrides: object,
+    ) -> Iterator[ServedRag]:
+        settings = fast_settings(core.target, **overrides)
+        application = create_app(settings, tracer_provider=tracer_provider)
+        application.state.provider = preset_provider
+        with serve_in_thread(application) as base_url:
+            wait_until(lambda: _healthy(base_url), timeout=20, what="rag /healthz")
+            yield ServedRag(application, base_url)
+
+    return serve

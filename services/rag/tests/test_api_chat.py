@@ -1,6 +1,8 @@
 """``POST /api/chat``: extractive answers with citations, and strict input checking."""
 
+import json
 import re
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -82,3 +84,39 @@ async def test_a_body_that_is_not_a_json_object_is_400(
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_json"
+
+
+def _sse_events(text: str) -> list[tuple[str, object]]:
+    events = []
+    for frame in text.split("\n\n"):
+        lines = frame.splitlines()
+        if not lines or lines[0].startswith(":"):
+            continue
+        assert lines[0].startswith("event: ") and lines[1].startswith("data: "), frame
+        events.append((lines[0][7:], json.loads(lines[1][6:])))
+    return events
+
+
+async def test_accept_event_stream_streams_the_same_answer(client: httpx.AsyncClient) -> None:
+    body = {"question": "My card was declined", "k": 2}
+    plain = (await client.post("/api/chat", json=body)).json()
+    response = await client.post("/api/chat", json=body, headers={"Accept": "text/event-stream"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["cache-control"] == "no-cache"
+    events = _sse_events(response.text)
+    names = [name for name, _ in events]
+    assert names[0] == "sources" and names[-1] == "done" and set(names[1:-1]) == {"token"}
+    assert events[0][1] == plain["sources"]
+    assert events[-1][1] == {"answer": plain["answer"]}
+    assert "".join(data["text"] for name, data in events if name == "token") == plain["answer"]
+
+
+async def test_bad_input_is_a_json_422_even_when_a_stream_is_asked_for(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/api/chat", json={"question": " "}, headers={"Accept": "text/event-stream"}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"] == {"question": ANY}

@@ -1,7 +1,9 @@
 """The BM25 index: ranking, snippets, and changes by id."""
 
 import threading
+from collections.abc import Sequence
 
+from rag.retrieval.bm25 import Bm25Ranker, Bm25Retriever
 from rag.retrieval.index import Article, ArticleIndex, Deletion
 from rag.retrieval.snippets import SNIPPET_MAX_CHARS, make_snippet
 from rag.retrieval.text import analyze
@@ -93,6 +95,29 @@ def test_a_batch_applies_changes_in_order() -> None:
     )
     assert len(index) == 1
     assert [hit.article.title for hit in index.search("bravo", 5)] == ["Again"]
+
+
+class CountingRetriever(Bm25Retriever):
+    """BM25, counting its builds."""
+
+    def __init__(self) -> None:
+        self.builds = 0
+
+    def build(self, articles: Sequence[Article]) -> Bm25Ranker:
+        self.builds += 1
+        return super().build(articles)
+
+
+def test_reapplying_what_the_index_holds_changes_nothing_and_does_not_rebuild() -> None:
+    retriever = CountingRetriever()
+    index = ArticleIndex(ARTICLES, retriever=retriever)
+    assert retriever.builds == 1
+    assert index.apply([ARTICLES[0], ARTICLES[1], Deletion(99)]) == 0
+    assert retriever.builds == 1
+    edited = Article(1, "reset-password", "Reset your passphrase", "Use a passphrase.")
+    assert index.apply([ARTICLES[2], edited]) == 1
+    assert retriever.builds == 2
+    assert index.get(1) == edited
 
 
 def test_snippet_is_cut_around_the_first_matched_term() -> None:

@@ -1,8 +1,18 @@
 """The extractive provider: cited sentences, streamed in chunks."""
 
+import time
+
+import httpx
 import pytest
 from rag.answers import compose_answer, retrieve_passages
-from rag.providers import ExtractiveProvider, Passage
+from rag.config import Settings
+from rag.providers import (
+    ExtractiveProvider,
+    OpenAICompatibleProvider,
+    Passage,
+    SimulatedProvider,
+    build_provider,
+)
 from rag.providers.extractive import NOTHING_FOUND, best_sentences, split_sentences
 from rag.retrieval.index import Article, ArticleIndex
 from rag.retrieval.text import analyze
@@ -59,3 +69,34 @@ async def test_answers_draw_on_the_retrieved_articles() -> None:
     assert [(p.number, p.article.id) for p in passages] == [(1, 2)]
     answer = await compose_answer(ExtractiveProvider(), "export data", passages)
     assert answer == "Exports are CSV files. [1]"
+
+
+async def test_the_simulated_provider_streams_the_extractive_answer_word_by_word() -> None:
+    passages = [Passage(1, REFUNDS), Passage(2, EXPORT)]
+    provider = SimulatedProvider(first_token_seconds=0.2, tokens_per_second=200)
+    started = time.monotonic()
+    chunks: list[str] = []
+    arrivals: list[float] = []
+    async for chunk in provider.stream_answer("refund to my card", passages):
+        chunks.append(chunk)
+        arrivals.append(time.monotonic() - started)
+    expected = await compose_answer(ExtractiveProvider(), "refund to my card", passages)
+    assert "".join(chunks) == expected
+    assert len(chunks) == len(expected.split())
+    assert arrivals[0] >= 0.2
+    assert arrivals[-1] >= 0.2 + (len(chunks) - 1) / 200
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("extractive", ExtractiveProvider),
+        ("simulated", SimulatedProvider),
+        ("openai", OpenAICompatibleProvider),
+    ],
+)
+async def test_the_settings_choose_the_provider(name: str, kind: type) -> None:
+    async with httpx.AsyncClient() as client:
+        provider = build_provider(Settings(provider=name), client)  # type: ignore[arg-type]
+    assert isinstance(provider, kind)
+    assert provider.name == name

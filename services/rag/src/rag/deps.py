@@ -9,10 +9,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from opentelemetry import trace
 
 from rag.config import Settings, get_settings
 from rag.core_client import CoreClient
 from rag.errors import ApiError
+from rag.faults import Faults
 from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
 from rag.retrieval.sync import KnowledgeBaseSync
@@ -41,9 +43,28 @@ def get_sync(request: Request) -> KnowledgeBaseSync | None:
 
 
 def get_provider(request: Request) -> AnswerProvider:
-    """Return the answer provider."""
-    provider: AnswerProvider = request.app.state.provider
+    """Return the answer provider (built by the lifespan)."""
+    provider: AnswerProvider | None = getattr(request.app.state, "provider", None)
+    if provider is None:
+        raise ApiError(503, "not_ready", "The answer provider is not ready yet.")
     return provider
+
+
+def get_tracer(request: Request) -> trace.Tracer:
+    """Return the tracer for the spans rag makes itself (answer streams)."""
+    tracer: trace.Tracer = request.app.state.tracer
+    return tracer
+
+
+def get_faults(request: Request) -> Faults:
+    """Return the process's fault flags."""
+    faults: Faults = request.app.state.faults
+    return faults
+
+
+async def inject_faults(request: Request) -> None:
+    """Apply the fault flags to a public API request (see ``rag.faults``)."""
+    await get_faults(request).inject()
 
 
 def require_service_token(
@@ -67,3 +88,5 @@ IndexDep = Annotated[ArticleIndex, Depends(get_index)]
 CoreClientDep = Annotated[CoreClient, Depends(get_core_client)]
 SyncDep = Annotated[KnowledgeBaseSync | None, Depends(get_sync)]
 ProviderDep = Annotated[AnswerProvider, Depends(get_provider)]
+TracerDep = Annotated[trace.Tracer, Depends(get_tracer)]
+FaultsDep = Annotated[Faults, Depends(get_faults)]

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from strangler_shared import error_body
 
 from rag.core_client import CoreError, CoreUnavailableError, CustomerNotFoundError
+from rag.faults import InjectedFaultError
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,10 @@ async def _on_core_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(502, "upstream_error", "The core service answered with an error.")
 
 
+async def _on_injected_fault(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(500, "injected_fault", str(exc))
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     # Starlette answers this one from its outermost middleware, outside ServiceHeaderMiddleware,
@@ -125,4 +130,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CustomerNotFoundError, _on_customer_not_found)
     app.add_exception_handler(CoreUnavailableError, _on_core_unavailable)
     app.add_exception_handler(CoreError, _on_core_error)
+    app.add_exception_handler(InjectedFaultError, _on_injected_fault)
     app.add_exception_handler(Exception, _on_unexpected)

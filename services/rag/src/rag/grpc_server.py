@@ -1,21 +1,29 @@
-"""RagService over gRPC: the same index and ranking as ``GET /api/search``, for other services.
+"""RagService over gRPC: the same search and answers as the HTTP API, for other services.
 
 The server is a ``grpc.aio`` server: it runs in the event loop of the HTTP app (see ``rag.main``).
 Every call needs the service token except the standard health service, whose ``RagService``
 status turns SERVING once the knowledge base has been synced (like ``/healthz``).
 """
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
 from strangler_shared import AioServiceTokenServerInterceptor
 
-from rag.config import MAX_K, MAX_QUERY_CHARS
+from rag.answers import retrieve_passages_async
+from rag.config import MAX_K, MAX_QUERY_CHARS, MAX_QUESTION_CHARS, Settings
+from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
+from rag.streaming.events import ChatEvent
+from rag.streaming.pipeline import answer_events
+from rag.streaming.tracing import stream_attributes, traced_stream
 
 SERVICE_NAME = rag_pb2.DESCRIPTOR.services_by_name["RagService"].full_name
 
@@ -24,26 +32,59 @@ class GrpcBindError(RuntimeError):
     """The gRPC server could not listen on its address."""
 
 
-class RagServicer(rag_pb2_grpc.RagServiceServicer):
-    """Search the shared article index."""
+def event_message(event: ChatEvent) -> rag_pb2.AnswerEvent:
+    """Return the AnswerEvent message of a stream event."""
+    data = event.data
+    if event.name == "sources":
+        sources = [
+            rag_pb2.AnswerSource(article_id=s["id"], slug=s["slug"], title=s["title"]) for s in data
+        ]
+        return rag_pb2.AnswerEvent(sources=rag_pb2.AnswerSources(sources=sources))
+    if event.name == "token":
+        return rag_pb2.AnswerEvent(token=rag_pb2.AnswerToken(text=data["text"]))
+    if event.name == "done":
+        return rag_pb2.AnswerEvent(done=rag_pb2.AnswerDone(answer=data["answer"]))
+    return rag_pb2.AnswerEvent(
+        error=rag_pb2.AnswerError(code=data["code"], message=data["message"])
+    )
 
-    def __init__(self, index: ArticleIndex, default_k: int) -> None:
+
+async def _checked_k(k: int, context: grpc.aio.ServicerContext) -> int:
+    if not 1 <= k <= MAX_K:
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"k must be in 1..{MAX_K}")
+    return k
+
+
+async def _checked_text(text: str, name: str, limit: int, context: grpc.aio.ServicerContext) -> str:
+    stripped = text.strip()
+    if not 1 <= len(stripped) <= limit:
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT, f"{name} must be 1..{limit} characters once stripped"
+        )
+    return stripped
+
+
+class RagServicer(rag_pb2_grpc.RagServiceServicer):
+    """Search the shared article index and stream answers from it."""
+
+    def __init__(
+        self,
+        index: ArticleIndex,
+        provider: AnswerProvider,
+        settings: Settings,
+        tracer: trace.Tracer,
+    ) -> None:
         self._index = index
-        self._default_k = default_k
+        self._provider = provider
+        self._settings = settings
+        self._tracer = tracer
 
     async def Search(
         self, request: rag_pb2.SearchRequest, context: grpc.aio.ServicerContext
     ) -> rag_pb2.SearchResponse:
         """Rank the articles for a query and return the best k."""
-        k = request.k or self._default_k
-        if not 1 <= k <= MAX_K:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"k must be in 1..{MAX_K}")
-        query = request.query.strip()
-        if not 1 <= len(query) <= MAX_QUERY_CHARS:
-            await context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"query must be 1..{MAX_QUERY_CHARS} characters once stripped",
-            )
+        k = await _checked_k(request.k or self._settings.search_default_k, context)
+        query = await _checked_text(request.query, "query", MAX_QUERY_CHARS, context)
         results = [
             rag_pb2.SearchResult(
                 article_id=hit.article.id,
@@ -52,9 +93,32 @@ class RagServicer(rag_pb2_grpc.RagServiceServicer):
                 snippet=hit.snippet,
                 score=hit.score,
             )
-            for hit in self._index.search(query, k)
+            for hit in await self._index.search_async(query, k)
         ]
         return rag_pb2.SearchResponse(results=results)
+
+    async def Answer(
+        self, request: rag_pb2.AnswerRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[rag_pb2.AnswerEvent]:
+        """Stream an answer: sources, tokens, then done or error; cancelling stops generation."""
+        k = await _checked_k(request.k or self._settings.chat_default_k, context)
+        question = await _checked_text(request.question, "question", MAX_QUESTION_CHARS, context)
+        passages = await retrieve_passages_async(self._index, question, k)
+        events = traced_stream(
+            self._tracer,
+            otel_context.get_current(),
+            stream_attributes("grpc", self._provider.name, k),
+            lambda span: answer_events(
+                self._provider,
+                question,
+                passages,
+                timeout=self._settings.provider_timeout_seconds,
+                span=span,
+            ),
+        )
+        async for item in events:
+            if isinstance(item, ChatEvent):
+                yield event_message(item)
 
 
 @dataclass
@@ -75,12 +139,10 @@ class RagGrpcServer:
         await self.server.stop(grace_seconds)
 
 
-async def start_grpc_server(
-    bind: str, token: str, index: ArticleIndex, default_k: int
-) -> RagGrpcServer:
+async def start_grpc_server(bind: str, token: str, servicer: RagServicer) -> RagGrpcServer:
     """Start RagService (token-protected), health and reflection on ``bind``."""
     server = grpc.aio.server(interceptors=[AioServiceTokenServerInterceptor(token)])
-    rag_pb2_grpc.add_RagServiceServicer_to_server(RagServicer(index, default_k), server)
+    rag_pb2_grpc.add_RagServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -3,25 +3,32 @@
 Why gRPC runs in the same event loop as HTTP: rag is one process holding one index in memory,
 synced from core by one background task. Running the ``grpc.aio`` server inside the FastAPI
 lifespan lets HTTP and gRPC read that same index (no second copy, no second sync, no IPC), and
-makes start-up and shutdown one sequence: the lifespan opens the channel to core, starts the
-gRPC server and the sync task, and on shutdown (SIGTERM via uvicorn) stops them in reverse order.
+makes start-up and shutdown one sequence: the lifespan opens the channel to core and the
+outbound HTTP client, builds the answer provider, starts the gRPC server and the sync task, and
+on shutdown (SIGTERM via uvicorn) stops them in reverse order.
 """
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry import trace
 from strangler_shared import load_service_token, open_aio_channel
 
 from rag.api.main import api_router
 from rag.config import Settings, get_settings
 from rag.core_client import CoreClient
 from rag.errors import SERVICE_NAME, install_error_handlers
-from rag.grpc_server import start_grpc_server
+from rag.faults import FaultFlags, Faults
+from rag.grpc_server import RagServicer, start_grpc_server
 from rag.middleware import ServiceHeaderMiddleware
-from rag.providers import ExtractiveProvider
+from rag.outbound import open_outbound_client
+from rag.providers import build_provider
+from rag.retrieval.base import Retriever
+from rag.retrieval.bm25 import Bm25Retriever
+from rag.retrieval.dense import DenseRetriever, load_sentence_transformer
 from rag.retrieval.index import ArticleIndex
 from rag.retrieval.sync import KnowledgeBaseSync
 
@@ -30,6 +37,24 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+def _sync_for(
+    settings: Settings,
+    core: CoreClient,
+    index: ArticleIndex,
+    on_ready: Callable[[], Awaitable[None]],
+) -> KnowledgeBaseSync:
+    return KnowledgeBaseSync(
+        core,
+        index,
+        interval_seconds=settings.sync_interval_seconds,
+        stream_timeout_seconds=settings.sync_stream_timeout_seconds,
+        retry_initial_seconds=settings.sync_retry_initial_seconds,
+        retry_max_seconds=settings.sync_retry_max_seconds,
+        overlap_seconds=settings.sync_overlap_seconds,
+        on_ready=on_ready,
+    )
 
 
 @asynccontextmanager
@@ -42,28 +67,38 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.core_grpc_target, token, default_timeout=settings.core_timeout_seconds
         )
         stack.push_async_callback(channel.close)
+        http = await stack.enter_async_context(open_outbound_client(settings))
+        preset = app.state.provider
+        stack.callback(setattr, app.state, "provider", preset)
+        app.state.provider = preset or build_provider(settings, http)
         core = CoreClient(channel, timeout_seconds=settings.core_timeout_seconds)
-        grpc_server = await start_grpc_server(
-            settings.grpc_bind, token, app.state.index, settings.search_default_k
-        )
+        servicer = RagServicer(app.state.index, app.state.provider, settings, app.state.tracer)
+        grpc_server = await start_grpc_server(settings.grpc_bind, token, servicer)
         stack.push_async_callback(grpc_server.stop, settings.grpc_shutdown_grace_seconds)
-        sync = KnowledgeBaseSync(
-            core,
-            app.state.index,
-            interval_seconds=settings.sync_interval_seconds,
-            stream_timeout_seconds=settings.sync_stream_timeout_seconds,
-            retry_initial_seconds=settings.sync_retry_initial_seconds,
-            retry_max_seconds=settings.sync_retry_max_seconds,
-            on_ready=grpc_server.mark_serving,
-        )
+        sync = _sync_for(settings, core, app.state.index, grpc_server.mark_serving)
         sync_task = asyncio.create_task(sync.run(), name="knowledge-base-sync")
         stack.push_async_callback(_cancel, sync_task)
         app.state.core_client, app.state.sync, app.state.grpc_port = core, sync, grpc_server.port
         yield
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; refuse to (raise ``InvalidSecretError``) without a valid service token."""
+def build_retriever(settings: Settings) -> Retriever:
+    """Return the retriever named by ``RAG_RETRIEVER``."""
+    if settings.retriever == "dense":
+        return DenseRetriever(load_sentence_transformer(settings.dense_model))
+    return Bm25Retriever()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    tracer_provider: trace.TracerProvider | None = None,
+    retriever: Retriever | None = None,
+) -> FastAPI:
+    """Build the app; refuse to (raise ``InvalidSecretError``) without a valid service token.
+
+    ``tracer_provider`` defaults to the global one; ``retriever`` to the one the settings name.
+    """
     settings = settings or get_settings()
     app = FastAPI(
         title="rag",
@@ -73,8 +108,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.service_token = load_service_token()
-    app.state.index = ArticleIndex()
-    app.state.provider = ExtractiveProvider()
+    app.state.index = ArticleIndex(retriever=retriever or build_retriever(settings))
+    app.state.tracer = trace.get_tracer("rag", tracer_provider=tracer_provider)
+    app.state.faults = Faults(
+        FaultFlags(settings.fault_error_rate, settings.fault_added_latency_seconds)
+    )
+    # Built by the lifespan (it may need the outbound HTTP client); tests may set one first.
+    app.state.provider = None
     app.state.core_client = app.state.sync = None
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)

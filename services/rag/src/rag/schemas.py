@@ -97,3 +97,16 @@ class ErrorResponse(BaseModel):
     """The error envelope every HTTP API of the project answers with."""
 
     error: ErrorDetail
+
+
+class FaultFlagsBody(BaseModel):
+    """Fault flags to switch on (a field left out is off)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share of public API requests answered 500."
+    )
+    added_latency_seconds: float = Field(
+        default=0.0, ge=0, le=60, description="Pause before each public API request."
+    )

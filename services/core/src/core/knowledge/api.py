@@ -8,6 +8,7 @@ from pydantic import ConfigDict, StringConstraints
 
 from core.config.schemas import ErrorOut
 from core.knowledge.services import answer_question, search_articles
+from core.knowledge.streaming import event_stream_response, wants_event_stream
 
 router = Router(tags=["knowledge"])
 
@@ -77,10 +78,27 @@ def search(
     return {"query": q, "k": k, "results": results}
 
 
-@router.post("/chat", response={200: ChatOut, 400: ErrorOut, 422: ErrorOut})
+@router.post(
+    "/chat",
+    response={200: ChatOut, 400: ErrorOut, 422: ErrorOut},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The answer as JSON, or with Accept: text/event-stream as SSE "
+                "events (sources, token..., done), sent once the whole answer is ready.",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ChatOut"}},
+                    "text/event-stream": {"schema": {"type": "string"}},
+                },
+            }
+        }
+    },
+)
 def chat(request: HttpRequest, payload: ChatIn) -> Any:
     """Answer a question from the knowledge base's most relevant sentences, with citations."""
     answer = answer_question(payload.question, payload.k)
+    if wants_event_stream(request):
+        return event_stream_response(answer)
     sources = [
         {"id": article.pk, "slug": article.slug, "title": article.title}
         for article in answer.sources

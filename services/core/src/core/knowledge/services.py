@@ -36,10 +36,15 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class Answer:
-    """An extractive answer and the articles its [n] markers point to (1-based)."""
+    """An extractive answer, sentence by sentence, and the articles its [n] markers point to."""
 
-    text: str
+    sentences: list[str]
     sources: list[Article]
+
+    @property
+    def text(self) -> str:
+        """The whole answer: its cited sentences joined by spaces."""
+        return " ".join(self.sentences)
 
 
 def search_articles(query: str, k: int) -> list[SearchHit]:
@@ -69,12 +74,12 @@ def answer_question(question: str, k: int) -> Answer:
     """Compose an answer from the best sentence of each of the top k articles, with citations."""
     hits = search_articles(question, k)
     if not hits:
-        return Answer(text=NO_ANSWER, sources=[])
+        return Answer(sentences=[NO_ANSWER], sources=[])
     terms = query_terms(question)
     parts = [
         f"{best_sentence(hit.article, terms)} [{number}]" for number, hit in enumerate(hits, 1)
     ]
-    return Answer(text=" ".join(parts), sources=[hit.article for hit in hits])
+    return Answer(sentences=parts, sources=[hit.article for hit in hits])
 
 
 def best_sentence(article: Article, terms: list[str]) -> str:

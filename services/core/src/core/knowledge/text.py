@@ -13,10 +13,12 @@ _ELLIPSIS = "…"
 _WORD = re.compile(r"[^\W_]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _MARKUP = "#>*- \t"
-# Words too common to say anything about what an article is about.
+# Words too common to say anything about what an article is about. Matched as substrings, a
+# short one like "not" would also hit "notion" and "notifications". rag drops the same words.
 _STOPWORDS_TEXT = """
-a an and are as at be by can do does for from how i if in is it its me my of on or our so that
-the this to was we what when where which who why will with you your
+a an and are as at be but by can do does for from how i if in into is it its me my no not of on
+or our so such that the their then there these they this to was we what when where which who
+why will with you your
 """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 

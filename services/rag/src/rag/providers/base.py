@@ -1,15 +1,17 @@
-"""The interface every answer provider implements.
+"""The interface every answer provider implements, and the errors it may raise.
 
 A provider yields the answer as an async stream of text chunks. The JSON endpoint joins them;
-a streaming endpoint (SSE, WebSocket) can forward each chunk as it comes and stop pulling when
-the client goes away, without any provider changing.
+a streaming endpoint (SSE, WebSocket, gRPC) forwards each chunk as it comes and stops pulling
+when the client goes away, without any provider changing. Stopping is cancellation: the task
+pulling the stream is cancelled, and a provider holding a connection (an HTTP request to a
+model server) closes it on the way out.
 """
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from rag.retrieval.index import Article
+from rag.retrieval.articles import Article
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +22,22 @@ class Passage:
     article: Article
 
 
+class ProviderError(Exception):
+    """The provider failed to produce (the rest of) an answer."""
+
+    code = "provider_error"
+
+
+class ProviderTimeoutError(ProviderError):
+    """The provider did not produce its next chunk within its time budget."""
+
+    code = "provider_timeout"
+
+
 class AnswerProvider(Protocol):
     """Compose an answer to a question from passages, as a stream of text chunks."""
+
+    name: str
 
     def stream_answer(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[str]:
         """Yield the answer's text, chunk by chunk; concatenated, the chunks are the answer."""

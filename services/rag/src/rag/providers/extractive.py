@@ -38,19 +38,26 @@ def best_sentences(body: str, terms: frozenset[str], limit: int) -> list[str]:
 class ExtractiveProvider:
     """Answer with the passages' best sentences, each with its citation marker."""
 
+    name = "extractive"
+
     def __init__(self, sentences_per_passage: int = 2) -> None:
         self._per_passage = sentences_per_passage
 
     async def stream_answer(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[str]:
         """Yield one cited sentence per chunk, or the nothing-found answer."""
+        for chunk in self.compose(question, passages):
+            yield chunk
+
+    def compose(self, question: str, passages: Sequence[Passage]) -> list[str]:
+        """Return the answer's chunks: one cited sentence each, or the nothing-found answer."""
         if not passages:
-            yield NOTHING_FOUND
-            return
+            return [NOTHING_FOUND]
         terms = frozenset(analyze(question))
-        separator = ""
+        chunks: list[str] = []
         for passage in passages:
             article = passage.article
             sentences = best_sentences(article.body, terms, self._per_passage) or [article.title]
             for sentence in sentences:
-                yield f"{separator}{sentence} [{passage.number}]"
-                separator = " "
+                separator = " " if chunks else ""
+                chunks.append(f"{separator}{sentence} [{passage.number}]")
+        return chunks

@@ -6,7 +6,16 @@ after the last cursor (``CoreService.ListArticles``, server streaming). Updates 
 tombstones remove them. Each change carries its own resume cursor, and rag advances its cursor
 only over changes it has applied, so a stream that breaks midway resumes where it stopped rather
 than starting over. Polling (rather than core pushing) keeps core unaware of its readers: a new
-reader needs no change in the monolith, and a reader that was down simply catches up.
+reader needs no change in the monolith, and a reader that was down simply catches up. An edit
+saved in the Django admin reaches rag's search within one interval (2 s by default).
+
+Why each poll re-reads the last few seconds (``overlap_seconds``): the feed is ordered by
+``updated_at``, which a writer stamps *before* it commits. Two concurrent writers can commit in
+the other order, so a change may become visible after rag has already moved its cursor past its
+timestamp; resuming from exactly the last cursor would miss it for good. Rag therefore resumes
+from the newest change that is older than the overlap window and re-reads the window; changes it
+already holds are skipped without a rebuild. This assumes core's and rag's clocks agree to within
+the window (one machine here; NTP elsewhere).
 
 Polls are housekeeping, not requests: they run under an unsampled trace context, so they add
 no trace every interval (here, or in core, whose parent-based sampler follows the flag).
@@ -19,14 +28,16 @@ local runner wait on it).
 import asyncio
 import logging
 import secrets
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import aclosing, contextmanager
 
 from opentelemetry import context, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-from rag.core_client import CoreClient, CoreError
-from rag.retrieval.index import ArticleIndex, Change
+from rag.core_client import CoreClient, CoreError, ReceivedChange
+from rag.retrieval.index import ArticleIndex
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +74,9 @@ class KnowledgeBaseSync:
         stream_timeout_seconds: float,
         retry_initial_seconds: float,
         retry_max_seconds: float,
+        overlap_seconds: float = 0.0,
         on_ready: Callable[[], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._core = core
         self._index = index
@@ -71,9 +84,15 @@ class KnowledgeBaseSync:
         self._stream_timeout = stream_timeout_seconds
         self._retry_initial = retry_initial_seconds
         self._retry_max = retry_max_seconds
+        self._overlap = overlap_seconds
         self._on_ready = on_ready
+        self._clock = clock
         self._ready = asyncio.Event()
+        # The newest applied change's cursor, and where the next poll starts (see the module).
         self.cursor = ""
+        self.resume_cursor = ""
+        # (changed_at, cursor) of applied changes still inside the overlap window, oldest first.
+        self._recent: deque[tuple[float, str]] = deque()
 
     @property
     def ready(self) -> bool:
@@ -90,6 +109,7 @@ class KnowledgeBaseSync:
         with _untraced():
             while True:
                 delay = self._backoff(failures + 1)
+                self._settle()
                 if await self._try_pull(retry_in=delay):
                     failures = 0
                     await self._mark_ready()
@@ -113,30 +133,38 @@ class KnowledgeBaseSync:
         return True
 
     async def pull_once(self) -> int:
-        """Apply every change after the current cursor; return how many were applied."""
-        batch: list[Change] = []
-        batch_cursor = self.cursor
+        """Apply every change after the resume cursor; return how many changed the index."""
+        batch: list[ReceivedChange] = []
         applied = 0
-        stream = self._core.list_articles(self.cursor, timeout_seconds=self._stream_timeout)
+        # The window is read again from its start, so what it held is about to arrive again.
+        self._recent.clear()
+        stream = self._core.list_articles(self.resume_cursor, timeout_seconds=self._stream_timeout)
         async with aclosing(stream) as changes:
             try:
-                async for change, cursor in changes:
-                    batch.append(change)
-                    batch_cursor = cursor
+                async for received in changes:
+                    batch.append(received)
                     if len(batch) >= BATCH_SIZE:
                         full, batch = batch, []
-                        applied += await self._apply(full, batch_cursor)
+                        applied += await self._apply(full)
             finally:
                 # What arrived before a break is complete and in order: keep it, resume after.
                 if batch:
-                    applied += await self._apply(batch, batch_cursor)
+                    applied += await self._apply(batch)
         return applied
 
-    async def _apply(self, batch: list[Change], cursor: str) -> int:
+    async def _apply(self, batch: list[ReceivedChange]) -> int:
         # A rebuild is CPU work: keep it off the event loop that serves HTTP and gRPC.
-        await asyncio.to_thread(self._index.apply, batch)
-        self.cursor = cursor
-        return len(batch)
+        applied = await asyncio.to_thread(self._index.apply, [item.change for item in batch])
+        self.cursor = batch[-1].cursor
+        self._recent.extend((item.changed_at, item.cursor) for item in batch)
+        self._settle()
+        return applied
+
+    def _settle(self) -> None:
+        """Move the resume cursor over the applied changes older than the overlap window."""
+        horizon = self._clock() - self._overlap
+        while self._recent and self._recent[0][0] <= horizon:
+            self.resume_cursor = self._recent.popleft()[1]
 
     async def _mark_ready(self) -> None:
         if self.ready:

@@ -1,7 +1,7 @@
 """How text becomes search terms, shared by indexing, queries, snippets and answers.
 
-Everything goes through bm25s's own tokenizer (lower-case, English stopwords, Snowball stems) so
-that a query term, an indexed term and a term found in a snippet are always the same string.
+Everything goes through bm25s's own tokenizer (lower-case, stopwords, Snowball stems) so that a
+query term, an indexed term and a term found in a snippet are always the same string.
 """
 
 import re
@@ -11,8 +11,18 @@ from dataclasses import dataclass
 
 import bm25s
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
 
-STOPWORDS = "en"
+# bm25s's English list (Lucene's 33 words) plus the question words and pronouns people type
+# into a help-centre box ("how do I ...", "can you ..."): kept, they match nearly every article
+# and push the relevant ones down. The monolith's search drops the same words
+# (core.knowledge.text.STOPWORDS), so both sides rank on the same terms, which is what makes
+# their results comparable in shadow mode.
+_QUESTION_WORDS_TEXT = """
+can do does from how i its me my our so we what when where which who why you your
+"""
+QUESTION_WORDS = frozenset(_QUESTION_WORDS_TEXT.split())
+STOPWORDS: list[str] = sorted(frozenset(STOPWORDS_EN) | QUESTION_WORDS)
 # bm25s's default pattern: words of two or more characters.
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 # PyStemmer's stemmers keep a cache and must not be shared between threads.

@@ -145,3 +145,62 @@ def test_the_openapi_document_describes_the_legacy_routes(client: Client) -> Non
 
     assert {"/api/search", "/api/chat", "/api/customers/{customer_id}"} <= set(paths)
     assert client.get("/api/docs").status_code == 200
+
+
+def _sse_events(text: str) -> list[tuple[str, Any]]:
+    events = []
+    for frame in filter(None, text.split("\n\n")):
+        name_line, data_line = frame.split("\n")
+        assert name_line.startswith("event: ") and data_line.startswith("data: ")
+        events.append((name_line.removeprefix("event: "), json.loads(data_line[6:])))
+    return events
+
+
+def test_chat_streams_the_same_answer_as_events(client: Client, articles: list[Article]) -> None:
+    question = {"question": "Why was my card declined?", "k": 2}
+    plain = _chat(client, question).json()
+
+    response = client.post(
+        "/api/chat",
+        data=json.dumps(question),
+        content_type="application/json",
+        headers={"Accept": "text/event-stream"},
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    events = _sse_events(response.content.decode())
+    names = [name for name, _ in events]
+    assert names == ["sources", "token", "token", "done"]
+    assert events[0][1] == plain["sources"]
+    assert "".join(data["text"] for name, data in events if name == "token") == plain["answer"]
+    assert events[-1][1] == {"answer": plain["answer"]}
+
+
+def test_chat_stream_without_a_match_still_has_every_event(
+    client: Client, articles: list[Article]
+) -> None:
+    response = client.post(
+        "/api/chat",
+        data=json.dumps({"question": "quantum entanglement"}),
+        content_type="application/json",
+        headers={"Accept": "text/event-stream"},
+    )
+
+    events = _sse_events(response.content.decode())
+    assert [name for name, _ in events] == ["sources", "token", "done"]
+    assert events[0][1] == [] and "nothing" in events[-1][1]["answer"]
+
+
+def test_chat_refuses_bad_input_with_json_even_when_a_stream_is_asked_for(
+    client: Client, articles: list[Article]
+) -> None:
+    response = client.post(
+        "/api/chat",
+        data=json.dumps({"question": "", "k": 4}),
+        content_type="application/json",
+        headers={"Accept": "text/event-stream"},
+    )
+
+    assert response.status_code == 422
+    assert list(response.json()["error"]["fields"]) == ["question"]

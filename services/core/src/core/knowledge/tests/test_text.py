@@ -11,6 +11,11 @@ def test_query_terms_are_lowercased_distinct_and_without_stopwords() -> None:
     ]
 
 
+def test_short_common_words_are_not_terms_so_they_match_no_longer_words() -> None:
+    # "not" as a substring would match "notion", "notes" and "notifications".
+    assert query_terms("sync is not working, no notes there") == ["sync", "working", "notes"]
+
+
 def test_a_query_of_only_stopwords_has_no_terms() -> None:
     assert query_terms("what is the") == []
 

@@ -1,28 +1,80 @@
-"""``POST /api/chat``: an answer composed from the knowledge base, with its sources."""
+"""``POST /api/chat``: an answer composed from the knowledge base, as JSON or as an SSE stream.
 
-from fastapi import APIRouter
+The same request answers JSON ``{answer, sources}`` by default and streams Server-Sent Events
+(``sources``, ``token``..., ``done`` or ``error``) with ``Accept: text/event-stream``.
+"""
 
-from rag.answers import compose_answer, retrieve_passages
-from rag.deps import IndexDep, ProviderDep, SettingsDep
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import StreamingResponse
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from rag.answers import AnswerFailedError, collect_answer, retrieve_passages_async
+from rag.deps import IndexDep, ProviderDep, SettingsDep, TracerDep, inject_faults
+from rag.errors import ApiError
 from rag.schemas import ChatRequest, ChatResponse, ErrorResponse, Source
+from rag.streaming import sse
+from rag.streaming.pipeline import answer_events
+from rag.streaming.tracing import stream_attributes, traced_stream
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], dependencies=[Depends(inject_faults)])
 
-
-@router.post(
-    "/api/chat",
-    response_model=ChatResponse,
-    responses={
-        400: {"model": ErrorResponse, "description": "The body is not a JSON object."},
-        422: {"model": ErrorResponse, "description": "Invalid, missing or unknown fields."},
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer, as JSON or (Accept: text/event-stream) as SSE events.",
+        "content": {sse.MEDIA_TYPE: {"schema": {"type": "string"}}},
     },
-)
+    400: {"model": ErrorResponse, "description": "The body is not a JSON object."},
+    422: {"model": ErrorResponse, "description": "Invalid, missing or unknown fields."},
+    500: {"model": ErrorResponse, "description": "Injected fault or unexpected failure."},
+    502: {"model": ErrorResponse, "description": "The provider failed (JSON answers only)."},
+    504: {"model": ErrorResponse, "description": "The provider timed out (JSON answers only)."},
+}
+
+
+@router.post("/api/chat", response_model=ChatResponse, responses=_STREAM_DOC)
 async def create_answer(
-    body: ChatRequest, index: IndexDep, provider: ProviderDep, settings: SettingsDep
-) -> ChatResponse:
+    body: ChatRequest,
+    index: IndexDep,
+    provider: ProviderDep,
+    settings: SettingsDep,
+    tracer: TracerDep,
+    accept: Annotated[str | None, Header()] = None,
+) -> Any:
     """Answer a question with cited sentences from the most relevant articles."""
     k = body.k if "k" in body.model_fields_set else settings.chat_default_k
-    passages = retrieve_passages(index, body.question, k)
-    answer = await compose_answer(provider, body.question, passages)
+    passages = await retrieve_passages_async(index, body.question, k)
+    if sse.wants_event_stream(accept):
+        # Captured now, while the request's span is current: the stream's span is its child.
+        parent = otel_context.get_current()
+        events = traced_stream(
+            tracer,
+            parent,
+            stream_attributes("sse", provider.name, k),
+            lambda span: answer_events(
+                provider,
+                body.question,
+                passages,
+                timeout=settings.provider_timeout_seconds,
+                heartbeat=settings.heartbeat_seconds,
+                span=span,
+            ),
+        )
+        return StreamingResponse(
+            sse.sse_body(events), media_type=sse.MEDIA_TYPE, headers=sse.HEADERS
+        )
+    events = answer_events(
+        provider,
+        body.question,
+        passages,
+        timeout=settings.provider_timeout_seconds,
+        span=trace.get_current_span(),
+    )
+    try:
+        answer = await collect_answer(events)
+    except AnswerFailedError as error:
+        raise ApiError(error.status_code, error.code, error.message) from error
     sources = [Source.from_article(passage.article) for passage in passages]
     return ChatResponse(answer=answer, sources=sources)

@@ -1,10 +1,13 @@
-"""``/internal``: what core calls when it delegates to rag; service token required."""
+"""``/internal``: what other services call (core delegating, the rollout switching faults)."""
+
+from dataclasses import asdict
 
 from fastapi import APIRouter, Depends
 
 from rag.api.routes.params import KParam
-from rag.deps import CoreClientDep, IndexDep, SettingsDep, require_service_token
-from rag.schemas import ErrorResponse, SearchResult, SuggestionsResponse
+from rag.deps import CoreClientDep, FaultsDep, IndexDep, SettingsDep, require_service_token
+from rag.faults import FaultFlags
+from rag.schemas import ErrorResponse, FaultFlagsBody, SearchResult, SuggestionsResponse
 from rag.suggestions import suggestion_query
 
 router = APIRouter(
@@ -34,7 +37,24 @@ async def read_customer_suggestions(
     """Suggest help articles for a customer from their plan and billing state."""
     customer = await core.get_customer(customer_id)
     query = suggestion_query(customer.plan, customer.billing.subscription_status)
-    hits = index.search(query, k or settings.suggestions_default_k)
+    hits = await index.search_async(query, k or settings.suggestions_default_k)
     return SuggestionsResponse(
         customer_id=customer_id, query=query, results=[SearchResult.from_hit(h) for h in hits]
     )
+
+
+@router.get("/faults", response_model=FaultFlagsBody)
+async def read_faults(faults: FaultsDep) -> FaultFlagsBody:
+    """Show the fault flags in force."""
+    return FaultFlagsBody(**asdict(faults.flags))
+
+
+@router.put(
+    "/faults",
+    response_model=FaultFlagsBody,
+    responses={422: {"model": ErrorResponse, "description": "A flag out of range or unknown."}},
+)
+async def replace_faults(body: FaultFlagsBody, faults: FaultsDep) -> FaultFlagsBody:
+    """Replace the fault flags (``{}`` switches every fault off)."""
+    faults.flags = FaultFlags(body.error_rate, body.added_latency_seconds)
+    return body

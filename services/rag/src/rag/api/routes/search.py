@@ -2,15 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import StringConstraints
 
 from rag.api.routes.params import KParam
 from rag.config import MAX_QUERY_CHARS
-from rag.deps import IndexDep, SettingsDep
+from rag.deps import IndexDep, SettingsDep, inject_faults
 from rag.schemas import ErrorResponse, SearchResponse, SearchResult
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], dependencies=[Depends(inject_faults)])
 
 QueryParam = Annotated[
     str,
@@ -22,12 +22,15 @@ QueryParam = Annotated[
 @router.get(
     "/api/search",
     response_model=SearchResponse,
-    responses={422: {"model": ErrorResponse, "description": "Invalid q or k."}},
+    responses={
+        422: {"model": ErrorResponse, "description": "Invalid q or k."},
+        500: {"model": ErrorResponse, "description": "Injected fault or unexpected failure."},
+    },
 )
 async def search_articles(
     q: QueryParam, index: IndexDep, settings: SettingsDep, k: KParam = None
 ) -> SearchResponse:
     """Rank the knowledge base's articles for a query and return the best k."""
     limit = k or settings.search_default_k
-    hits = index.search(q, limit)
+    hits = await index.search_async(q, limit)
     return SearchResponse(query=q, k=limit, results=[SearchResult.from_hit(hit) for hit in hits])

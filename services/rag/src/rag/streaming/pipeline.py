@@ -1,0 +1,129 @@
+"""Turn a provider's chunks into an answer stream that always ends, and ends cleanly.
+
+Three guarantees, whatever the provider does:
+- it ends: with ``done``, or with ``error`` when the provider fails, raises anything, or stays
+  silent longer than its timeout (per chunk, the first one included) — never a hang;
+- it is alive: a heartbeat every ``heartbeat_seconds`` while the provider is silent;
+- it stops work: when the consumer stops (client gone), the pending provider step is cancelled
+  and the provider's generator closed, which drops its request to a model server.
+
+Each provider step runs in a task (so the wait can time out and beat) in a context whose current
+span is the stream's span, so the provider's own spans (its httpx call) nest under it.
+"""
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
+from typing import Final
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from rag.providers import AnswerProvider, Passage, ProviderError, ProviderTimeoutError
+from rag.streaming.events import (
+    HEARTBEAT,
+    Heartbeat,
+    StreamItem,
+    done_event,
+    error_event,
+    sources_event,
+    token_event,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class _End:
+    """The provider's stream is exhausted."""
+
+
+_END: Final = _End()
+
+
+async def _step(chunks: AsyncIterator[str]) -> str | _End:
+    try:
+        return await anext(chunks)
+    except StopAsyncIteration:
+        return _END
+
+
+def _context_for(span: trace.Span | None) -> contextvars.Context:
+    step_context = contextvars.copy_context()
+    if span is not None:
+        step_context.run(otel_context.attach, trace.set_span_in_context(span))
+    return step_context
+
+
+async def _provider_items(
+    chunks: AsyncIterator[str],
+    span: trace.Span | None,
+    timeout: float,
+    heartbeat: float | None,
+) -> AsyncGenerator[str | Heartbeat, None]:
+    """Yield the provider's chunks, and heartbeats while waiting; time out a silent provider."""
+    step_context = _context_for(span)
+    loop = asyncio.get_running_loop()
+    while True:
+        task = asyncio.create_task(_step(chunks), context=step_context)
+        deadline = loop.time() + timeout
+        try:
+            while not task.done():
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise ProviderTimeoutError(f"the provider sent nothing for {timeout:g} s")
+                await asyncio.wait({task}, timeout=min(remaining, heartbeat or remaining))
+                if not task.done() and heartbeat is not None and loop.time() < deadline:
+                    yield HEARTBEAT
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+        item = task.result()
+        if isinstance(item, _End):
+            return
+        yield item
+
+
+async def answer_events(
+    provider: AnswerProvider,
+    question: str,
+    passages: Sequence[Passage],
+    *,
+    timeout: float,
+    heartbeat: float | None = None,
+    span: trace.Span | None = None,
+) -> AsyncGenerator[StreamItem, None]:
+    """Yield sources, tokens and done (or error), with heartbeats while the provider is silent."""
+    yield sources_event(passages)
+    parts: list[str] = []
+    chunks = aiter(provider.stream_answer(question, passages))
+    items = _provider_items(chunks, span, timeout, heartbeat)
+    try:
+        # Closed first on the way out, so a provider step still pending is cancelled before the
+        # provider's generator is closed (a running generator cannot be).
+        async with aclosing(items):
+            async for item in items:
+                if isinstance(item, Heartbeat):
+                    yield item
+                    continue
+                parts.append(item)
+                yield token_event(item)
+    except ProviderError as error:
+        logger.warning("provider %s failed: %s", provider.name, error)
+        yield error_event(error.code, str(error))
+        return
+    except Exception:
+        logger.exception("provider %s broke", provider.name)
+        yield error_event("internal_error", "The answer could not be completed.")
+        return
+    finally:
+        await _close(chunks)
+    yield done_event("".join(parts))
+
+
+async def _close(chunks: AsyncIterator[str]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,0 +1,92 @@
+"""A local OpenAI-compatible chat-completions server that speaks the real streaming protocol.
+
+``POST /v1/chat/completions`` with ``"stream": true`` answers ``text/event-stream``: one
+``data: {json chunk}`` event per token (``choices[0].delta.content``, as OpenAI, vLLM and Ollama
+send them), a final chunk with ``finish_reason``, then ``data: [DONE]``. Its ``behaviour`` makes
+it fail the ways real servers do, and it records what it was asked and whether its client hung up
+mid-stream (which is how tests see that rag cancelled the provider's request).
+"""
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+Behaviour = Literal["ok", "http_error", "error_chunk", "cut", "hold"]
+
+
+@dataclass
+class FakeChatCompletions:
+    """What the fake answers (``tokens``, ``behaviour``) and what it saw.
+
+    Behaviours: ``ok`` streams every token then [DONE]; ``http_error`` answers 500 with an
+    OpenAI-style error body; ``error_chunk`` streams the first token, then an ``error`` chunk;
+    ``cut`` streams the first token, then ends without [DONE]; ``hold`` streams the first token,
+    then waits until the client goes away.
+    """
+
+    tokens: list[str] = field(default_factory=lambda: ["Reset ", "your ", "password. ", "[1]"])
+    behaviour: Behaviour = "ok"
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    authorizations: list[str] = field(default_factory=list)
+    client_gone: threading.Event = field(default_factory=threading.Event)
+
+    def app(self) -> Starlette:
+        """Return the ASGI app serving this fake."""
+        return Starlette(routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])])
+
+    def wait_client_gone(self, seconds: float) -> bool:
+        """Wait until a client hung up mid-stream; tell whether one did."""
+        return self.client_gone.wait(seconds)
+
+    async def _complete(self, request: Request) -> Response:
+        body = await request.json()
+        self.requests.append(body)
+        self.authorizations.append(request.headers.get("authorization", ""))
+        if self.behaviour == "http_error":
+            error = {"message": "The server had an error", "type": "server_error"}
+            return JSONResponse({"error": error}, status_code=500)
+        return StreamingResponse(self._events(body["model"]), media_type="text/event-stream")
+
+    async def _events(self, model: str) -> AsyncIterator[str]:
+        try:
+            for number, token in enumerate(self.tokens):
+                yield _event(_chunk(model, {"content": token}))
+                if number == 0 and self.behaviour != "ok":
+                    async for event in self._after_first_token():
+                        yield event
+                    return
+            yield _event(_chunk(model, {}, finish_reason="stop"))
+            yield "data: [DONE]\n\n"
+        except asyncio.CancelledError:
+            # The server cancels the response when its client disconnects.
+            self.client_gone.set()
+            raise
+
+    async def _after_first_token(self) -> AsyncIterator[str]:
+        if self.behaviour == "error_chunk":
+            yield _event({"error": {"message": "model overloaded", "type": "server_error"}})
+        elif self.behaviour == "hold":
+            await asyncio.Event().wait()
+
+
+def _chunk(model: str, delta: dict[str, str], finish_reason: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
+def _event(data: dict[str, Any]) -> str:
+    return f"data: {json.dumps(data)}\n\n"

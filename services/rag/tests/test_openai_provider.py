@@ -1,0 +1,121 @@
+"""The OpenAI-compatible provider against a local server speaking the real streaming protocol."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from rag.providers import OpenAICompatibleProvider, Passage, ProviderError, ProviderTimeoutError
+from rag.providers.extractive import NOTHING_FOUND
+from rag.providers.sse import sse_data
+from rag.retrieval.index import Article
+from rag.streaming.events import ChatEvent
+from rag.streaming.pipeline import answer_events
+
+pytestmark = pytest.mark.anyio
+
+PASSAGES = [
+    Passage(1, Article(1, "reset-password", "Reset your password", "Choose Forgot password.")),
+    Passage(2, Article(2, "sso", "Single sign-on", "Log in with your identity provider.")),
+]
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
+        yield client
+
+
+def _provider(http: httpx.AsyncClient, base_url: str) -> OpenAICompatibleProvider:
+    return OpenAICompatibleProvider(http, base_url=base_url, model="tiny", api_key="sk-test")
+
+
+async def _chunks(provider: OpenAICompatibleProvider, passages: list[Passage]) -> list[str]:
+    return [chunk async for chunk in provider.stream_answer("How do I reset it?", passages)]
+
+
+async def test_streams_the_servers_tokens(http: httpx.AsyncClient, fake_openai: Any) -> None:
+    chunks = await _chunks(_provider(http, fake_openai.base_url), PASSAGES)
+    assert chunks == fake_openai.fake.tokens
+
+
+async def test_sends_model_stream_key_and_numbered_articles(
+    http: httpx.AsyncClient, fake_openai: Any
+) -> None:
+    await _chunks(_provider(http, fake_openai.base_url), PASSAGES)
+    [request] = fake_openai.fake.requests
+    assert (request["model"], request["stream"]) == ("tiny", True)
+    assert fake_openai.fake.authorizations == ["Bearer sk-test"]
+    prompt = request["messages"][-1]["content"]
+    assert "[1] Reset your password" in prompt and "[2] Single sign-on" in prompt
+    assert prompt.endswith("Question: How do I reset it?")
+
+
+async def test_without_passages_the_server_is_not_asked(
+    http: httpx.AsyncClient, fake_openai: Any
+) -> None:
+    assert await _chunks(_provider(http, fake_openai.base_url), []) == [NOTHING_FOUND]
+    assert fake_openai.fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message"),
+    [
+        ("http_error", "answered 500: The server had an error"),
+        ("error_chunk", "reported an error: model overloaded"),
+        ("cut", r"ended before \[DONE\]"),
+    ],
+)
+async def test_server_failures_raise_provider_errors(
+    http: httpx.AsyncClient, fake_openai: Any, behaviour: str, message: str
+) -> None:
+    fake_openai.fake.behaviour = behaviour
+    with pytest.raises(ProviderError, match=message):
+        await _chunks(_provider(http, fake_openai.base_url), PASSAGES)
+
+
+async def test_an_unreachable_server_is_a_provider_error(
+    http: httpx.AsyncClient, free_port_number: int
+) -> None:
+    provider = _provider(http, f"http://127.0.0.1:{free_port_number}/v1")
+    with pytest.raises(ProviderError, match="could not be reached"):
+        await _chunks(provider, PASSAGES)
+
+
+async def test_a_read_timeout_is_a_provider_timeout(fake_openai: Any) -> None:
+    fake_openai.fake.behaviour = "hold"
+    async with httpx.AsyncClient(timeout=httpx.Timeout(0.2)) as client:
+        with pytest.raises(ProviderTimeoutError):
+            await _chunks(_provider(client, fake_openai.base_url), PASSAGES)
+
+
+async def test_a_server_error_becomes_an_error_event(
+    http: httpx.AsyncClient, fake_openai: Any
+) -> None:
+    fake_openai.fake.behaviour = "http_error"
+    events = answer_events(_provider(http, fake_openai.base_url), "q", PASSAGES, timeout=5)
+    items = [item async for item in events]
+    assert [item.name for item in items if isinstance(item, ChatEvent)] == ["sources", "error"]
+    assert items[-1].data["code"] == "provider_error"  # type: ignore[union-attr]
+    assert "500" in items[-1].data["message"]  # type: ignore[union-attr]
+
+
+async def test_a_silent_server_times_out_and_its_request_is_dropped(
+    http: httpx.AsyncClient, fake_openai: Any
+) -> None:
+    fake_openai.fake.behaviour = "hold"
+    events = answer_events(_provider(http, fake_openai.base_url), "q", PASSAGES, timeout=0.3)
+    items = [item async for item in events if isinstance(item, ChatEvent)]
+    assert [item.name for item in items] == ["sources", "token", "error"]
+    assert items[-1].data["code"] == "provider_timeout"
+    assert fake_openai.fake.wait_client_gone(10)
+
+
+async def _lines(*lines: str) -> AsyncIterator[str]:
+    for line in lines:
+        yield line
+
+
+async def test_sse_data_joins_fields_and_skips_comments() -> None:
+    lines = _lines(": keep-alive", "", "data: a", "data:b", "event: x", "", "data: [DONE]")
+    assert [data async for data in sse_data(lines)] == ["a\nb", "[DONE]"]

@@ -1,0 +1,127 @@
+"""The answer stream always ends (done or error), beats while waiting, and stops the provider."""
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from rag.providers import Passage, ProviderError
+from rag.retrieval.index import Article
+from rag.streaming.events import HEARTBEAT, ChatEvent, StreamItem
+from rag.streaming.pipeline import answer_events
+
+pytestmark = pytest.mark.anyio
+
+PASSAGES = [Passage(1, Article(7, "refunds", "Refunds", "Refunds take five days."))]
+
+
+class ScriptedProvider:
+    """Yields its chunks, then fails, stalls or ends as told; records whether it was stopped."""
+
+    name = "scripted"
+
+    def __init__(self, chunks: Sequence[str], then: str = "end") -> None:
+        self.chunks = list(chunks)
+        self.then = then
+        self.stopped = asyncio.Event()
+        self.stalled = asyncio.Event()
+        self.finished = False
+
+    async def stream_answer(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[str]:
+        try:
+            for chunk in self.chunks:
+                yield chunk
+            if self.then == "fail":
+                raise ProviderError("the model fell over")
+            if self.then == "crash":
+                raise RuntimeError("bug")
+            if self.then == "stall":
+                self.stalled.set()
+                await asyncio.Event().wait()
+            self.finished = True
+        except (asyncio.CancelledError, GeneratorExit):
+            self.stopped.set()
+            raise
+
+
+async def _all(items: AsyncIterator[StreamItem]) -> list[StreamItem]:
+    return [item async for item in items]
+
+
+def _names(items: list[StreamItem]) -> list[str]:
+    return [item.name if isinstance(item, ChatEvent) else "ping" for item in items]
+
+
+async def test_sources_then_tokens_then_done_with_the_whole_answer() -> None:
+    provider = ScriptedProvider(["Refunds take ", "five days. [1]"])
+    items = await _all(answer_events(provider, "refund", PASSAGES, timeout=5))
+    assert _names(items) == ["sources", "token", "token", "done"]
+    assert items[0] == ChatEvent("sources", [{"id": 7, "slug": "refunds", "title": "Refunds"}])
+    assert items[-1] == ChatEvent("done", {"answer": "Refunds take five days. [1]"})
+    assert provider.finished
+
+
+async def test_a_provider_failure_mid_stream_ends_with_an_error_event() -> None:
+    provider = ScriptedProvider(["Refunds "], then="fail")
+    items = await _all(answer_events(provider, "refund", PASSAGES, timeout=5))
+    assert _names(items) == ["sources", "token", "error"]
+    assert items[-1] == ChatEvent(
+        "error", {"code": "provider_error", "message": "the model fell over"}
+    )
+
+
+async def test_an_unexpected_provider_exception_is_an_internal_error_event() -> None:
+    items = await _all(answer_events(ScriptedProvider([], "crash"), "q", PASSAGES, timeout=5))
+    assert _names(items) == ["sources", "error"]
+    assert items[-1].data["code"] == "internal_error"  # type: ignore[union-attr]
+
+
+async def test_a_silent_provider_gets_heartbeats_then_a_timeout_and_is_stopped() -> None:
+    provider = ScriptedProvider(["Refunds "], then="stall")
+    events = answer_events(provider, "q", PASSAGES, timeout=0.3, heartbeat=0.02)
+    items = await _all(events)
+    names = _names(items)
+    assert names[:2] == ["sources", "token"] and names[-1] == "error"
+    assert set(names[2:-1]) == {"ping"}
+    assert items[-1].data["code"] == "provider_timeout"  # type: ignore[union-attr]
+    assert provider.stopped.is_set()
+
+
+async def test_without_heartbeat_there_is_no_ping() -> None:
+    items = await _all(answer_events(ScriptedProvider([], "stall"), "q", PASSAGES, timeout=0.1))
+    assert HEARTBEAT not in items
+    assert _names(items) == ["sources", "error"]
+
+
+async def test_a_consumer_that_stops_reading_stops_the_provider() -> None:
+    provider = ScriptedProvider(["one ", "two ", "three"])
+    events = answer_events(provider, "q", PASSAGES, timeout=5)
+    assert (await anext(events)).name == "sources"  # type: ignore[union-attr]
+    assert (await anext(events)).name == "token"  # type: ignore[union-attr]
+    await events.aclose()  # type: ignore[attr-defined]
+    assert provider.stopped.is_set()
+    assert not provider.finished
+
+
+async def test_cancelling_the_consumer_cancels_the_pending_provider_step() -> None:
+    provider = ScriptedProvider(["one "], then="stall")
+
+    async def consume() -> None:
+        async for _ in answer_events(provider, "q", PASSAGES, timeout=60):
+            pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(provider.stalled.wait(), timeout=10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert provider.stopped.is_set()
+
+
+async def test_a_consumer_that_stops_during_a_heartbeat_stops_the_pending_step() -> None:
+    provider = ScriptedProvider(["one "], then="stall")
+    events = answer_events(provider, "q", PASSAGES, timeout=60, heartbeat=0.01)
+    async for item in events:
+        if item is HEARTBEAT:
+            break
+    await events.aclose()  # type: ignore[attr-defined]
+    assert provider.stalled.is_set() and provider.stopped.is_set()

@@ -1,0 +1,194 @@
+"""Streaming over real sockets (uvicorn on a free port): SSE and WebSocket.
+
+Timing is only ever compared with itself ("the first event came well before the last"), never
+with a fixed number of seconds.
+"""
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from rag.streaming.tracing import SPAN_NAME
+from websockets.sync.client import connect
+
+QUESTION = {"question": "I forgot my password", "k": 2}
+SSE = {"Accept": "text/event-stream"}
+
+
+def read_sse(response: httpx.Response) -> Iterator[tuple[float, str, Any]]:
+    """Yield (arrival time, event name or "ping", parsed data) for each SSE event."""
+    name, data = "", ""
+    for line in response.iter_lines():
+        if line == ": ping":
+            yield time.monotonic(), "ping", None
+        elif line.startswith("event: "):
+            name = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data = line.removeprefix("data: ")
+        elif line == "" and name:
+            yield time.monotonic(), name, json.loads(data)
+            name, data = "", ""
+
+
+@contextmanager
+def chat_stream(base_url: str) -> Iterator[Iterator[tuple[float, str, Any]]]:
+    """Ask rag for a streamed answer; yield its events as they arrive."""
+    with httpx.stream(
+        "POST", f"{base_url}/api/chat", json=QUESTION, headers=SSE, timeout=30
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        yield read_sse(response)
+
+
+def streamed(base_url: str) -> list[tuple[float, str, Any]]:
+    """Return every event of a streamed answer."""
+    with chat_stream(base_url) as events:
+        return list(events)
+
+
+def _names(events: list[tuple[float, str, Any]]) -> list[str]:
+    return [name for _, name, _ in events]
+
+
+def test_the_first_event_arrives_well_before_the_answer_is_complete(serve_rag: Any) -> None:
+    settings = {"simulated_first_token_seconds": 0.3, "simulated_tokens_per_second": 40}
+    with serve_rag(provider="simulated", **settings) as served:
+        started = time.monotonic()
+        events = streamed(served.base_url)
+        total = time.monotonic() - started
+    names = [name for name in _names(events) if name != "ping"]
+    assert names[0] == "sources" and names[-1] == "done"
+    assert set(names[1:-1]) == {"token"} and len(names) > 10
+    first_event, first_token = events[0][0] - started, events[1][0] - started
+    assert first_event < total / 4
+    assert first_token < total / 2
+    tokens = "".join(data["text"] for _, name, data in events if name == "token")
+    assert tokens == events[-1][2]["answer"]
+
+
+def test_heartbeats_keep_the_stream_alive_while_the_provider_thinks(serve_rag: Any) -> None:
+    settings = {"simulated_first_token_seconds": 0.5, "heartbeat_seconds": 0.05}
+    with serve_rag(provider="simulated", **settings) as served:
+        names = _names(streamed(served.base_url))
+    first_token = names.index("token")
+    assert names[0] == "sources"
+    assert "ping" in names[1:first_token]
+
+
+def test_a_client_that_leaves_cancels_the_providers_request(
+    serve_rag: Any, fake_openai: Any, poll: Any
+) -> None:
+    fake_openai.fake.behaviour = "hold"
+    spans = InMemorySpanExporter()
+    tracing = TracerProvider()
+    tracing.add_span_processor(SimpleSpanProcessor(spans))
+    overrides = {"provider": "openai", "openai_base_url": fake_openai.base_url}
+    with serve_rag(tracer_provider=tracing, **overrides) as served:
+        with chat_stream(served.base_url) as events:
+            assert next(events)[1] == "sources"
+            assert next(events)[1] == "token"
+        # Leaving the block closed the connection mid-stream: rag must drop its own request.
+        assert fake_openai.fake.wait_client_gone(10)
+
+        def stream_spans() -> list[Any]:
+            return [s for s in spans.get_finished_spans() if s.name == SPAN_NAME]
+
+        poll(lambda: stream_spans(), what="the stream's span to end")
+    [stream] = stream_spans()
+    assert dict(stream.attributes or {})["rag.stream.outcome"] == "cancelled"
+    assert [event.name for event in stream.events] == ["first_token"]
+
+
+def test_a_provider_error_ends_the_stream_with_an_error_event(
+    serve_rag: Any, fake_openai: Any
+) -> None:
+    fake_openai.fake.behaviour = "error_chunk"
+    with serve_rag(provider="openai", openai_base_url=fake_openai.base_url) as served:
+        events = streamed(served.base_url)
+        json_answer = httpx.post(f"{served.base_url}/api/chat", json=QUESTION, timeout=30)
+    assert _names(events) == ["sources", "token", "error"]
+    assert events[-1][2]["code"] == "provider_error"
+    assert json_answer.status_code == 502
+    assert json_answer.json()["error"]["code"] == "provider_error"
+
+
+def test_a_provider_that_never_answers_is_a_timeout(serve_rag: Any, fake_openai: Any) -> None:
+    fake_openai.fake.behaviour = "hold"
+    overrides = {"openai_base_url": fake_openai.base_url, "provider_timeout_seconds": 0.3}
+    with serve_rag(provider="openai", **overrides) as served:
+        events = streamed(served.base_url)
+        json_answer = httpx.post(f"{served.base_url}/api/chat", json=QUESTION, timeout=30)
+    assert _names(events)[-1] == "error"
+    assert events[-1][2]["code"] == "provider_timeout"
+    assert (json_answer.status_code, json_answer.json()["error"]["code"]) == (
+        504,
+        "provider_timeout",
+    )
+
+
+def _ws_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://") + "/api/chat/ws"
+
+
+def _ws_answer(socket: Any) -> list[dict[str, Any]]:
+    messages = []
+    while not messages or messages[-1]["event"] not in {"done", "error"}:
+        messages.append(json.loads(socket.recv(timeout=10)))
+    return messages
+
+
+def test_websocket_answers_each_question_with_the_same_events(serve_rag: Any) -> None:
+    with serve_rag() as served, connect(_ws_url(served.base_url)) as socket:
+        socket.send(json.dumps(QUESTION))
+        first = _ws_answer(socket)
+        socket.send(json.dumps({"question": "trial upgrade"}))
+        second = _ws_answer(socket)
+    for messages in (first, second):
+        names = [message["event"] for message in messages]
+        assert names[0] == "sources" and names[-1] == "done"
+        assert set(names[1:-1]) == {"token"}
+    assert first[0]["data"][0]["slug"] == "reset-password"
+    assert first[-1]["data"]["answer"].endswith("[1]")
+
+
+@pytest.mark.parametrize(
+    ("message", "code", "field"),
+    [
+        ("{not json", "invalid_json", None),
+        ("[1]", "invalid_json", None),
+        (json.dumps({"question": ""}), "validation_error", "question"),
+        (json.dumps({"question": "x", "k": 51}), "validation_error", "k"),
+        (json.dumps({"question": "x", "mood": "happy"}), "validation_error", "mood"),
+    ],
+)
+def test_websocket_answers_a_bad_message_with_an_error_and_stays_open(
+    serve_rag: Any, message: str, code: str, field: str | None
+) -> None:
+    with serve_rag() as served, connect(_ws_url(served.base_url)) as socket:
+        socket.send(message)
+        error = json.loads(socket.recv(timeout=10))
+        socket.send(json.dumps(QUESTION))
+        answer = _ws_answer(socket)
+    assert error["event"] == "error" and error["data"]["code"] == code
+    if field:
+        assert field in error["data"]["fields"]
+    assert answer[-1]["event"] == "done"
+
+
+def test_websocket_client_leaving_cancels_the_providers_request(
+    serve_rag: Any, fake_openai: Any
+) -> None:
+    fake_openai.fake.behaviour = "hold"
+    with serve_rag(provider="openai", openai_base_url=fake_openai.base_url) as served:
+        with connect(_ws_url(served.base_url)) as socket:
+            socket.send(json.dumps(QUESTION))
+            assert json.loads(socket.recv(timeout=10))["event"] == "sources"
+            assert json.loads(socket.recv(timeout=10))["event"] == "token"
+        assert fake_openai.fake.wait_client_gone(10)
