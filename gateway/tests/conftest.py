@@ -16,12 +16,20 @@ sticky_cookie = "sf_uid"
 sticky_header = "X-User-Id"
 override_header = "X-Migration-Target"
 max_stream_seconds = 30
+stream_read_seconds = 20
+trace_viewer = "traces"
 
 [upstreams.monolith]
 servers = ["127.0.0.1:8000"]
 
 [upstreams.service]
 servers = ["127.0.0.1:8001"]
+
+[upstreams.shadow]
+servers = ["127.0.0.1:8090"]
+
+[upstreams.traces]
+servers = ["127.0.0.1:4318"]
 
 [[routes]]
 name = "search"
@@ -53,15 +61,17 @@ path = "/api/chat/stream"
 legacy = "monolith"
 new = "service"
 streaming = true
-mode = "legacy"
+{stream}
 """
 
-MakeGateway = Callable[[str], RunningGateway]
+MakeGateway = Callable[..., RunningGateway]
+LEGACY = 'mode = "legacy"'
+CANARY_30 = 'mode = "canary"\npercent = 30'
 
 
-def table_text(search: str = 'mode = "legacy"') -> str:
-    """Return the test table with the search route's mode lines set to ``search``."""
-    return TABLE.format(search=search)
+def table_text(search: str = 'mode = "legacy"', stream: str = 'mode = "legacy"') -> str:
+    """Return the test table with the search and stream routes' mode lines set."""
+    return TABLE.format(search=search, stream=stream)
 
 
 @pytest.fixture
@@ -78,21 +88,26 @@ def write_table(tmp_path: Path) -> Callable[[str], Path]:
 
 @pytest.fixture
 def upstreams() -> Iterator[dict[str, EchoUpstream]]:
-    """Start the stand-ins for the monolith (legacy) and the new service."""
-    with EchoUpstream("legacy") as legacy, EchoUpstream("new") as new:
-        yield {"monolith": legacy, "service": new}
+    """Start the stand-ins: the monolith (legacy), the new service, the comparator, the traces."""
+    with (
+        EchoUpstream("legacy") as legacy,
+        EchoUpstream("new") as new,
+        EchoUpstream("shadow", status=202) as shadow,
+        EchoUpstream("traces") as traces,
+    ):
+        yield {"monolith": legacy, "service": new, "shadow": shadow, "traces": traces}
 
 
 @pytest.fixture
 def make_gateway(
     tmp_path: Path, upstreams: dict[str, EchoUpstream], write_table: Callable[[str], Path]
 ) -> Iterator[MakeGateway]:
-    """Return a function starting a real nginx for a search-route mode; stop it at teardown."""
+    """Return a function starting a real nginx for the search (and stream) route's mode lines."""
     with ExitStack() as stack:
 
-        def make(search: str = 'mode = "legacy"') -> RunningGateway:
+        def make(search: str = LEGACY, stream: str = LEGACY) -> RunningGateway:
             servers = {name: [upstream.address] for name, upstream in upstreams.items()}
-            table = write_table(table_text(search))
+            table = write_table(table_text(search, stream))
             return stack.enter_context(running_gateway(table, tmp_path / "nginx", servers))
 
         yield make

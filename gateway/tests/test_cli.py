@@ -1,14 +1,17 @@
 """The ``strangler`` command: tables for people, edits that keep comments, one-line refusals."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from strangler_gateway.cli import main
 from strangler_gateway.nginx import render_live
 from strangler_gateway.routes import Mode, load_route_table
@@ -80,9 +83,13 @@ def test_mode_sets_a_mode_and_drops_the_percent(tmp_path: Path) -> None:
     [
         (("shift", "search", "130"), "field 'percent': 130 is outside 0..100"),
         (("shift", "nope", "10"), "no route named 'nope'"),
-        (("mode", "search", "shadow"), "mode 'shadow' is not supported yet"),
+        (("mode", "search", "shadow"), "mode 'shadow' needs a percent"),
         (("mode", "search", "canary"), "mode 'canary' needs a percent"),
-        (("mode", "search", "legacy", "--percent", "3"), "only mode 'canary' takes a percent"),
+        (("mode", "search", "legacy", "--percent", "3"), "only modes 'canary' and 'shadow'"),
+        (("mode", "search", "sideways"), "unknown mode 'sideways'"),
+        (("promote", "gone"), "route 'gone' is retired"),
+        (("promote", "hooks"), "`strangler mode hooks retired`"),
+        (("rollback", "nope"), "no route named 'nope'"),
     ],
 )
 def test_a_refused_change_is_one_line_and_leaves_the_table_alone(
@@ -113,7 +120,11 @@ def test_a_change_nginx_refuses_puts_the_table_back(
     assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "legacy"
 
 
-@pytest.mark.parametrize("command", [[], ["routes"], ["render"], ["check"], ["shift"], ["mode"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["routes"], ["render"], ["check"], ["shift"], ["mode"], ["promote"], ["rollback"],
+     ["stats"], ["k8s"], ["serve"]],
+)  # fmt: skip
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])
@@ -159,3 +170,77 @@ def _first_reply(url: str, path: str, server: subprocess.Popen[bytes]) -> Any:
         except OSError:
             time.sleep(0.05)
     raise AssertionError("the gateway did not answer within 15 s")
+
+
+def test_promote_climbs_the_ladder_one_step_at_a_time(
+    make_gateway: MakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = make_gateway('mode = "legacy"')
+    climbed = []
+    for _ in range(5):
+        assert _run(gateway.table_path, gateway.prefix, "promote", "search") == 0
+        route = load_route_table(gateway.table_path).route("search")
+        climbed.append((str(route.mode), route.percent))
+    assert climbed == [("shadow", 10), ("canary", 5), ("canary", 25), ("canary", 50),
+                       ("migrated", None)]  # fmt: skip
+    assert "gateway reloaded" in capsys.readouterr().out
+    reply = gateway.fetch("/api/search?q=x")
+    assert reply.headers["x-served-by"] == "new"
+    assert _run(gateway.table_path, gateway.prefix, "promote", "search") == 1
+
+
+def test_rollback_sends_everyone_back_to_legacy_at_once(make_gateway: MakeGateway) -> None:
+    gateway = make_gateway('mode = "migrated"')
+    assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "new"
+    assert _run(gateway.table_path, gateway.prefix, "rollback", "search") == 0
+    assert load_route_table(gateway.table_path).route("search").mode is Mode.LEGACY
+    for user in range(20):
+        reply = gateway.fetch("/api/search?q=x", headers={"X-User-Id": f"u{user}"})
+        assert reply.headers["x-served-by"] == "legacy"
+
+
+def test_stats_shows_both_sides_and_passes_an_honest_split(
+    make_gateway: MakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = make_gateway('mode = "canary"\npercent = 30')
+    for user in range(600):
+        gateway.fetch("/api/search?q=x", headers={"X-User-Id": f"user-{user}"})
+    gateway.access_log_entries(at_least=600)
+    assert _run(gateway.table_path, gateway.prefix, "stats", "search") == 0
+    out = capsys.readouterr().out
+    assert re.search(r"legacy\s+│\s+\d{3}\s", out) and re.search(r"new\s+│\s+\d{3}\s", out)
+    assert "configured 30% new" in out and "SRM ok" in out
+
+
+def test_stats_exits_3_on_a_sample_ratio_mismatch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text('mode = "canary"\npercent = 30'))
+    log = tmp_path / "access.log"
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    line = {"time": now, "route": "search", "mode": "canary", "split": 30, "override": "",
+            "status": 200, "fallback": False, "request_time": 0.01}  # fmt: skip
+    lines = [{**line, "target": "new" if n < 500 else "legacy"} for n in range(1000)]
+    log.write_text("".join(json.dumps(entry) + "\n" for entry in lines))
+    assert _run(table, tmp_path / "nginx", "stats", "search", "--log", str(log)) == 3
+    assert "SRM MISMATCH" in capsys.readouterr().out
+
+
+def test_stats_without_a_log_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text())
+    assert _run(table, tmp_path / "nginx", "stats", "search") == 1
+    assert "cannot read the access log" in capsys.readouterr().err
+
+
+def test_k8s_writes_the_gateway_api_manifests(tmp_path: Path) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text('mode = "canary"\npercent = 30'))
+    out = tmp_path / "k8s" / "routes.yaml"
+    assert _run(table, tmp_path / "nginx", "k8s", "--out", str(out), "--namespace", "shop") == 0
+    documents = list(yaml.safe_load_all(out.read_text()))
+    search = next(doc for doc in documents if doc["metadata"]["name"] == "search")
+    assert search["metadata"]["namespace"] == "shop"
+    weights = [ref["weight"] for ref in search["spec"]["rules"][-1]["backendRefs"]]
+    assert weights == [70, 30]

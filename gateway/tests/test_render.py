@@ -20,8 +20,12 @@ def _render(search: str, prefix: Path) -> str:
 
 
 def _block(config: str, header: str) -> str:
-    start = config.index(header + " {") + len(header) + 2
-    return config[start : config.index("}", start)]
+    """Return the body of the block opened by ``header`` (up to its own closing line)."""
+    lines = config.splitlines()
+    start = next(n for n, line in enumerate(lines) if line.strip() == header + " {")
+    indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
+    end = next(n for n in range(start + 1, len(lines)) if lines[n] == indent + "}")
+    return "\n".join(lines[start + 1 : end])
 
 
 def _new_buckets(config: str, route: str) -> set[int]:
@@ -75,26 +79,78 @@ def test_raising_the_percent_only_adds_buckets_to_new(tmp_path: Path) -> None:
 
 def test_override_maps_follow_the_route_settings(tmp_path: Path) -> None:
     config = _render('mode = "canary"\npercent = 30', tmp_path)
-    search = _block(config, "map $http_x_migration_target $search_target")
-    assert "default $search_split;" in search
+    search = _block(config, "map $http_x_migration_target $search_override")
     assert "legacy legacy;" in search and "new new;" in search
-    hooks = _block(config, "map $http_x_migration_target $hooks_target")
-    assert "legacy legacy;" not in hooks, "override = false must ignore the header"
-    gone = _block(config, "map $http_x_migration_target $gone_target")
-    assert "legacy legacy;" not in gone, "a retired route has no legacy side to force"
+    assert '"" $search_split;' in _block(config, "map $search_override $search_target")
+    assert "$hooks_override" not in config, "override = false must ignore the header"
+    assert "$gone_override" not in config, "a retired route has no legacy side to force"
+    assert "default new;" in _block(config, "map $request_method $gone_target")
     assert "new service;" in _block(config, "map $search_target $search_upstream")
+
+
+def test_only_routes_with_a_fallback_get_the_guarded_locations(tmp_path: Path) -> None:
+    config = _render('mode = "canary"\npercent = 30', tmp_path)
+    for route in ("search", "hooks"):  # canary and migrated
+        assert f"location @{route}_new" in config and f"location @{route}_fallback" in config
+        assert '"new:1" 1;' in _block(
+            config, f'map "${route}_target:$sf_idempotent" ${route}_guard'
+        )
+    assert "@gone_new" not in config and "@stream_new" not in config
+    guarded = _block(config, "location @search_new")
+    assert "proxy_intercept_errors on;" in guarded
+    assert "error_page 502 503 504 = @search_fallback;" in guarded
+    fallback = _block(config, "location @search_fallback")
+    assert "set $sf_fallback true;" in fallback and "proxy_pass http://monolith;" in fallback
+
+
+def test_only_shadow_routes_mirror(tmp_path: Path) -> None:
+    assert "mirror " not in _render('mode = "legacy"', tmp_path)
+    config = _render('mode = "shadow"\npercent = 25', tmp_path)
+    assert "mirror /__gateway/shadow/search;" in _block(config, "location /api/search")
+    mirror = _block(config, "location = /__gateway/shadow/search")
+    assert "internal;" in mirror and "proxy_pass http://shadow/compare;" in mirror
+    assert len(re.findall(r"^\s*\d+ 1;$", _block(config, "map $sf_sample $search_sampled"),
+                          re.MULTILINE)) == 25  # fmt: skip
+
+
+def test_no_server_level_set_which_mirror_subrequests_would_rerun(tmp_path: Path) -> None:
+    # A mirror subrequest runs the server's rewrite phase and shares the user's variables: a
+    # server-level `set` would reset the routing decision the access log reports.
+    config = _render('mode = "shadow"\npercent = 25', tmp_path)
+    server = config[config.index("server {") : config.index("location ")]
+    assert "set $" not in server
 
 
 def test_streaming_routes_are_never_buffered_or_compressed(tmp_path: Path) -> None:
     config = _render('mode = "legacy"', tmp_path)
     stream = _block(config, "location /api/chat/stream")
-    for directive in ("proxy_buffering off;", "gzip off;", "proxy_read_timeout 30s;"):
+    for directive in ("proxy_buffering off;", "gzip off;", "proxy_read_timeout 20s;"):
         assert directive in stream
     search = _block(config, "location /api/search")
     assert "proxy_buffering off;" not in search
     assert 'proxy_set_header Connection "";' in search
     assert "worker_shutdown_timeout 30s;" in config
     assert "location = /api/old" in config
+
+
+def test_the_shipped_table_lets_streams_outlive_heartbeats_and_reloads(tmp_path: Path) -> None:
+    config = render_nginx_config(load_route_table(SHIPPED), prefix=tmp_path)
+    chat = _block(config, "location /api/chat")
+    read = int(re.search(r"proxy_read_timeout (\d+)s;", chat)[1])  # type: ignore[index]
+    shutdown = int(re.search(r"worker_shutdown_timeout (\d+)s;", config)[1])  # type: ignore[index]
+    assert read > 10, "a stream's read timeout must outlast the services' 10 s heartbeat"
+    assert shutdown >= read, "a reload must give an open stream at least its longest silence"
+    assert "proxy_buffering off;" in chat and "gzip off;" in chat
+
+
+def test_the_grpc_listener_routes_by_service(tmp_path: Path) -> None:
+    config = render_nginx_config(load_route_table(SHIPPED), prefix=tmp_path)
+    grpc = config[config.index("listen 127.0.0.1:9090;") :]
+    assert "http2 on;" in grpc
+    assert "grpc_pass grpc://core_grpc;" in _block(grpc, "location /strangler.core.v1.CoreService/")
+    assert "grpc_pass grpc://rag_grpc;" in _block(grpc, "location /strangler.rag.v1.RagService/")
+    assert "grpc_pass grpc://core_grpc;" in _block(grpc, "location /grpc.health.v1.Health/")
+    assert "add_header grpc-status 12 always;" in _block(grpc, "location /")
 
 
 def test_overrides_replace_upstream_servers_and_the_listen_address(tmp_path: Path) -> None:

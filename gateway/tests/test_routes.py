@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from strangler_gateway.errors import RouteTableError
-from strangler_gateway.routes import Match, Mode, load_route_table, parse_route_table
+from strangler_gateway.routes import Compare, Match, Mode, load_route_table, parse_route_table
 
 SHIPPED = Path(__file__).resolve().parents[1] / "routes.toml"
 
@@ -19,6 +19,13 @@ servers = ["127.0.0.1:8000"]
 [upstreams.rag]
 servers = ["127.0.0.1:8001"]
 """
+
+SHADOW = """
+[upstreams.shadow]
+servers = ["127.0.0.1:8090"]
+"""
+
+GRPC_HEAD = HEAD.replace("[gateway]", '[gateway]\ngrpc_listen = "127.0.0.1:9090"')
 
 SEARCH = """
 [[routes]]
@@ -39,12 +46,25 @@ def test_the_shipped_table_describes_the_initial_migration() -> None:
         "chat": ("/api/chat", "core", "rag", Mode.LEGACY),
         "stripe-webhooks": ("/webhooks/stripe", "core", "webhooks", Mode.MIGRATED),
     }
+    assert table.route("chat").streaming, "chat answers stream over SSE"
+    assert (table.route("search").compare, table.route("chat").compare) == ("search", "chat")
     assert table.gateway.catch_all == "core"
-    assert table.gateway.listen == "127.0.0.1:8080"
+    assert (table.gateway.listen, table.gateway.grpc_listen) == ("127.0.0.1:8080", "127.0.0.1:9090")
+    assert (table.gateway.shadow_upstream, table.gateway.trace_viewer) == ("shadow", "traces")
     assert {u.name: u.servers for u in table.upstreams} == {
         "core": ("127.0.0.1:8000",),
         "rag": ("127.0.0.1:8001",),
         "webhooks": ("127.0.0.1:8002",),
+        "core_grpc": ("127.0.0.1:50051",),
+        "rag_grpc": ("127.0.0.1:50052",),
+        "shadow": ("127.0.0.1:8090",),
+        "traces": ("127.0.0.1:4318",),
+    }
+    services = {service: entry.upstream for entry in table.grpc for service in entry.services}
+    assert services == {
+        "strangler.core.v1.CoreService": "core_grpc",
+        "grpc.health.v1.Health": "core_grpc",
+        "strangler.rag.v1.RagService": "rag_grpc",
     }
 
 
@@ -53,6 +73,25 @@ def test_defaults_and_percent_of_a_canary() -> None:
     route = table.route("search")
     assert (route.mode, route.percent, route.new_percent) == (Mode.CANARY, 30, 30)
     assert (route.match, route.override, route.streaming) == (Match.PREFIX, True, False)
+    assert (route.compare, route.ignore, route.mirror_percent) == (Compare.JSON, (), 0)
+    assert table.grpc == () and table.gateway.grpc_listen is None
+
+
+def test_a_shadow_route_mirrors_its_percent_and_keeps_users_on_legacy() -> None:
+    text = HEAD + SHADOW + SEARCH + 'compare = "search"\nignore = ["results[].score", "k"]\n'
+    route = parse_route_table(text + 'mode = "shadow"\npercent = 20\n').route("search")
+    assert (route.mode, route.mirror_percent, route.new_percent) == (Mode.SHADOW, 20, 0)
+    assert (route.compare, route.ignore) == (Compare.SEARCH, ("results[].score", "k"))
+
+
+def test_grpc_routes_need_a_grpc_listener() -> None:
+    grpc = (
+        '\n[[grpc]]\nname = "rag"\nservices = ["strangler.rag.v1.RagService"]\nupstream = "rag"\n'
+    )
+    table = parse_route_table(
+        HEAD.replace("[gateway]", '[gateway]\ngrpc_listen = "127.0.0.1:9090"') + grpc
+    )
+    assert table.grpc[0].services == ("strangler.rag.v1.RagService",)
 
 
 # Each case marks the line the error must name with "# <-".
@@ -85,17 +124,72 @@ BAD_TABLES = {
     "percent on a legacy route": (
         HEAD + SEARCH + 'mode = "legacy"\npercent = 10  # <-\n',
         "field 'percent'",
-        "only mode 'canary'",
+        "only modes 'canary' and 'shadow' take a percent",
+    ),
+    "shadow without percent": (
+        HEAD + SHADOW + SEARCH.replace("[[routes]]", "[[routes]]  # <-") + 'mode = "shadow"\n',
+        "field 'percent'",
+        "mode 'shadow' needs percent",
     ),
     "unknown mode": (
         HEAD + SEARCH + 'mode = "blue-green"  # <-\n',
         "field 'mode'",
         "unknown mode 'blue-green'",
     ),
-    "shadow is not built yet": (
-        HEAD + SEARCH + 'mode = "shadow"  # <-\n',
+    "shadow without a comparator upstream": (
+        HEAD + SEARCH + 'mode = "shadow"  # <-\npercent = 10\n',
         "field 'mode'",
-        "not supported yet",
+        "comparator upstream 'shadow', which the table does not define",
+    ),
+    "unknown comparison rule": (
+        HEAD + SEARCH + 'compare = "xml"  # <-\nmode = "legacy"\n',
+        "field 'compare'",
+        "invalid value 'xml' (one of: json, search, chat)",
+    ),
+    "ignore path that is not a JSON path": (
+        HEAD + SEARCH + 'ignore = ["results[*].score"]  # <-\nmode = "legacy"\n',
+        "field 'ignore'",
+        "invalid entry 'results[*].score'",
+    ),
+    "stream read timeout under the heartbeat": (
+        HEAD.replace('catch_all = "core"', 'catch_all = "core"\nstream_read_seconds = 10  # <-'),
+        "field 'stream_read_seconds'",
+        "10 is outside 11..86400",
+    ),
+    "trace viewer on an unknown upstream": (
+        HEAD.replace('catch_all = "core"', 'catch_all = "core"\ntrace_viewer = "jaeger"  # <-'),
+        "field 'trace_viewer'",
+        "unknown upstream 'jaeger'",
+    ),
+    "grpc listen on the http address": (
+        HEAD.replace(
+            'catch_all = "core"', 'catch_all = "core"\ngrpc_listen = "127.0.0.1:8080"  # <-'
+        ),
+        "field 'grpc_listen'",
+        "also the HTTP listen address",
+    ),
+    "grpc route without a grpc listener": (
+        HEAD + '\n[[grpc]]  # <-\nname = "rag"\nservices = ["x.v1.S"]\nupstream = "rag"\n',
+        "grpc route #1",
+        "need [gateway] grpc_listen",
+    ),
+    "grpc service that is not a protobuf name": (
+        GRPC_HEAD
+        + '\n[[grpc]]\nname = "rag"\nservices = ["RagService/Search"]  # <-\nupstream = "rag"\n',
+        "field 'services'",
+        "invalid entry 'RagService/Search'",
+    ),
+    "grpc service routed twice": (
+        GRPC_HEAD
+        + '\n[[grpc]]\nname = "a"\nservices = ["x.v1.S"]\nupstream = "rag"\n'
+        + '\n[[grpc]]\nname = "b"\nservices = ["x.v1.S"]  # <-\nupstream = "core"\n',
+        "field 'services'",
+        "'x.v1.S' is already routed by 'a'",
+    ),
+    "grpc route on an unknown upstream": (
+        GRPC_HEAD + '\n[[grpc]]\nname = "a"\nservices = ["x.v1.S"]\nupstream = "nope"  # <-\n',
+        "field 'upstream'",
+        "unknown upstream 'nope'",
     ),
     "missing mode": (
         HEAD + SEARCH.replace("[[routes]]", "[[routes]]  # <-"),
@@ -152,7 +246,14 @@ BAD_TABLES = {
         + SEARCH.replace('path = "/api/search"', 'path = "/internal/x"  # <-')
         + 'mode = "legacy"\n',
         "field 'path'",
-        "never exposed",
+        "never routed",
+    ),
+    "trace viewer path claimed": (
+        HEAD
+        + SEARCH.replace('path = "/api/search"', 'path = "/traces/x"  # <-')
+        + 'mode = "legacy"\n',
+        "field 'path'",
+        "'/traces/x' overlaps '/traces/'",
     ),
     "unknown catch-all": (
         HEAD.replace('catch_all = "core"', 'catch_all = "django"  # <-'),

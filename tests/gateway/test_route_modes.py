@@ -2,11 +2,14 @@
 
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
+from devstack import Stack
+from strangler_gateway.shadow import shadow_report
 
-pytestmark = pytest.mark.stack
+pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("restore_routes")]
 
 SEARCH = {"q": "invoice", "k": 1}
 
@@ -63,3 +66,31 @@ def test_unlisted_paths_go_to_the_monolith(gateway: httpx.Client) -> None:
     assert response.status_code == 200
     assert response.headers["x-service"] == "core"
     assert response.headers["x-served-by"] == "legacy"
+
+
+def test_migrated_and_retired_routes_are_served_by_rag(
+    gateway: httpx.Client, set_route: Callable
+) -> None:
+    for mode in ("migrated", "retired"):
+        set_route("search", mode)
+        assert {_side(gateway, **{"X-User-Id": f"u{i}"}) for i in range(10)} == {"rag"}, mode
+
+
+def test_shadow_serves_core_while_the_comparator_compares_with_rag(
+    stack: Stack, gateway: httpx.Client, set_route: Callable, poll: Callable[..., Any]
+) -> None:
+    set_route("search", "shadow", 100)
+    queries = ["refund", "invoice", "password reset"]
+    for query in queries:
+        response = gateway.get("/api/search", params={"q": query, "k": 3})
+        assert response.status_code == 200
+        assert (response.headers["x-service"], response.headers["x-served-by"]) == (
+            "core",
+            "legacy",
+        )
+    database = stack.config.data_dir / "shadow.sqlite3"
+    report = poll(
+        lambda: (found := shadow_report(database, "search")).compared >= len(queries) and found,
+        seconds=20,
+    )
+    assert report.matches + report.diffs >= 1, report

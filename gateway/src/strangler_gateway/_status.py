@@ -19,9 +19,12 @@ from strangler_gateway.errors import NginxError
 from strangler_gateway.render import STATUS_PATH
 
 _HEADER = re.compile(r"^# config (?P<id>[0-9a-f]+) listen (?P<listen>\S+)$", re.MULTILINE)
-# New workers take new connections once the old ones have closed their listeners; seeing the new
-# id on a few fresh connections in a row means the old workers no longer accept.
+# After a reload the nginx master starts the new workers and gives them 100 ms before it tells the
+# old ones to stop accepting: for that moment both generations take new connections. Seeing the new
+# id on every fresh connection for longer than that means the old workers no longer accept.
 _CONFIRMATIONS = 3
+_CONFIRM_SECONDS = 0.25
+_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -68,14 +71,17 @@ def served_config(url: str) -> str | None:
 def wait_for_config(header: ConfigHeader, *, timeout: float, is_alive: Callable[[], bool]) -> None:
     """Return once the gateway serves ``header``'s config; raise NginxError at the deadline."""
     deadline = time.monotonic() + timeout
-    seen = 0
+    seen, since = 0, 0.0
     while time.monotonic() < deadline:
         if not is_alive():
             raise NginxError("nginx exited")
-        seen = seen + 1 if served_config(header.status_url) == header.config_id else 0
-        if seen >= _CONFIRMATIONS:
-            return
-        time.sleep(0.05)
+        if served_config(header.status_url) != header.config_id:
+            seen = 0
+        else:
+            seen, since = seen + 1, since if seen else time.monotonic()
+            if seen >= _CONFIRMATIONS and time.monotonic() - since >= _CONFIRM_SECONDS:
+                return
+        time.sleep(_POLL_SECONDS)
     raise NginxError(
         f"nginx did not serve config {header.config_id} on {header.listen} within {timeout:g}s"
     )

@@ -3,7 +3,8 @@
 Every command that changes traffic goes through the same path (edit routes.toml, render,
 ``nginx -t``, atomic swap, graceful reload), and a refusal is one line on stderr with a non-zero
 exit, never a traceback. Commands are entries in ``commands.COMMANDS``; a new one is a function and
-an entry there.
+an entry there. Exit codes (``commands.Exit``): 0 ok, 1 refused (the message says why), 2 a wrong
+command line, 3 ``stats`` found a sample ratio mismatch.
 """
 
 import argparse
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from strangler_gateway.commands import COMMANDS, Context
+from strangler_gateway.commands import Context, Exit, all_commands
 from strangler_gateway.errors import GatewayError
 
 __all__ = ["build_parser", "main"]
@@ -41,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="strangler",
         description="Inspect the route table and move traffic from the monolith, step by step.",
+        epilog="exit codes: 0 ok, 1 refused (the message says why), 2 wrong command line, "
+        "3 sample ratio mismatch (stats)",
     )
     parser.add_argument(
         "--routes",
@@ -55,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the gateway's nginx prefix (env {PREFIX_ENV}; default %(default)s)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        sub = commands.add_parser(command.name, help=command.help, description=command.help)
+    for command in all_commands():
+        # argparse %-formats help strings: a literal percent sign must be doubled.
+        escaped = command.help.replace("%", "%%")
+        sub = commands.add_parser(command.name, help=escaped, description=command.help)
         command.add_arguments(sub)
         sub.set_defaults(run=command.run)
     return parser
@@ -73,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Console(stderr=True, highlight=False, soft_wrap=True).print(
             f"strangler: {message}", markup=False
         )
-        return 1
+        return Exit.REFUSED
     return status
 
 

@@ -67,10 +67,13 @@ def _route_table(doc: tomlkit.TOMLDocument, route_name: str) -> Table:
 
 
 def _set_mode(table: Table, mode: str, percent: int | None) -> None:
-    if mode == Mode.CANARY and percent is None:
-        raise RouteTableError("mode 'canary' needs a percent (0..100)")
-    if mode != Mode.CANARY and percent is not None:
-        raise RouteTableError(f"only mode 'canary' takes a percent (asked for '{mode}')")
+    takes_percent = mode in set(Mode) and Mode(mode).takes_percent
+    if takes_percent and percent is None:
+        raise RouteTableError(f"mode '{mode}' needs a percent (0..100)")
+    if not takes_percent and percent is not None:
+        raise RouteTableError(
+            f"only modes 'canary' and 'shadow' take a percent (asked for '{mode}')"
+        )
     table["mode"] = mode
     if percent is not None:
         table["percent"] = percent

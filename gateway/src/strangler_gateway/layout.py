@@ -85,6 +85,7 @@ class RenderState:
 
     listen: str | None = None
     upstream_overrides: dict[str, list[str]] | None = None
+    grpc_listen: str | None = None
 
     @classmethod
     def read(cls, layout: Layout) -> "RenderState":
@@ -92,9 +93,17 @@ class RenderState:
         if not layout.state.is_file():
             return cls()
         data = json.loads(layout.state.read_text())
-        return cls(listen=data.get("listen"), upstream_overrides=data.get("upstream_overrides"))
+        return cls(
+            listen=data.get("listen"),
+            upstream_overrides=data.get("upstream_overrides"),
+            grpc_listen=data.get("grpc_listen"),
+        )
 
     def write(self, layout: Layout) -> None:
         """Save the parameters next to the live config."""
-        data = {"listen": self.listen, "upstream_overrides": self.upstream_overrides}
+        data = {
+            "listen": self.listen,
+            "upstream_overrides": self.upstream_overrides,
+            "grpc_listen": self.grpc_listen,
+        }
         layout.state.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -42,6 +42,8 @@ __all__ = [
 NGINX_ENV = "STRANGLER_NGINX"
 # Modules the rendered config relies on; a system nginx built without one of them is skipped.
 _REQUIRED_MODULES = ("split_clients", "map", "proxy", "rewrite", "gzip", "mirror", "grpc")
+# Not built by default: HTTP/2 for the gRPC listener (a 1.25.1+ nginx: the `http2` directive).
+_REQUIRED_OPTIONAL = ("--with-http_v2_module",)
 # "2026/01/02 03:04:05 [emerg] 123#123: " in front of each of nginx's messages.
 _LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: ")
 
@@ -64,8 +66,14 @@ def _has_required_modules(binary: Path) -> bool:
     except (OSError, subprocess.TimeoutExpired):
         return False
     flags = result.stderr + result.stdout
-    return result.returncode == 0 and not any(
-        f"--without-http_{module}_module" in flags for module in _REQUIRED_MODULES
+    version = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", flags)
+    return (
+        result.returncode == 0
+        and version is not None
+        and tuple(int(part) for part in version.groups()) >= (1, 25, 1)
+        and "--without-pcre" not in flags
+        and all(flag in flags for flag in _REQUIRED_OPTIONAL)
+        and not any(f"--without-http_{module}_module" in flags for module in _REQUIRED_MODULES)
     )
 
 
@@ -239,6 +247,7 @@ def render_live(
     upstream_overrides: dict[str, list[str]] | None = None,
     *,
     listen: str | None = None,
+    grpc_listen: str | None = None,
 ) -> tuple[str, RenderState]:
     """Render the table with the given overrides, else those the live config was rendered with."""
     layout = Layout.at(prefix)
@@ -248,6 +257,7 @@ def render_live(
         upstream_overrides=saved.upstream_overrides
         if upstream_overrides is None
         else upstream_overrides,
+        grpc_listen=grpc_listen or saved.grpc_listen,
     )
     table = load_route_table(table_path)
     text = render_nginx_config(
@@ -255,6 +265,7 @@ def render_live(
         prefix=layout.prefix,
         upstream_overrides=state.upstream_overrides,
         listen=state.listen,
+        grpc_listen=state.grpc_listen,
         user=layout.worker_user(),
     )
     return text, state
@@ -266,6 +277,7 @@ def apply(
     upstream_overrides: dict[str, list[str]] | None = None,
     *,
     listen: str | None = None,
+    grpc_listen: str | None = None,
     binary: Path | None = None,
     timeout: float = 10.0,
 ) -> ApplyResult:
@@ -273,7 +285,9 @@ def apply(
     layout = Layout.at(prefix)
     layout.create()
     with _exclusive(layout):
-        text, state = render_live(table_path, layout.prefix, upstream_overrides, listen=listen)
+        text, state = render_live(
+            table_path, layout.prefix, upstream_overrides, listen=listen, grpc_listen=grpc_listen
+        )
         previous = _snapshot(layout)
         _install(text, layout, binary)
         state.write(layout)

@@ -1,26 +1,35 @@
 """Run a real gateway in tests: free ports, stand-in upstreams and a gateway that always stops.
 
 The gateway's behaviour lives in nginx, so its tests send real HTTP through a real nginx. The
-gateway's own tests put ``EchoUpstream`` servers behind it; the cross-service suites put the real
-services behind it with ``running_gateway`` and the same route table the stack uses.
+gateway's own tests put ``EchoUpstream``, ``SseUpstream`` (a streamed answer) and recording
+servers behind it; the cross-service suites put the real services behind it with
+``running_gateway`` and the same route table the stack uses.
 """
 
 import http.client
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
+from strangler_gateway._doubles import EchoUpstream, Received, SseUpstream
 from strangler_gateway.nginx import Nginx, apply
 
-__all__ = ["EchoUpstream", "Reply", "RunningGateway", "fetch", "free_port", "running_gateway"]
+__all__ = [
+    "EchoUpstream",
+    "Received",
+    "Reply",
+    "RunningGateway",
+    "SseUpstream",
+    "fetch",
+    "free_port",
+    "read_access_log",
+    "running_gateway",
+]
 
 _HOST = "127.0.0.1"
 
@@ -30,81 +39,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((_HOST, 0))
         return int(probe.getsockname()[1])
-
-
-class _EchoHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the gateway's upstream pools expect
-    # Headers and body go out in two writes; with Nagle on, the second waits for a delayed ACK.
-    disable_nagle_algorithm = True
-    server: "_EchoServer"
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        payload = {
-            "upstream": self.server.name,
-            "method": self.command,
-            "path": self.path,
-            "headers": {name.lower(): value for name, value in self.headers.items()},
-            "body": body.decode("utf-8", errors="replace"),
-        }
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("X-Service", self.server.name)
-        # An upstream's own decision headers must never reach the client.
-        self.send_header("X-Served-By", "spoofed")
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-
-class _EchoServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, name: str) -> None:
-        super().__init__((_HOST, 0), _EchoHandler)
-        self.name = name
-
-
-class EchoUpstream:
-    """An HTTP server answering every request with its own name and what it received."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._server = _EchoServer(name)
-        # A short poll interval, so stop() returns promptly.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def address(self) -> str:
-        """Return ``host:port``, as an upstream server entry of the route table."""
-        return f"{_HOST}:{self._server.server_address[1]}"
-
-    def start(self) -> "EchoUpstream":
-        """Start serving in a background thread."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> "EchoUpstream":
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 @dataclass(frozen=True)
@@ -142,14 +76,21 @@ def fetch(
             conn.close()
 
 
+def read_access_log(path: Path) -> list[dict[str, Any]]:
+    """Return the parsed lines of a gateway access log (none if it does not exist yet)."""
+    text = path.read_text() if path.exists() else ""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
 @dataclass(frozen=True)
 class RunningGateway:
-    """A gateway nginx serving ``url`` from the config under ``prefix``."""
+    """A gateway nginx serving ``url`` (gRPC on ``grpc_target``) from the config at ``prefix``."""
 
     url: str
     prefix: Path
     table_path: Path
     nginx: Nginx
+    grpc_target: str | None = None
 
     def fetch(self, path: str, **options: Any) -> Reply:
         """Send one request through the gateway."""
@@ -167,8 +108,7 @@ class RunningGateway:
         """
         deadline = time.monotonic() + timeout
         while True:
-            text = self.access_log.read_text() if self.access_log.exists() else ""
-            entries = [json.loads(line) for line in text.splitlines() if line.strip()]
+            entries = read_access_log(self.access_log)
             if len(entries) >= at_least or time.monotonic() > deadline:
                 return entries
             time.sleep(0.02)
@@ -181,13 +121,22 @@ def running_gateway(
     upstreams: dict[str, list[str]],
     *,
     port: int | None = None,
+    grpc_port: int | None = None,
 ) -> Iterator[RunningGateway]:
-    """Run a gateway for ``table_path`` on a free port, with ``upstreams`` replacing servers."""
+    """Run a gateway for ``table_path`` on free ports, with ``upstreams`` replacing servers."""
     listen = f"{_HOST}:{port or free_port()}"
-    apply(table_path, prefix, upstreams, listen=listen)
+    grpc_listen = f"{_HOST}:{grpc_port or free_port()}"
+    result = apply(table_path, prefix, upstreams, listen=listen, grpc_listen=grpc_listen)
+    serves_grpc = f"listen {grpc_listen};" in result.conf.read_text()
     nginx = Nginx(prefix)
     nginx.start()
     try:
-        yield RunningGateway(f"http://{listen}", nginx.layout.prefix, table_path, nginx)
+        yield RunningGateway(
+            f"http://{listen}",
+            nginx.layout.prefix,
+            table_path,
+            nginx,
+            grpc_target=grpc_listen if serves_grpc else None,
+        )
     finally:
         nginx.stop()

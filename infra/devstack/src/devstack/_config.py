@@ -13,12 +13,14 @@ class Ports:
     """The TCP port of every listener of the stack (all on 127.0.0.1)."""
 
     gateway: int = 8080
+    gateway_grpc: int = 9090
     core_http: int = 8000
     core_grpc: int = 50051
     rag_http: int = 8001
     rag_grpc: int = 50052
     webhooks: int = 8002
     traces: int = 4318
+    shadow: int = 8090
 
 
 @dataclass(frozen=True)

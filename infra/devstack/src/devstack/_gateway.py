@@ -9,13 +9,22 @@ from devstack._config import StackConfig
 _HOST = "127.0.0.1"
 
 
-def _servers(config: StackConfig) -> dict[str, list[str]]:
-    ports = config.ports
-    return {
-        "core": [f"{_HOST}:{ports.core_http}"],
-        "rag": [f"{_HOST}:{ports.rag_http}"],
-        "webhooks": [f"{_HOST}:{ports.webhooks}"],
+def upstream_servers(config: StackConfig) -> dict[str, list[str]]:
+    """Return where each upstream the route table names listens in this stack."""
+    names = {
+        upstream.name for upstream in strangler_gateway.load_route_table(config.routes).upstreams
     }
+    ports = config.ports
+    servers = {
+        "core": ports.core_http,
+        "rag": ports.rag_http,
+        "webhooks": ports.webhooks,
+        "core_grpc": ports.core_grpc,
+        "rag_grpc": ports.rag_grpc,
+        "shadow": ports.shadow,
+        "traces": ports.traces,
+    }
+    return {name: [f"{_HOST}:{port}"] for name, port in servers.items() if name in names}
 
 
 def render(config: StackConfig) -> Path:
@@ -23,8 +32,9 @@ def render(config: StackConfig) -> Path:
     result = strangler_gateway.apply(
         config.routes,
         config.nginx_prefix,
-        _servers(config),
+        upstream_servers(config),
         listen=f"{_HOST}:{config.ports.gateway}",
+        grpc_listen=f"{_HOST}:{config.ports.gateway_grpc}",
     )
     return result.conf
 

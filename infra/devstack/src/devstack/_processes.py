@@ -174,6 +174,29 @@ def _webhooks(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
     )
 
 
+def _shadow(
+    config: StackConfig, secrets: DevSecrets, upstreams: dict[str, list[str]]
+) -> ProcessSpec:
+    port = config.ports.shadow
+    argv = [
+        sys.executable, "-m", "strangler_gateway.shadow", "serve",
+        "--host", _HOST,
+        "--port", str(port),
+        "--routes", str(config.routes),
+        "--db", str(config.data_dir / "shadow.sqlite3"),
+    ]  # fmt: skip
+    for name, servers in upstreams.items():
+        argv += [arg for server in servers for arg in ("--upstream", f"{name}={server}")]
+    return ProcessSpec(
+        name="shadow",
+        argv=argv,
+        env=_common_env(config, secrets, "shadow"),
+        ready=HttpReady(f"http://{_HOST}:{port}/healthz"),
+        url=f"http://{_HOST}:{port}",
+        marker="strangler_gateway.shadow",
+    )
+
+
 def _gateway(config: StackConfig, secrets: DevSecrets, nginx_argv: list[str]) -> ProcessSpec:
     port = config.ports.gateway
     return ProcessSpec(
@@ -189,7 +212,10 @@ def _gateway(config: StackConfig, secrets: DevSecrets, nginx_argv: list[str]) ->
 
 
 def build_specs(
-    config: StackConfig, secrets: DevSecrets, nginx_argv: list[str]
+    config: StackConfig,
+    secrets: DevSecrets,
+    nginx_argv: list[str],
+    upstreams: dict[str, list[str]],
 ) -> list[ProcessSpec]:
     """Return the stack's processes in start order (each depends only on earlier ones)."""
     return [
@@ -198,5 +224,6 @@ def build_specs(
         _core_http(config, secrets),
         _rag(config, secrets),
         _webhooks(config, secrets),
+        _shadow(config, secrets, upstreams),
         _gateway(config, secrets, nginx_argv),
     ]

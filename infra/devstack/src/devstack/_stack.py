@@ -38,7 +38,19 @@ class Stack:
 
     def specs(self) -> list[ProcessSpec]:
         """Return the stack's processes in start order."""
-        return build_specs(self.config, self.secrets, _gateway.nginx_argv(self.config))
+        return build_specs(
+            self.config,
+            self.secrets,
+            _gateway.nginx_argv(self.config),
+            _gateway.upstream_servers(self.config),
+        )
+
+    def _spec(self, name: str) -> ProcessSpec:
+        for spec in self.specs():
+            if spec.name == name:
+                return spec
+        known = ", ".join(spec.name for spec in self.specs())
+        raise StackError(f"no process named {name!r} in the stack (processes: {known})")
 
     def prepare(self) -> None:
         """Create the state folders, migrate and seed core, and render the gateway's config."""
@@ -102,6 +114,26 @@ class Stack:
         self._children.clear()
         return stopped
 
+    def stop_process(self, name: str) -> None:
+        """Stop one process of the running stack (a test taking the new service down)."""
+        spec = self._spec(name)
+        stop(self.config, spec.name, spec.stop_signal)
+        child = self._children.pop(name, None)
+        if child is not None:
+            child.wait(timeout=self.config.stop_seconds)
+
+    def start_process(self, name: str) -> None:
+        """Start one stopped process of the stack again and return once it is ready."""
+        spec = self._spec(name)
+        if recorded_pid(self.config, name) is not None:
+            raise StackError(f"{name} is already running")
+        self._children[name] = spawn(spec, self.config)
+        try:
+            seconds = wait_ready(spec, self._children[name], self.config)
+        except ProcessFailedError as error:
+            raise StackError(str(error)) from None
+        self._report(f"{name} ready in {seconds:.1f} s")
+
     def set_route(self, route: str, mode: str, percent: int | None = None) -> str:
         """Change one route's mode in the route table, apply it, return the live config id."""
         return _gateway.set_route_mode(self.config, route, mode, percent)
@@ -115,6 +147,8 @@ class Stack:
         gateway = f"http://127.0.0.1:{self.config.ports.gateway}"
         return [
             ("gateway", gateway),
+            ("gateway gRPC (h2c)", f"127.0.0.1:{self.config.ports.gateway_grpc}"),
+            ("trace viewer", f"{gateway}/traces/"),
             ("legacy API docs (core)", f"{gateway}/api/docs"),
             ("Django admin (user admin)", f"{gateway}/admin/"),
             ("rag OpenAPI docs", f"http://127.0.0.1:{self.config.ports.rag_http}/docs"),

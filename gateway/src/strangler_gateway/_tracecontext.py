@@ -1,0 +1,144 @@
+"""The gateway's part of the trace: W3C trace context, baggage and the JSON access log.
+
+The gateway is the first hop of every trace, yet nginx has no tracer: it derives the context with
+``map`` blocks alone, so any nginx with the stock modules can run it.
+
+- The trace id is the client's when its ``traceparent`` is valid (version 00, lowercase hex, neither
+  id all zeros), else the request id, so an access-log line and its trace share one id.
+- The gateway's own span id is the second half of the request id (random per request); upstreams
+  receive ``00-<trace id>-<gateway span id>-<flags>``, so the gateway is a hop whose parent is the
+  client's span. The trace store builds the gateway's span from the access log, which carries both.
+- ``baggage`` is the client's entries followed by the routing decision (``migration.*``), so every
+  service can put the decision on its spans; later entries win, so a client cannot forge them.
+"""
+
+from nginx.config.api import Block, EmptyBlock, KeyMultiValueOption
+
+from strangler_gateway._directives import quoted
+from strangler_gateway.layout import Layout
+from strangler_gateway.routes import IDEMPOTENT_METHODS
+
+__all__ = [
+    "GRPC_LOG",
+    "HTTP_LOG",
+    "access_log_formats",
+    "trace_context_maps",
+    "upstream_context",
+]
+
+HTTP_LOG = "sf_json"
+GRPC_LOG = "sf_grpc_json"
+# version 00, a trace id and a parent span id that are not all zeros, two hex digits of flags.
+_TRACEPARENT = "^00-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})$"
+# Methods the comparator may replay (Interface 3): reads only.
+_MIRRORABLE = ("GET", "HEAD")
+
+# One line per request (Interface 2). Values are nginx expressions; quoted ones are JSON strings.
+_HTTP_FIELDS = {
+    "time": '"$sf_time_seconds.$sf_time_millis$sf_time_zone"',
+    "request_id": '"$request_id"',
+    "trace_id": '"$sf_trace_id"',
+    "span_id": '"$sf_span_id"',
+    "parent_span_id": '"$sf_parent_span_id"',
+    "method": '"$request_method"',
+    "uri": '"$request_uri"',
+    "status": "$status",
+    "route": '"$sf_route"',
+    "mode": '"$sf_mode"',
+    "target": '"$sf_target"',
+    "bucket": "$sf_bucket",
+    "fallback": "$sf_log_fallback",
+    "upstream_addr": '"$upstream_addr"',
+    "upstream_status": '"$upstream_status"',
+    "request_time": "$request_time",
+    "upstream_response_time": '"$upstream_response_time"',
+    "user_agent": '"$http_user_agent"',
+    "config": '"{config}"',
+    # Beyond Interface 2: the route's configured share on new and the tester's forced side, so
+    # `strangler stats` compares the observed split with the split that was live.
+    "split": "$sf_log_split",
+    "override": '"$sf_override"',
+}
+# gRPC is routed by service, not split: no bucket, no side; the gRPC status is in the trailers
+# (or in the headers of a trailers-only answer).
+_GRPC_FIELDS = {
+    **_HTTP_FIELDS,
+    "mode": '"grpc"',
+    "target": '""',
+    "bucket": '""',
+    "fallback": "false",
+    "split": "0",
+    "override": '""',
+    "grpc_status": '"$sent_trailer_grpc_status$sent_http_grpc_status"',
+}
+
+
+def trace_context_maps() -> EmptyBlock:
+    """Return the maps deriving trace ids, span id, flags, baggage and the log's timestamp."""
+    return EmptyBlock(
+        _traceparent_map("$sf_client_trace_id", 1, ""),
+        _traceparent_map("$sf_parent_span_id", 2, ""),
+        _traceparent_map("$sf_trace_flags", 3, "01"),
+        Block("map $sf_client_trace_id $sf_trace_id", default="$sf_client_trace_id",
+              **{'""': "$request_id"}),
+        Block("map $request_id $sf_span_id", default="$request_id",
+              **{quoted("~^[0-9a-f]{16}([0-9a-f]{16})$"): "$1"}),
+        Block("map $http_baggage $sf_client_baggage", default=quoted("${http_baggage},"),
+              **{'""': '""'}),
+        _method_map("$sf_idempotent", IDEMPOTENT_METHODS),
+        _method_map("$sf_mirrorable", _MIRRORABLE),
+        # $time_iso8601 has whole seconds; $msec adds the milliseconds of the same instant.
+        Block("map $time_iso8601 $sf_time_seconds", default="$time_iso8601",
+              **{quoted("~^(.{19})"): "$1"}),
+        Block("map $time_iso8601 $sf_time_zone", default='""', **{quoted("~^.{19}(.*)$"): "$1"}),
+        Block("map $msec $sf_time_millis", default="000", **{quoted("~[.]([0-9]{3})$"): "$1"}),
+        # The log's numbers must be numbers even where no route location set them (a 404 of the
+        # gateway's own): `set` runs per location, since a server-level `set` would also run in
+        # mirror subrequests, which share the user's variables, and reset them.
+        Block("map $sf_fallback $sf_log_fallback", default="$sf_fallback", **{'""': "false"}),
+        Block("map $sf_split $sf_log_split", default="$sf_split", **{'""': "0"}),
+    )  # fmt: skip
+
+
+def _traceparent_map(variable: str, group: int, default: str) -> Block:
+    return Block(
+        f"map $http_traceparent {variable}",
+        default=default or '""',
+        **{quoted(f"~{_TRACEPARENT}"): f"${group}"},
+    )
+
+
+def _method_map(variable: str, methods: tuple[str, ...]) -> Block:
+    return Block(f"map $request_method {variable}", default='""', **dict.fromkeys(methods, "1"))
+
+
+def upstream_context(*, baggage: bool = True) -> list[list[str]]:
+    """Return the [header, value] pairs every proxied request carries (Interface 1)."""
+    headers = [
+        ["traceparent", quoted("00-$sf_trace_id-$sf_span_id-$sf_trace_flags")],
+        ["X-Request-Id", "$request_id"],
+    ]
+    if baggage:
+        decision = ",".join(
+            f"migration.{key}=$sf_{key}" for key in ("route", "mode", "target", "bucket")
+        )
+        value = f"${{sf_client_baggage}}{decision},migration.fallback=$sf_fallback"
+        headers.append(["baggage", quoted(value)])
+    return headers
+
+
+def access_log_formats(layout: Layout, config: str, *, grpc: bool) -> EmptyBlock:
+    """Return the JSON log formats (HTTP, and gRPC when it is served) and the HTTP access log."""
+    # Each directive in an EmptyBlock of its own: the builder keys sections by directive name.
+    block = EmptyBlock(EmptyBlock(_log_format(HTTP_LOG, _HTTP_FIELDS, config)))
+    if grpc:
+        block.sections.add(EmptyBlock(_log_format(GRPC_LOG, _GRPC_FIELDS, config)))
+    block.sections.add(
+        EmptyBlock(KeyMultiValueOption("access_log", [str(layout.access_log), HTTP_LOG]))
+    )
+    return block
+
+
+def _log_format(name: str, fields: dict[str, str], config: str) -> KeyMultiValueOption:
+    body = ",".join(f'"{key}":{value.format(config=config)}' for key, value in fields.items())
+    return KeyMultiValueOption("log_format", [name, "escape=json", f"'{{{body}}}'"])
