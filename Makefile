@@ -3,8 +3,9 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help uv setup protos up down status test lint routes
+.PHONY: help uv setup protos browser up down status test lint routes
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,6 +20,20 @@ setup: uv ## Install every package from the lockfile and generate the gRPC stubs
 protos: ## Regenerate the gRPC stubs from proto/
 	$(UV) run scripts/gen-protos
 
+browser: ## Install headless Chromium (Debian's package) for the trace waterfall's browser test
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "$(CHROMIUM) is missing and apt-get is not available: the browser test will be skipped"; \
+		exit 0; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else echo "chromium is missing and installing it needs root or sudo: the browser test will be skipped"; \
+		exit 0; \
+	fi; \
+	$$sudo apt-get update && \
+	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
 up: setup ## Set up and start the whole stack locally (SQLite, nginx, trace store), print the URLs
 	$(UV) run devstack up
 
@@ -28,7 +43,7 @@ down: ## Stop everything `make up` started
 status: ## Show which processes of the stack are running
 	$(UV) run devstack status
 
-test: setup ## Set up and run every test
+test: setup browser ## Set up and run every test
 	$(UV) run pytest
 
 lint: ## ruff (lint and format check) and mypy

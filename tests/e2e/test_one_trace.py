@@ -1,4 +1,4 @@
-"""One request through the gateway is ONE trace across core (HTTP), rag and core (gRPC).
+"""One request through the gateway is ONE trace across the gateway, core, rag and core (gRPC).
 
 GET /api/customers/{id}/suggestions makes core call rag over HTTP (httpx), and rag call core's
 CoreService.GetCustomer over gRPC. The test asserts the directed edges between the services' spans,
@@ -62,12 +62,18 @@ def test_suggestions_request_is_one_trace_across_three_processes(
     )
 
     assert {span["trace_id"] for span in spans} == {trace_id}
+    gateway_span = _one(
+        spans,
+        "gateway span (from its access log), child of the client's span",
+        service=lambda s: s["service_name"] == "gateway",
+        parent=lambda s: s["parent_span_id"] == client_span,
+    )
     core_http = _one(
         spans,
         "core HTTP server span",
         service=lambda s: s["service_name"] == "core",
         kind=lambda s: _kind(s) == "server",
-        parent=lambda s: s["parent_span_id"] == client_span,
+        parent=lambda s: s["parent_span_id"] == gateway_span["span_id"],
     )
     core_to_rag = _one(
         spans,

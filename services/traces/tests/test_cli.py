@@ -130,8 +130,8 @@ def test_list_filters_by_service_and_reads_traces_db_from_env(db: Path) -> None:
     assert TRACE not in result.stdout
 
 
-def test_show_nests_spans_with_durations_status_and_key_attributes(db: Path) -> None:
-    result = _run("show", "--db", str(db), TRACE[:8].upper())
+def test_show_tree_nests_spans_with_durations_status_and_key_attributes(db: Path) -> None:
+    result = _run("show", "--tree", "--db", str(db), TRACE[:8].upper())
 
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -162,8 +162,140 @@ def test_show_through_the_console_script(db: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
 
     assert result.returncode == 0, result.stderr
-    assert "webhooks  POST /webhooks/stripe" in result.stdout
-    assert "3.00 ms" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if "POST /webhooks/stripe" in line)
+    assert row.split()[:4] == ["webhooks", "POST", "/webhooks/stripe", "0.00"]
+    assert "3.00" in row
+    assert "█" in row
+
+
+def _bar(line: str) -> tuple[int, int]:
+    """Return the (first, last) column of the bar drawn in a timeline row."""
+    cells = [index for index, char in enumerate(line) if char in "█▏▎▍▌▋▊▉"]
+    return cells[0], cells[-1]
+
+
+def test_show_draws_a_timeline_with_offsets_durations_and_bars(db: Path) -> None:
+    result = _run("show", "--db", str(db), TRACE[:8])
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "6 spans, 2 services, 51.00 ms" in lines[0]
+    assert "routing: none recorded" in lines[1]
+    names = [f"GET {ROUTE}", "GET rag", "GET /internal/x", GRPC, "late sync"]
+    rows = [lines[_column(lines, name)[0]] for name in names]
+    assert [row.split()[0] for row in rows] == ["core", "core", "rag", "rag", "rag"]
+    root, client, server, grpc, late = (_bar(row) for row in rows)
+    # Bars start in order and are as long as the spans on one axis (0..51 ms).
+    assert root[0] < client[0] < server[0] < grpc[0] < late[0]
+    width = late[1] - root[0] + 1
+    root_cells = root[1] - root[0] + 1
+    assert abs(root_cells - round(width * 42.5 / 51)) <= 1
+    assert abs((grpc[1] - grpc[0] + 1) - round(width * 7 / 51)) <= 1
+    assert late[1] == root[0] + width - 1
+    assert "2.00" in rows[1] and "38.00" in rows[1]
+    assert "(parent not received)" in rows[4]
+    error_row = lines[_column(lines, f"{GRPC}  ERROR: boom")[0]]
+    assert error_row.split()[0] == "core"
+
+
+def test_show_prints_the_routing_decision_of_the_gateway_span(
+    tmp_path: Path, make_span: Any
+) -> None:
+    path = tmp_path / "traces.sqlite3"
+    decision = {
+        "migration.route": "search",
+        "migration.mode": "canary",
+        "migration.target": "new",
+        "migration.bucket": 7,
+        "migration.fallback": False,
+    }
+    with TraceStore(path) as store:
+        store.insert(
+            [
+                make_span(
+                    TRACE,
+                    "c" * 16,
+                    "a" * 16,
+                    name="GET /api/search",
+                    service="rag",
+                    start_ms=1,
+                    end_ms=5,
+                    attributes={**decision, "migration.target": "other"},
+                ),
+                make_span(
+                    TRACE,
+                    "a" * 16,
+                    None,
+                    name="GET search",
+                    service="gateway",
+                    start_ms=0,
+                    end_ms=6,
+                    attributes=decision,
+                ),
+            ]
+        )
+
+    result = _run("show", "--db", str(path), TRACE)
+
+    assert result.returncode == 0, result.stderr
+    assert (
+        "routing: route search  mode canary  target new  bucket 7  fallback no  "
+        "(from the gateway span)"
+    ) in result.stdout
+
+
+def test_list_filters_by_route_status_and_duration(tmp_path: Path, make_span: Any) -> None:
+    path = tmp_path / "traces.sqlite3"
+    slow, failed, other = "1" * 32, "2" * 32, "3" * 32
+    with TraceStore(path) as store:
+        store.insert(
+            [
+                make_span(
+                    slow,
+                    "1" * 16,
+                    None,
+                    name="slow",
+                    service="gateway",
+                    start_ms=0,
+                    end_ms=90,
+                    attributes={"migration.route": "search"},
+                ),
+                make_span(
+                    failed,
+                    "2" * 16,
+                    None,
+                    name="failed",
+                    service="gateway",
+                    start_ms=1,
+                    end_ms=2,
+                    status="ERROR",
+                    attributes={"migration.route": "search"},
+                ),
+                make_span(
+                    other,
+                    "3" * 16,
+                    None,
+                    name="other",
+                    service="core",
+                    start_ms=2,
+                    end_ms=95,
+                    attributes={"migration.route": "chat"},
+                ),
+            ]
+        )
+
+    def listed(*args: str) -> list[str]:
+        result = _run("list", "--db", str(path), *args)
+        assert result.returncode == 0, result.stderr
+        return [t for t in (slow, failed, other) if t in result.stdout]
+
+    assert listed("--route", "search") == [slow, failed]
+    assert listed("--route", "search", "--status", "ok") == [slow]
+    assert listed("--status", "error") == [failed]
+    assert listed("--min-ms", "50") == [slow, other]
+    assert (
+        "No traces matching the filters" in _run("list", "--db", str(path), "--route", "x").stdout
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,19 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode, format_span_id, format_trace_id
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+    format_span_id,
+    format_trace_id,
+    set_span_in_context,
+)
 from tracestore.store import TraceStore
 from tracestore.tree import build_tree
 
@@ -252,3 +264,21 @@ def test_concurrent_exports_are_all_stored(running_store: Any) -> None:
     assert statuses == [200] * 16
     listed = httpx.get(f"{running_store.base_url}/api/traces", params={"limit": 50}).json()
     assert [trace["span_count"] for trace in listed["traces"]] == [2] * 16
+
+
+def test_trace_state_of_each_span_is_kept(
+    running_store: Any, sdk_provider: TracerProvider, poll_trace: Poll
+) -> None:
+    state = TraceState([("strangler", "t61rcWkgMzE"), ("vendor", "opaque-value")])
+    sampled = TraceFlags(TraceFlags.SAMPLED)
+    remote = SpanContext(
+        0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, True, sampled, state
+    )
+    context = set_span_in_context(NonRecordingSpan(remote))
+    with sdk_provider.get_tracer("tests").start_as_current_span("continued", context):
+        pass
+    assert sdk_provider.force_flush(5000)
+
+    body = poll_trace(running_store.base_url, "4bf92f3577b34da6a3ce929d0e0e4736", 1)
+
+    assert body["spans"][0]["trace_state"] == "strangler=t61rcWkgMzE,vendor=opaque-value"

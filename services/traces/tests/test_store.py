@@ -77,3 +77,34 @@ def test_prefix_lookup_finds_unique_and_ambiguous_ids(tmp_path: Path, make_span:
         assert store.trace_ids_with_prefix("ab1") == [ids[1]]
         assert store.trace_ids_with_prefix(ids[2]) == [ids[2]]
         assert store.trace_ids_with_prefix("ef") == []
+
+
+def test_a_database_from_before_trace_state_is_upgraded(tmp_path: Path, make_span: Any) -> None:
+    db = tmp_path / "traces.sqlite3"
+    old_columns = ", ".join(
+        f"{name} {kind}"
+        for name, kind in [
+            ("trace_id", "TEXT NOT NULL"), ("span_id", "TEXT NOT NULL"), ("parent_span_id", "TEXT"),
+            ("name", "TEXT NOT NULL"), ("kind", "TEXT NOT NULL"), ("service_name", "TEXT NOT NULL"),
+            ("start_unix_nano", "INTEGER NOT NULL"), ("end_unix_nano", "INTEGER NOT NULL"),
+            ("status_code", "TEXT NOT NULL"), ("status_message", "TEXT NOT NULL"),
+            ("attributes", "TEXT NOT NULL"), ("events", "TEXT NOT NULL"),
+            ("links", "TEXT NOT NULL"), ("resource_attributes", "TEXT NOT NULL"),
+            ("scope_name", "TEXT NOT NULL"),
+        ]
+    )  # fmt: skip
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"CREATE TABLE spans ({old_columns}, PRIMARY KEY (trace_id, span_id))")
+        conn.execute(
+            "INSERT INTO spans VALUES (?, 'a', NULL, 'old', 'SERVER', 'core', 0, 1, 'UNSET', '',"
+            " '{}', '[]', '[]', '{}', '')",
+            [TRACE],
+        )
+    conn.close()
+
+    with TraceStore(db) as store:
+        store.insert([make_span(TRACE, "b" * 16, None, name="new", service="rag", start_ms=0,
+                                end_ms=1)])  # fmt: skip
+        spans = store.spans(TRACE)
+
+    assert [(span.name, span.trace_state) for span in spans] == [("old", ""), ("new", "")]

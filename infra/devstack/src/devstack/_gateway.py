@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import strangler_gateway
+from strangler_gateway.layout import Layout
 
 from devstack._config import StackConfig
 
@@ -37,6 +38,11 @@ def render(config: StackConfig) -> Path:
         grpc_listen=f"{_HOST}:{config.ports.gateway_grpc}",
     )
     return result.conf
+
+
+def access_log(config: StackConfig) -> Path:
+    """Return the gateway's JSON access log, which the trace store turns into gateway spans."""
+    return Layout.at(config.nginx_prefix).access_log
 
 
 def nginx_argv(config: StackConfig) -> list[str]:

@@ -3,6 +3,7 @@
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from signal import SIGQUIT, SIGTERM, Signals
 
 from devstack._config import StackConfig
@@ -64,7 +65,7 @@ def core_env(config: StackConfig, secrets: DevSecrets) -> dict[str, str]:
     return env
 
 
-def _traces(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+def _traces(config: StackConfig, secrets: DevSecrets, gateway_log: Path) -> ProcessSpec:
     env = _common_env(config, secrets, "traces")
     env["OTEL_SDK_DISABLED"] = "true"
     port = config.ports.traces
@@ -82,6 +83,9 @@ def _traces(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
             str(port),
             "--db",
             db,
+            # Each access-log line becomes the gateway's span: traces start at the gateway.
+            "--gateway-log",
+            str(gateway_log),
         ],
         env=env,
         ready=HttpReady(f"http://{_HOST}:{port}/healthz"),
@@ -216,10 +220,11 @@ def build_specs(
     secrets: DevSecrets,
     nginx_argv: list[str],
     upstreams: dict[str, list[str]],
+    gateway_log: Path,
 ) -> list[ProcessSpec]:
     """Return the stack's processes in start order (each depends only on earlier ones)."""
     return [
-        _traces(config, secrets),
+        _traces(config, secrets, gateway_log),
         _core_grpc(config, secrets),
         _core_http(config, secrets),
         _rag(config, secrets),

@@ -43,6 +43,7 @@ class Stack:
             self.secrets,
             _gateway.nginx_argv(self.config),
             _gateway.upstream_servers(self.config),
+            _gateway.access_log(self.config),
         )
 
     def _spec(self, name: str) -> ProcessSpec:

@@ -1,11 +1,19 @@
 """The project's own trace backend, so one request's trace is visible without Docker.
 
-Every service exports OTLP/HTTP here; the receiver keeps spans in SQLite and the `traces` command
-shows them in the terminal. The store is deliberately not traced itself: tracing its own writes
+Every service exports OTLP/HTTP here; the receiver keeps spans in SQLite, adds the gateway's own
+span from its access log, and shows traces as a waterfall in the browser and a timeline in the
+terminal. The store is deliberately not traced itself: tracing its own writes
 would export spans to itself, forever.
 """
 
-from tracestore.models import SpanEvent, SpanLink, SpanRecord, SpanStatus, TraceSummary
+from tracestore.models import (
+    SpanEvent,
+    SpanLink,
+    SpanRecord,
+    SpanStatus,
+    TraceFilter,
+    TraceSummary,
+)
 from tracestore.store import TraceStore
 
 __all__ = [
@@ -13,6 +21,7 @@ __all__ = [
     "SpanLink",
     "SpanRecord",
     "SpanStatus",
+    "TraceFilter",
     "TraceStore",
     "TraceSummary",
 ]

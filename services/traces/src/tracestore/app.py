@@ -1,9 +1,11 @@
-"""The OTLP/HTTP receiver and the read API of the trace store, as one Starlette app.
+"""The OTLP/HTTP receiver, the read API and the browser waterfall of the trace store, as one app.
 
-Every service exports here (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318), and the browser
-waterfall and the cross-service tests read back from /api/traces. An export is answered only after
-its spans are committed, so a 200 means the spans are on disk. This app is never traced itself:
-its own spans would be exported to itself, one request begetting the next.
+Every service exports here (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318); the cross-service
+tests read back from /api/traces and people from the waterfall pages (tracestore.web). An export is
+answered only after its spans are committed, so a 200 means the spans are on disk. Given the
+gateway's access log, the app also turns each request line into the gateway's span
+(tracestore.follower). This app is never traced itself: its own spans would be exported to itself,
+one request begetting the next.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,23 +28,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tracestore import otlp
+from tracestore import otlp, params
+from tracestore.follower import GatewayLogFollower
 from tracestore.store import TraceStore
+from tracestore.web import web_routes
 
 logger = logging.getLogger(__name__)
+Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 SERVICE_NAME = "traces"
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 500
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
-
-
-class ValidationError(ValueError):
-    """A query or path parameter is out of its documented range."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def error_response(
@@ -100,13 +98,13 @@ async def read_health(request: Request) -> JSONResponse:
 
 
 async def list_traces(request: Request) -> JSONResponse:
-    """List the most recent traces, newest first, optionally only those touching a service."""
+    """List the most recent traces, newest first, filtered by service, route, status, duration."""
     try:
-        limit = _limit_param(request.query_params.get("limit"))
-    except ValidationError as exc:
+        limit = params.limit_param(request.query_params.get("limit"))
+        filters = params.trace_filter(request.query_params)
+    except params.ValidationError as exc:
         return error_response(422, "validation_error", str(exc), {exc.field: str(exc)})
-    service = request.query_params.get("service") or None
-    summaries = await run_in_threadpool(_store(request).recent_traces, limit, service)
+    summaries = await run_in_threadpool(_store(request).recent_traces, limit, filters)
     return JSONResponse({"traces": [summary.to_json() for summary in summaries]})
 
 
@@ -126,18 +124,6 @@ async def read_trace(request: Request) -> JSONResponse:
             "spans": [span.to_json() for span in spans],
         }
     )
-
-
-def _limit_param(raw: str | None) -> int:
-    if raw is None or not raw.strip():
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError("limit", f"limit must be an integer in 1..{MAX_LIMIT}") from None
-    if not 1 <= value <= MAX_LIMIT:
-        raise ValidationError("limit", f"limit must be an integer in 1..{MAX_LIMIT}")
-    return value
 
 
 def _store(request: Request) -> TraceStore:
@@ -177,17 +163,43 @@ class ServiceHeaderMiddleware:
         await self.app(scope, receive, send_with_header)
 
 
-def create_app(store: TraceStore) -> Starlette:
-    """Build the receiver app over an open store (the caller closes it)."""
+def create_app(store: TraceStore, gateway_log: Path | None = None) -> Starlette:
+    """Build the receiver app over an open store (the caller closes it).
+
+    With gateway_log, the app also follows the gateway's access log while it runs, storing one
+    gateway span per request.
+    """
     app = Starlette(
         routes=[
             Route("/v1/traces", export_traces, methods=["POST"]),
             Route("/healthz", read_health, methods=["GET"]),
             Route("/api/traces", list_traces, methods=["GET"]),
             Route("/api/traces/{trace_id}", read_trace, methods=["GET"]),
+            *web_routes(),
         ],
         middleware=[Middleware(ServiceHeaderMiddleware)],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        lifespan=_follow(gateway_log),
     )
     app.state.store = store
     return app
+
+
+def _follow(gateway_log: Path | None) -> Lifespan:
+    """Return a lifespan that follows the access log while the app serves (a no-op without one)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if gateway_log is None:
+            yield
+            return
+        # Positioned before the first request is served, so nothing written after start is missed.
+        follower = GatewayLogFollower(gateway_log, app.state.store)
+        follower.start()
+        logger.info("following the gateway access log %s", gateway_log)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(follower.stop)
+
+    return lifespan

@@ -1,4 +1,4 @@
-"""The `traces` command: run the receiver, list recent traces, show one trace as a tree.
+"""The `traces` command: run the store, list recent traces, show one trace as a timeline or tree.
 
 Environment:
     TRACES_DB: the SQLite file used when --db is not given (default var/data/traces.sqlite3,
@@ -17,8 +17,11 @@ import uvicorn
 from rich.console import Console
 
 from tracestore.app import create_app
+from tracestore.models import TraceFilter
 from tracestore.render import trace_tree, traces_table
+from tracestore.render_timeline import MIN_BAR_CELLS, trace_timeline
 from tracestore.store import TraceStore
+from tracestore.timeline import build_timeline, routing_decision
 from tracestore.tree import build_tree
 
 DEFAULT_DB = "var/data/traces.sqlite3"
@@ -51,15 +54,26 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (%(default)s)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (%(default)s)")
     serve.add_argument("--log-level", default="info", help="uvicorn log level (%(default)s)")
+    serve.add_argument(
+        "--gateway-log",
+        type=Path,
+        help="the gateway's JSON access log to follow: one gateway span per request",
+    )
     serve.set_defaults(handler=serve_command)
 
     listing = commands.add_parser("list", parents=[db_option], help="list recent traces")
     listing.add_argument("--limit", type=_positive_int, default=20, help="traces (%(default)s)")
     listing.add_argument("--service", help="only traces with a span from this service")
+    listing.add_argument("--route", help="only traces the gateway routed by this route")
+    listing.add_argument("--status", choices=["ok", "error"], help="ok: no error span; error: one")
+    listing.add_argument("--min-ms", type=float, help="only traces lasting at least this long")
     listing.set_defaults(handler=list_command)
 
-    show = commands.add_parser("show", parents=[db_option], help="show one trace as a tree")
+    show = commands.add_parser("show", parents=[db_option], help="show one trace as a timeline")
     show.add_argument("trace_id", help="a trace id, or a unique prefix of one")
+    show.add_argument(
+        "--tree", action="store_true", help="show the span tree with key attributes instead"
+    )
     show.set_defaults(handler=show_command)
     return parser
 
@@ -79,7 +93,8 @@ def serve_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     db: Path = args.db
     db.parent.mkdir(parents=True, exist_ok=True)
     with TraceStore(db) as store:
-        uvicorn.run(create_app(store), host=args.host, port=args.port, log_level=args.log_level)
+        app = create_app(store, gateway_log=args.gateway_log)
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 
@@ -88,10 +103,16 @@ def list_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     store = _open_existing(args.db, err)
     if store is None:
         return 1
+    filters = TraceFilter(
+        service=args.service,
+        route=args.route,
+        error=None if args.status is None else args.status == "error",
+        min_duration_ms=args.min_ms,
+    )
     with store:
-        summaries = store.recent_traces(args.limit, args.service)
+        summaries = store.recent_traces(args.limit, filters)
     if not summaries:
-        scope = f" with spans from {args.service!r}" if args.service else ""
+        scope = " matching the filters" if filters != TraceFilter() else ""
         out.print(f"No traces{scope} in {args.db}.")
         return 0
     out.print(traces_table(summaries))
@@ -99,7 +120,7 @@ def list_command(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def show_command(args: argparse.Namespace, out: Console, err: Console) -> int:
-    """Print one trace as an indented tree of spans."""
+    """Print one trace as a timeline (or, with --tree, as an indented tree of spans)."""
     prefix = args.trace_id.strip().lower()
     if not _TRACE_ID_PREFIX.fullmatch(prefix):
         err.print(f"{args.trace_id!r} is not a trace id: expected up to 32 hex digits.")
@@ -116,7 +137,12 @@ def show_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     if len(matches) > 1:
         err.print(f"Trace id prefix {prefix} is ambiguous; give more digits.")
         return 1
-    out.print(trace_tree(matches[0], build_tree(spans)))
+    if args.tree:
+        out.print(trace_tree(matches[0], build_tree(spans)))
+        return 0
+    bar_width = max(out.width // 3, MIN_BAR_CELLS)
+    timeline = build_timeline(matches[0], spans)
+    out.print(trace_timeline(timeline, routing_decision(spans), bar_width))
     return 0
 
 

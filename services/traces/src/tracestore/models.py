@@ -59,6 +59,7 @@ class SpanRecord:
     links: list[SpanLink] = field(default_factory=list)
     resource_attributes: Attributes = field(default_factory=dict)
     scope_name: str = ""
+    trace_state: str = ""
 
     @property
     def duration_ms(self) -> float:
@@ -84,6 +85,7 @@ class TraceSummary:
     start_unix_nano: int
     end_unix_nano: int
     error: bool
+    route: str | None = None
 
     @property
     def duration_ms(self) -> float:
@@ -102,4 +104,34 @@ class TraceSummary:
             "end_unix_nano": self.end_unix_nano,
             "duration_ms": round(self.duration_ms, 3),
             "error": self.error,
+            "route": self.route,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class TraceFilter:
+    """Which traces a listing keeps: all of the given conditions hold (None means any)."""
+
+    service: str | None = None
+    route: str | None = None
+    error: bool | None = None
+    min_duration_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogPosition:
+    """How far a followed log file has been read: the file's identity and a byte offset."""
+
+    path: str
+    inode: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRef:
+    """A pointer to a stored span, enough to name it and link to its trace."""
+
+    trace_id: str
+    span_id: str
+    name: str
+    service_name: str

@@ -200,6 +200,7 @@ def _span_record(span: Span, service: str, resource: Attributes, scope_name: str
         ],
         resource_attributes=resource,
         scope_name=scope_name,
+        trace_state=span.trace_state,
     )
 
 

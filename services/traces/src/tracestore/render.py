@@ -40,7 +40,7 @@ KEY_ATTRIBUTES = (
     "error.type",
 )
 # The project's own attributes (the gateway's routing decision, ...) are always worth showing.
-KEY_ATTRIBUTE_PREFIXES = ("strangler.",)
+KEY_ATTRIBUTE_PREFIXES = ("migration.", "strangler.")
 MAX_VALUE_CHARS = 120
 _STATUS_STYLES = {"OK": "green", "ERROR": "bold red"}
 

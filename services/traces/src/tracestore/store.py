@@ -16,7 +16,17 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tracestore.models import SpanEvent, SpanLink, SpanRecord, SpanStatus, TraceSummary
+from tracestore.models import (
+    NANOS_PER_MS,
+    LogPosition,
+    SpanEvent,
+    SpanLink,
+    SpanRecord,
+    SpanRef,
+    SpanStatus,
+    TraceFilter,
+    TraceSummary,
+)
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -37,12 +47,22 @@ CREATE TABLE IF NOT EXISTS spans (
     links TEXT NOT NULL,
     resource_attributes TEXT NOT NULL,
     scope_name TEXT NOT NULL,
+    trace_state TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (trace_id, span_id)
 );
 CREATE INDEX IF NOT EXISTS spans_by_trace_start ON spans (trace_id, start_unix_nano);
 CREATE INDEX IF NOT EXISTS spans_by_start ON spans (start_unix_nano);
 CREATE INDEX IF NOT EXISTS spans_by_service ON spans (service_name, trace_id);
+CREATE INDEX IF NOT EXISTS spans_by_route
+    ON spans (json_extract(attributes, '$."migration.route"'));
+CREATE TABLE IF NOT EXISTS log_positions (
+    path TEXT PRIMARY KEY,
+    inode INTEGER NOT NULL,
+    byte_offset INTEGER NOT NULL
+);
 """
+# The gateway's routing decision, indexed above, so listing traces by route stays cheap.
+_ROUTE = """json_extract(attributes, '$."migration.route"')"""
 
 _COLUMNS = (
     "trace_id",
@@ -60,24 +80,33 @@ _COLUMNS = (
     "links",
     "resource_attributes",
     "scope_name",
+    "trace_state",
 )
 _KEY = ("trace_id", "span_id")
+# Columns added after the first release, with their definitions, for databases made before them.
+_ADDED_COLUMNS = {"trace_state": "TEXT NOT NULL DEFAULT ''"}
 _UPSERT = (
     f"INSERT INTO spans ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)}) "  # noqa: S608
     "ON CONFLICT (trace_id, span_id) DO UPDATE SET "
     + ", ".join(f"{column} = excluded.{column}" for column in _COLUMNS if column not in _KEY)
 )
 
-_RECENT = """
+_RECENT = f"""
 SELECT trace_id, MIN(start_unix_nano) AS start_nano, MAX(end_unix_nano) AS end_nano,
-       COUNT(*) AS span_count, MAX(status_code = 'ERROR') AS error
+       COUNT(*) AS span_count, MAX(status_code = 'ERROR') AS error, MAX({_ROUTE}) AS route
 FROM spans
-{where}
+{{where}}
 GROUP BY trace_id
+{{having}}
 ORDER BY start_nano DESC
 LIMIT ?
-"""
-_BY_SERVICE = "WHERE trace_id IN (SELECT trace_id FROM spans WHERE service_name = ?)"
+"""  # noqa: S608
+_BY_SERVICE = "trace_id IN (SELECT trace_id FROM spans WHERE service_name = ?)"
+_BY_ROUTE = f"trace_id IN (SELECT trace_id FROM spans WHERE {_ROUTE} = ?)"  # noqa: S608
+_SAVE_POSITION = (
+    "INSERT INTO log_positions (path, inode, byte_offset) VALUES (?, ?, ?) "
+    "ON CONFLICT (path) DO UPDATE SET inode = excluded.inode, byte_offset = excluded.byte_offset"
+)
 
 
 class TraceStore:
@@ -95,6 +124,14 @@ class TraceStore:
         # FULL: once the receiver has answered 200, the spans survive even a power cut.
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a database written by an older version up to the current columns."""
+        present = {row["name"] for row in self._conn.execute("PRAGMA table_info(spans)")}
+        for column, definition in _ADDED_COLUMNS.items():
+            if column not in present:
+                self._conn.execute(f"ALTER TABLE spans ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         """Close the database connection."""
@@ -112,28 +149,72 @@ class TraceStore:
     ) -> None:
         self.close()
 
-    def insert(self, spans: Sequence[SpanRecord]) -> int:
-        """Store spans in one transaction, replacing any already stored with the same ids."""
+    def insert(self, spans: Sequence[SpanRecord], position: LogPosition | None = None) -> int:
+        """Store spans in one transaction, replacing any already stored with the same ids.
+
+        A followed log's position is saved in the same transaction as the spans read up to it.
+        """
         rows = [_to_row(span) for span in spans]
-        if not rows:
+        if not rows and position is None:
             return 0
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._conn.executemany(_UPSERT, rows)
+                if position is not None:
+                    values = (position.path, position.inode, position.offset)
+                    self._conn.execute(_SAVE_POSITION, values)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
         return len(rows)
 
-    def recent_traces(self, limit: int = 20, service: str | None = None) -> list[TraceSummary]:
-        """Return the most recently started traces, newest first, optionally touching service."""
-        where, params = (_BY_SERVICE, [service]) if service else ("", [])
+    def log_position(self, path: str) -> LogPosition | None:
+        """Return how far the log at path has been read, if it was ever followed."""
         with self._lock:
-            groups = self._conn.execute(_RECENT.format(where=where), [*params, limit]).fetchall()
+            row = self._conn.execute(
+                "SELECT inode, byte_offset FROM log_positions WHERE path = ?", [path]
+            ).fetchone()
+        return None if row is None else LogPosition(path, row["inode"], row["byte_offset"])
+
+    def recent_traces(
+        self, limit: int = 20, filters: TraceFilter | None = None
+    ) -> list[TraceSummary]:
+        """Return the most recently started traces that pass the filters, newest first."""
+        query, params = _recent_query(filters or TraceFilter())
+        with self._lock:
+            groups = self._conn.execute(query, [*params, limit]).fetchall()
             spans_by_trace = self._light_spans([group["trace_id"] for group in groups])
         return [_summary(group, spans_by_trace.get(group["trace_id"], [])) for group in groups]
+
+    def services(self) -> list[str]:
+        """Return every service name that has a stored span, sorted."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT DISTINCT service_name FROM spans ORDER BY service_name"
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def routes(self) -> list[str]:
+        """Return every gateway route name recorded on a stored span, sorted."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT DISTINCT {_ROUTE} AS route FROM spans "  # noqa: S608
+                "WHERE route IS NOT NULL ORDER BY route"
+            ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def linking_spans(self, trace_id: str, limit: int = 50) -> list[SpanRef]:
+        """Return spans of other traces whose links point into this trace (shadow comparisons)."""
+        needle = f'%"trace_id":"{trace_id.lower()}"%'
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT trace_id, span_id, name, service_name FROM spans "
+                "WHERE links LIKE ? AND trace_id != ? ORDER BY start_unix_nano LIMIT ?",
+                [needle, trace_id.lower(), limit],
+            ).fetchall()
+        return [SpanRef(row[0], row[1], row[2], row[3]) for row in rows]
 
     def _light_spans(self, trace_ids: list[str]) -> dict[str, list[sqlite3.Row]]:
         """Fetch the columns a summary needs for every span of the given traces."""
@@ -172,6 +253,30 @@ class TraceStore:
         return [row["trace_id"] for row in rows]
 
 
+def _recent_query(filters: TraceFilter) -> tuple[str, list[Any]]:
+    """Return the listing query and its parameters (the limit is appended by the caller)."""
+    where: list[str] = []
+    having: list[str] = []
+    params: list[Any] = []
+    if filters.service:
+        where.append(_BY_SERVICE)
+        params.append(filters.service)
+    if filters.route:
+        where.append(_BY_ROUTE)
+        params.append(filters.route)
+    if filters.error is not None:
+        having.append("MAX(status_code = 'ERROR') = ?")
+        params.append(int(filters.error))
+    if filters.min_duration_ms is not None:
+        having.append("MAX(end_unix_nano) - MIN(start_unix_nano) >= ?")
+        params.append(round(filters.min_duration_ms * NANOS_PER_MS))
+    query = _RECENT.format(
+        where=f"WHERE {' AND '.join(where)}" if where else "",
+        having=f"HAVING {' AND '.join(having)}" if having else "",
+    )
+    return query, params
+
+
 def _to_row(span: SpanRecord) -> tuple[Any, ...]:
     return (
         span.trace_id,
@@ -189,6 +294,7 @@ def _to_row(span: SpanRecord) -> tuple[Any, ...]:
         _dumps([asdict(link) for link in span.links]),
         _dumps(span.resource_attributes),
         span.scope_name,
+        span.trace_state,
     )
 
 
@@ -212,6 +318,7 @@ def _from_row(row: sqlite3.Row) -> SpanRecord:
         links=[SpanLink(**link) for link in json.loads(row["links"])],
         resource_attributes=json.loads(row["resource_attributes"]),
         scope_name=row["scope_name"],
+        trace_state=row["trace_state"],
     )
 
 
@@ -226,6 +333,7 @@ def _summary(group: sqlite3.Row, spans: list[sqlite3.Row]) -> TraceSummary:
         start_unix_nano=group["start_nano"],
         end_unix_nano=group["end_nano"],
         error=bool(group["error"]),
+        route=None if group["route"] is None else str(group["route"]),
     )
 
 

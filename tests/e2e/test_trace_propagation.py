@@ -1,0 +1,356 @@
+"""Real traces through the running stack, checked as directed edges between services.
+
+Like the OpenTelemetry demo's trace tests (which replaced snapshots with edge checks): each test
+sends real requests through the gateway, polls the trace store until the expected edges have
+arrived (every process exports on its own schedule), then asserts who called whom, over which
+protocol, with which routing decision, and what is absent. An edge is (caller service, callee
+service, protocol): the callee's span is a SERVER span whose parent is a span of the caller. The
+gateway's span comes from its access log, so a trace starts at the gateway.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from devstack import Stack
+
+pytestmark = pytest.mark.stack
+
+Span = dict[str, Any]
+Edge = tuple[str, str, str]
+GATEWAY_TO_CORE: Edge = ("gateway", "core", "http")
+GATEWAY_TO_RAG: Edge = ("gateway", "rag", "http")
+CANARY_USERS = 40
+CANARY_PERCENT = 50
+
+
+def _protocol(span: Span) -> str:
+    return "grpc" if span["attributes"].get("rpc.system") == "grpc" else "http"
+
+
+def _edges(spans: list[Span]) -> set[Edge]:
+    """Return the (caller, callee, protocol) edges of a trace."""
+    by_id = {span["span_id"]: span for span in spans}
+    found = set()
+    for span in spans:
+        parent = by_id.get(span["parent_span_id"] or "")
+        if span["kind"] == "SERVER" and parent and parent["service_name"] != span["service_name"]:
+            found.add((parent["service_name"], span["service_name"], _protocol(span)))
+    return found
+
+
+@dataclass
+class Observed:
+    """A trace as read so far; true once it has every expected edge."""
+
+    spans: list[Span]
+    expected: set[Edge]
+    found: set[Edge] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.found = _edges(self.spans)
+
+    def __bool__(self) -> bool:
+        return self.expected <= self.found
+
+    def __repr__(self) -> str:
+        return f"edges {sorted(self.found)}, still missing {sorted(self.expected - self.found)}"
+
+    def entry(self, service: str, protocol: str = "http") -> Span:
+        """Return the one span where a request entered ``service`` over ``protocol``."""
+        entries = [
+            callee
+            for callee in self.spans
+            if callee["service_name"] == service
+            and callee["kind"] == "SERVER"
+            and _protocol(callee) == protocol
+            and not self.parent_in(callee, service)
+        ]
+        assert len(entries) == 1, f"{service} {protocol} entries: {entries}"
+        return entries[0]
+
+    def parent_in(self, span: Span, service: str) -> bool:
+        parents = [s for s in self.spans if s["span_id"] == span["parent_span_id"]]
+        return bool(parents) and parents[0]["service_name"] == service
+
+    def gateway(self) -> Span:
+        (span,) = [s for s in self.spans if s["service_name"] == "gateway"]
+        return span
+
+    def services(self) -> set[str]:
+        return {span["service_name"] for span in self.spans}
+
+
+def _spans(stack: Stack, trace_id: str) -> list[Span]:
+    url = f"http://127.0.0.1:{stack.config.ports.traces}/api/traces/{trace_id}"
+    response = httpx.get(url, timeout=5)
+    return response.json()["spans"] if response.status_code == 200 else []
+
+
+@pytest.fixture
+def trace_of(stack: Stack, poll: Callable[..., Any]) -> Callable[..., Observed]:
+    """Return a function that waits until a trace has the expected edges, and returns it."""
+
+    def wait(trace_id: str, *expected: Edge) -> Observed:
+        observed: Observed = poll(
+            lambda: Observed(_spans(stack, trace_id), set(expected)), seconds=20
+        )
+        return observed
+
+    return wait
+
+
+@pytest.fixture
+def search_route(set_route: Callable[..., None]) -> Iterator[Callable[..., None]]:
+    """Change the search route's mode for one test, and put it back to legacy after."""
+    yield lambda mode, percent=None: set_route("search", mode, percent)
+    set_route("search", "legacy")
+
+
+def _trace_id(response: httpx.Response) -> str:
+    """Return the trace id the gateway started for a request that came without one."""
+    request_id = response.headers["x-request-id"]
+    assert len(request_id) == 32 and int(request_id, 16), request_id
+    return request_id
+
+
+def _search(gateway: httpx.Client, user: str = "trace-user", **headers: str) -> httpx.Response:
+    response = gateway.get(
+        "/api/search", params={"q": "refund", "k": 3}, headers={"X-User-Id": user, **headers}
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _decision(span: Span) -> dict[str, Any]:
+    return {k: v for k, v in span["attributes"].items() if k.startswith("migration.")}
+
+
+def test_legacy_route_goes_gateway_to_core_and_never_to_rag(
+    gateway: httpx.Client, search_route: Callable[..., None], trace_of: Callable[..., Observed]
+) -> None:
+    search_route("legacy")
+
+    response = _search(gateway)
+    trace = trace_of(_trace_id(response), GATEWAY_TO_CORE)
+
+    assert response.headers["x-served-by"] == "legacy"
+    assert "rag" not in trace.services()
+    assert trace.gateway()["parent_span_id"] is None, "the trace starts at the gateway"
+    decision = _decision(trace.entry("core"))
+    assert decision["migration.route"] == "search"
+    assert decision["migration.mode"] == "legacy"
+    assert decision["migration.target"] == "legacy"
+    assert decision["migration.fallback"] is False
+    assert _decision(trace.gateway()).items() >= decision.items()
+
+
+def test_migrated_route_goes_gateway_to_rag_and_core_never_serves_it(
+    gateway: httpx.Client, search_route: Callable[..., None], trace_of: Callable[..., Observed]
+) -> None:
+    search_route("migrated")
+
+    response = _search(gateway)
+    trace = trace_of(_trace_id(response), GATEWAY_TO_RAG)
+
+    assert response.headers["x-served-by"] == "new"
+    core_http = [
+        s
+        for s in trace.spans
+        if s["service_name"] == "core" and s["kind"] == "SERVER" and _protocol(s) == "http"
+    ]
+    assert core_http == [], "no core HTTP server span on a migrated route"
+    decision = _decision(trace.entry("rag"))
+    assert decision["migration.mode"] == "migrated"
+    assert decision["migration.target"] == "new"
+    assert isinstance(decision["migration.bucket"], int)
+
+
+def test_delegation_chain_crosses_http_and_grpc_with_the_decision(
+    gateway: httpx.Client, trace_of: Callable[..., Observed]
+) -> None:
+    response = gateway.get("/api/customers/1/suggestions", params={"k": 3})
+    assert response.status_code == 200, response.text
+
+    trace = trace_of(
+        _trace_id(response),
+        GATEWAY_TO_CORE,
+        ("core", "rag", "http"),
+        ("rag", "core", "grpc"),
+    )
+
+    core_grpc = trace.entry("core", "grpc")
+    assert core_grpc["attributes"]["rpc.method"] == "GetCustomer"
+    # The gateway's baggage crossed core -> rag (httpx) and rag -> core (gRPC).
+    for span in (trace.entry("core"), trace.entry("rag"), core_grpc):
+        assert _decision(span)["migration.route"] == "catch-all", span["name"]
+
+
+def test_canary_sends_both_kinds_of_traces_in_proportion(
+    gateway: httpx.Client, search_route: Callable[..., None], trace_of: Callable[..., Observed]
+) -> None:
+    search_route("canary", CANARY_PERCENT)
+
+    # Fixed user keys: the split is a hash of the key, so the outcome is the same on every run.
+    responses = [_search(gateway, f"canary-user-{n}") for n in range(CANARY_USERS)]
+
+    served_new = 0
+    for response in responses:
+        side = response.headers["x-served-by"]
+        callee = {"new": "rag", "legacy": "core"}[side]
+        trace = trace_of(_trace_id(response), ("gateway", callee, "http"))
+        other = {"rag": "core", "core": "rag"}[callee]
+        assert ("gateway", other, "http") not in trace.found
+        decision = _decision(trace.entry(callee))
+        assert decision["migration.mode"] == "canary"
+        assert decision["migration.target"] == side
+        assert decision["migration.bucket"] == int(response.headers["x-migration-bucket"])
+        served_new += side == "new"
+    expected = CANARY_USERS * CANARY_PERCENT / 100
+    assert 0 < served_new < CANARY_USERS, "both kinds of traces appear"
+    assert abs(served_new - expected) <= 0.2 * CANARY_USERS, served_new
+
+
+def test_valid_client_traceparent_is_continued(
+    gateway: httpx.Client, search_route: Callable[..., None], trace_of: Callable[..., Observed]
+) -> None:
+    search_route("legacy")
+    trace_id, client_span = secrets.token_hex(16), secrets.token_hex(8)
+
+    _search(gateway, traceparent=f"00-{trace_id}-{client_span}-01")
+    trace = trace_of(trace_id, GATEWAY_TO_CORE)
+
+    gateway_span = trace.gateway()
+    assert {span["trace_id"] for span in trace.spans} == {trace_id}
+    assert gateway_span["parent_span_id"] == client_span
+    assert gateway_span["span_id"] != client_span, "the gateway is a hop of its own"
+    assert trace.entry("core")["parent_span_id"] == gateway_span["span_id"]
+
+
+_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+_SPAN_ID = "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize(
+    "traceparent",
+    [
+        "not-a-traceparent",
+        f"00-{'0' * 32}-{_SPAN_ID}-01",
+        f"00-{_TRACE_ID}-{'0' * 16}-01",
+        f"00-{_TRACE_ID.upper()}-{_SPAN_ID}-01",
+        f"00-{_TRACE_ID}-{_SPAN_ID}",
+    ],
+    ids=["garbage", "zero-trace-id", "zero-span-id", "uppercase", "no-flags"],
+)
+def test_malformed_traceparent_is_replaced(
+    stack: Stack,
+    gateway: httpx.Client,
+    search_route: Callable[..., None],
+    trace_of: Callable[..., Observed],
+    traceparent: str,
+) -> None:
+    search_route("legacy")
+    response = _search(gateway, traceparent=traceparent)
+    trace_id = _trace_id(response)
+    trace = trace_of(trace_id, GATEWAY_TO_CORE)
+
+    assert trace.gateway()["parent_span_id"] is None, "a new trace, started at the gateway"
+    assert trace.entry("core")["parent_span_id"] == trace.gateway()["span_id"]
+    assert _spans(stack, _TRACE_ID) == [], "nothing continued the malformed context"
+
+
+def _delegate_with_context(
+    gateway: httpx.Client, trace_of: Callable[..., Observed], **headers: str
+) -> tuple[Observed, list[Span]]:
+    """Send the suggestions request (core -> rag -> core) with a client trace context."""
+    trace_id, client_span = secrets.token_hex(16), secrets.token_hex(8)
+    headers["traceparent"] = f"00-{trace_id}-{client_span}-01"
+    response = gateway.get("/api/customers/1/suggestions", params={"k": 3}, headers=headers)
+    assert response.status_code == 200, response.text
+    trace = trace_of(trace_id, GATEWAY_TO_CORE, ("core", "rag", "http"), ("rag", "core", "grpc"))
+    return trace, [trace.entry("core"), trace.entry("rag"), trace.entry("core", "grpc")]
+
+
+def test_client_baggage_survives_http_and_grpc_hops(
+    gateway: httpx.Client, trace_of: Callable[..., Observed]
+) -> None:
+    probe = uuid.uuid4().hex
+    # A client entry in the migration namespace, which the shared span processor records, among
+    # entries it ignores; the gateway appends its decision after them.
+    baggage = f"tenant=acme,migration.probe={probe}"
+
+    _, entries = _delegate_with_context(gateway, trace_of, baggage=baggage)
+
+    for span in entries:
+        decision = _decision(span)
+        assert decision["migration.probe"] == probe, span["name"]
+        assert decision["migration.route"] == "catch-all", span["name"]
+        assert "tenant" not in span["attributes"]
+
+
+def test_tracestate_survives_http_and_grpc_hops(
+    gateway: httpx.Client, trace_of: Callable[..., Observed]
+) -> None:
+    tracestate = "strangler=t61rcWkgMzE,vendor=opaque-value"
+
+    trace, entries = _delegate_with_context(gateway, trace_of, tracestate=tracestate)
+
+    if "trace_state" not in entries[0]:
+        pytest.skip("the trace store does not serve each span's trace_state yet")
+    service_spans = [s for s in trace.spans if s["service_name"] != "gateway"]
+    assert {span["trace_state"] for span in service_spans} == {tracestate}
+
+
+def _stripe_delivery(secret: str, customer: str) -> tuple[bytes, dict[str, str]]:
+    event = {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": "customer.subscription.updated",
+        "data": {"object": {"object": "subscription", "customer": customer, "status": "active"}},
+    }
+    body = json.dumps(event).encode()
+    t = int(time.time())
+    digest = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"Stripe-Signature": f"t={t},v1={digest}", "Content-Type": "application/json"}
+    return body, headers
+
+
+def _delivery_trace(stack: Stack, intake_trace: str) -> Observed | None:
+    """Return a separate trace that links the intake and applied the event in core, if any."""
+    url = f"http://127.0.0.1:{stack.config.ports.traces}/api/traces"
+    listed = httpx.get(url, params={"service": "webhooks", "limit": 50}, timeout=5).json()
+    for summary in listed["traces"]:
+        spans = _spans(stack, summary["trace_id"])
+        links = {link["trace_id"] for span in spans for link in span["links"]}
+        if summary["trace_id"] != intake_trace and intake_trace in links:
+            return Observed(spans, {("webhooks", "core", "grpc")})
+    return None
+
+
+def test_webhook_forward_is_in_the_intake_trace_or_linked_to_it(
+    stack: Stack, gateway: httpx.Client, poll: Callable[..., Any]
+) -> None:
+    body, headers = _stripe_delivery(stack.secrets.stripe_webhook_secret, "cus_unknown_trace")
+
+    response = gateway.post("/webhooks/stripe", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    intake_id = _trace_id(response)
+
+    def forwarded() -> Observed | None:
+        intake = Observed(_spans(stack, intake_id), {("gateway", "webhooks", "http")})
+        if intake and ("webhooks", "core", "grpc") in intake.found:
+            return intake
+        return _delivery_trace(stack, intake_id) if intake else None
+
+    trace: Observed = poll(forwarded, seconds=20)
+    assert trace.entry("core", "grpc")["attributes"]["rpc.method"] == "ApplyEvent"
+    intake = Observed(_spans(stack, intake_id), set())
+    assert _decision(intake.entry("webhooks"))["migration.route"] == "stripe-webhooks"
