@@ -3,17 +3,22 @@
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from strangler_shared import SERVICE_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
 COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, Any] = COMPOSE["services"]
+COLLECTOR_CONFIG = ROOT / "infra" / "otel" / "collector.yaml"
+COLLECTOR: dict[str, Any] = yaml.safe_load(COLLECTOR_CONFIG.read_text())
+COLLECTOR_ENDPOINT = "http://otel-collector:4318"
 ONE_SHOT = {name for name, service in SERVICES.items() if service.get("restart") == "no"}
 SECRETS = {
     "STRANGLER_SERVICE_TOKEN",
@@ -23,12 +28,35 @@ SECRETS = {
 }
 
 
+# Where each route-table upstream runs in compose. Compose names use "-" where upstream names use
+# "_"; rag serves gRPC from the same process (and container) as HTTP.
+UPSTREAM_SERVICES = {
+    "core": "core",
+    "rag": "rag",
+    "webhooks": "webhooks",
+    "core_grpc": "core-grpc",
+    "rag_grpc": "rag",
+    "shadow": "shadow",
+    "traces": "traces",
+}
+
+
+def _gateway_upstreams() -> dict[str, str]:
+    pairs = re.findall(r"--upstream (\S+)=(\S+)", SERVICES["gateway"]["command"])
+    return dict(pairs)
+
+
 def test_every_route_table_upstream_is_a_compose_service() -> None:
     table = tomllib.loads((ROOT / "gateway" / "routes.toml").read_text())
-    assert set(table["upstreams"]) <= set(SERVICES)
-    gateway_command = SERVICES["gateway"]["command"]
-    for name in table["upstreams"]:
-        assert f"--upstream {name}={name}:" in gateway_command
+    unmapped = set(table["upstreams"]) - set(UPSTREAM_SERVICES)
+    assert not unmapped, f"new upstreams {unmapped}: add a compose service and map it here"
+    given = _gateway_upstreams()
+    assert set(given) == set(table["upstreams"]), "the gateway gets every upstream, no other"
+    for name, address in given.items():
+        host, _, port = address.partition(":")
+        assert host == UPSTREAM_SERVICES[name] and port.isdigit(), f"{name}={address}"
+        assert host in SERVICES
+        assert SERVICES["gateway"]["depends_on"][host] == {"condition": "service_healthy"}
 
 
 def test_every_long_running_service_has_a_healthcheck() -> None:
@@ -36,6 +64,13 @@ def test_every_long_running_service_has_a_healthcheck() -> None:
     for name, service in SERVICES.items():
         if name not in ONE_SHOT:
             assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+
+
+def test_collector_and_jaeger_healthchecks_call_their_health_endpoints() -> None:
+    health_port = COLLECTOR["extensions"]["health_check"]["endpoint"].rsplit(":", 1)[1]
+    collector_probe = SERVICES["otel-collector"]["healthcheck"]["test"]
+    assert f"http://127.0.0.1:{health_port}/" in collector_probe
+    assert "http://127.0.0.1:13133/status" in SERVICES["jaeger"]["healthcheck"]["test"]
 
 
 def test_dependencies_wait_for_health_or_completion() -> None:
@@ -63,6 +98,114 @@ def test_published_ports_are_loopback_only() -> None:
     for name, service in SERVICES.items():
         for mapping in service.get("ports", []):
             assert str(mapping).startswith("127.0.0.1:"), f"{name} publishes {mapping}"
+
+
+def test_jaeger_ui_is_published_on_loopback_only() -> None:
+    assert SERVICES["jaeger"]["ports"] == ["127.0.0.1:16686:16686"]
+    assert str(SERVICES["jaeger"]["image"]).startswith("jaegertracing/jaeger:2.")
+    # Services reach the collector over the compose network; the host needs none of its ports.
+    assert not SERVICES["otel-collector"].get("ports")
+
+
+def _pipeline_components(pipeline: dict[str, Any]) -> dict[str, list[str]]:
+    return {kind: pipeline.get(kind, []) for kind in ("receivers", "processors", "exporters")}
+
+
+def test_collector_pipelines_use_only_defined_components_and_all_of_them() -> None:
+    pipelines = COLLECTOR["service"]["pipelines"]
+    assert "traces" in pipelines
+    used: dict[str, set[str]] = {"receivers": set(), "processors": set(), "exporters": set()}
+    for name, pipeline in pipelines.items():
+        for kind, components in _pipeline_components(pipeline).items():
+            assert components or kind == "processors", f"pipeline {name} has no {kind}"
+            undefined = set(components) - set(COLLECTOR.get(kind) or {})
+            assert not undefined, f"pipeline {name} names undefined {kind}: {undefined}"
+            used[kind] |= set(components)
+    for kind, names in used.items():
+        assert names == set(COLLECTOR.get(kind) or {}), f"{kind} defined but unused"
+    assert set(COLLECTOR["service"]["extensions"]) == set(COLLECTOR["extensions"])
+
+
+def test_collector_receives_otlp_and_forwards_to_jaeger_and_the_trace_store() -> None:
+    protocols = COLLECTOR["receivers"]["otlp"]["protocols"]
+    assert protocols["http"]["endpoint"] == "0.0.0.0:4318"
+    assert protocols["grpc"]["endpoint"] == "0.0.0.0:4317"
+    exporters = COLLECTOR["exporters"]
+    endpoints = {name.split("/")[0]: spec["endpoint"] for name, spec in exporters.items()}
+    assert endpoints == {"otlp_grpc": "jaeger:4317", "otlp_http": "http://traces:4318"}
+    batch_first = COLLECTOR["service"]["pipelines"]["traces"]["processors"]
+    assert batch_first[0] == "memory_limiter" and "batch" in batch_first
+
+
+def test_collector_runs_the_config_in_this_repository() -> None:
+    collector = SERVICES["otel-collector"]
+    config_path = collector["command"][0].removeprefix("--config=")
+    assert f"./infra/otel/collector.yaml:{config_path}:ro" in collector["volumes"]
+    assert (ROOT / collector["build"]["context"] / "Dockerfile").is_file()
+    for name in ("jaeger", "traces"):
+        assert collector["depends_on"][name]["condition"] == "service_healthy"
+
+
+def _waits_for(name: str) -> set[str]:
+    """Return every service ``name`` waits for, directly or through its dependencies."""
+    direct = set(SERVICES[name].get("depends_on", {}))
+    return direct.union(*(_waits_for(dependency) for dependency in direct))
+
+
+def test_every_traced_service_exports_to_the_collector_under_a_project_name() -> None:
+    traced = {
+        name: service["environment"]
+        for name, service in SERVICES.items()
+        if "OTEL_SERVICE_NAME" in (service.get("environment") or {})
+    }
+    assert {"core", "core-grpc", "rag", "webhooks"} <= set(traced)
+    for name, environment in traced.items():
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == COLLECTOR_ENDPOINT, name
+        # core's HTTP and gRPC servers are one service in two processes, as in the local stack.
+        assert environment["OTEL_SERVICE_NAME"] == name.split("-")[0], name
+        assert environment["OTEL_SERVICE_NAME"] in SERVICE_NAMES, name
+        assert "deployment.environment.name=compose" in environment["OTEL_RESOURCE_ATTRIBUTES"]
+        if name not in ONE_SHOT:
+            assert "otel-collector" in _waits_for(name), f"{name} starts before the collector"
+    # No service knows a backend: only the collector talks to Jaeger and the trace store.
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT: http://traces" not in COMPOSE_TEXT
+    assert "jaeger:4317" not in COMPOSE_TEXT
+
+
+def test_trace_store_follows_the_gateway_access_log_from_its_volume() -> None:
+    gateway_volume, gateway_mount = SERVICES["gateway"]["volumes"][0].split(":")[:2]
+    prefix = re.search(r"--prefix (\S+)", SERVICES["gateway"]["command"])
+    assert prefix and prefix.group(1).startswith(gateway_mount + "/")
+    traces = SERVICES["traces"]
+    mounts = dict(volume.split(":")[:2] for volume in traces["volumes"])
+    log = re.search(r"--gateway-log (\S+)", traces["command"])
+    assert log, "the trace store makes the gateway's spans from its access log"
+    relative = prefix.group(1).removeprefix(gateway_mount) + "/logs/access.log"
+    assert log.group(1) == mounts[gateway_volume] + relative
+    assert f"{gateway_volume}:{mounts[gateway_volume]}:ro" in traces["volumes"]
+
+
+# The part of each command that names a program of this repository, and how to ask it for help.
+_PROGRAMS = {
+    "traces": ("python -m tracestore serve", ["-m", "tracestore", "serve"]),
+    "rag": ("python -m rag", ["-m", "rag"]),
+    "shadow": ("shadow serve", ["-m", "strangler_gateway.shadow", "serve"]),
+    "gateway": (" serve ", ["-m", "strangler_gateway.cli", "serve"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_PROGRAMS))
+def test_commands_use_only_options_their_programs_have(name: str) -> None:
+    marker, help_argv = _PROGRAMS[name]
+    command = SERVICES[name]["command"]
+    assert marker in command
+    options = set(re.findall(r"(--[a-z][a-z-]*)", command.split(marker, 1)[1]))
+    completed = subprocess.run(
+        [sys.executable, *help_argv, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    missing = {option for option in options if option not in completed.stdout}
+    assert not missing, f"{name}: {missing} unknown to `{' '.join(help_argv)}`"
 
 
 def test_files_the_commands_name_exist() -> None:
