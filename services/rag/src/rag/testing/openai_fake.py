@@ -5,6 +5,10 @@
 send them), a final chunk with ``finish_reason``, then ``data: [DONE]``. Its ``behaviour`` makes
 it fail the ways real servers do, and it records what it was asked and whether its client hung up
 mid-stream (which is how tests see that rag cancelled the provider's request).
+
+``POST /after/{seconds}/v1/chat/completions`` answers the same after a first-token delay of
+``seconds``: a base URL of ``.../after/2.5/v1`` makes a model server that takes 2.5 s to start
+answering, which is how the outbound-client benchmark reproduces the 1-4 s workload.
 """
 
 import asyncio
@@ -41,7 +45,14 @@ class FakeChatCompletions:
 
     def app(self) -> Starlette:
         """Return the ASGI app serving this fake."""
-        return Starlette(routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._complete, methods=["POST"]),
+                Route(
+                    "/after/{seconds:float}/v1/chat/completions", self._complete, methods=["POST"]
+                ),
+            ]
+        )
 
     def wait_client_gone(self, seconds: float) -> bool:
         """Wait until a client hung up mid-stream; tell whether one did."""
@@ -54,10 +65,12 @@ class FakeChatCompletions:
         if self.behaviour == "http_error":
             error = {"message": "The server had an error", "type": "server_error"}
             return JSONResponse({"error": error}, status_code=500)
-        return StreamingResponse(self._events(body["model"]), media_type="text/event-stream")
+        delay = float(request.path_params.get("seconds", 0.0))
+        return StreamingResponse(self._events(body["model"], delay), media_type="text/event-stream")
 
-    async def _events(self, model: str) -> AsyncIterator[str]:
+    async def _events(self, model: str, delay: float) -> AsyncIterator[str]:
         try:
+            await asyncio.sleep(delay)
             for number, token in enumerate(self.tokens):
                 yield _event(_chunk(model, {"content": token}))
                 if number == 0 and self.behaviour != "ok":
