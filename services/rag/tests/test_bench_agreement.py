@@ -2,7 +2,15 @@
 
 import httpx
 import pytest
-from rag.bench.agreement import Comparison, compare, main, overlap, summary
+from rag.bench.agreement import (
+    CHAT_PARITY,
+    SEARCH_PARITY,
+    Comparison,
+    compare,
+    main,
+    overlap,
+    summary,
+)
 from rag.bench.queries import QUERIES
 
 
@@ -46,10 +54,16 @@ def test_compare_asks_both_sides_every_query() -> None:
 
 def test_summary_reports_mean_overlap_parity_and_first_result() -> None:
     comparisons = [Comparison("a", [1, 2], [1, 2]), Comparison("b", [1, 2], [3, 4])]
-    line = summary("search", comparisons)
+    line = summary("search", comparisons, 0.6)
     assert "mean overlap 0.50" in line
     assert "parity (overlap >= 0.6) 50%" in line
     assert "same first result 50%" in line
+
+
+def test_chat_parity_is_judged_by_its_own_rule() -> None:
+    half = [Comparison("a", [1, 2, 3, 4], [1, 2, 8, 9])]
+    assert "parity (overlap >= 0.5) 100%" in summary("chat sources", half, CHAT_PARITY)
+    assert "parity (overlap >= 0.6) 0%" in summary("search", half, SEARCH_PARITY)
 
 
 def test_main_says_so_when_a_side_is_down(
