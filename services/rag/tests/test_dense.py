@@ -68,7 +68,6 @@ async def test_search_async_runs_the_model_off_the_event_loop() -> None:
     index = ArticleIndex(ARTICLES, retriever=DenseRetriever(MeaningEmbedder()))
     hits = await index.search_async("card declined", 5)
     assert [hit.article.id for hit in hits] == [1]
-    assert index.retriever_name == "dense"
 
 
 def test_bm25_is_the_default_retriever() -> None:

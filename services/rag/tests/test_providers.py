@@ -1,10 +1,11 @@
 """The extractive provider: cited sentences, streamed in chunks."""
 
 import time
+from collections.abc import Sequence
 
 import httpx
 import pytest
-from rag.answers import compose_answer, retrieve_passages
+from rag.answers import retrieve_passages
 from rag.config import Settings
 from rag.providers import (
     ExtractiveProvider,
@@ -58,17 +59,19 @@ async def test_each_sentence_is_followed_by_its_citation() -> None:
     ]
 
 
+async def _answer(question: str, passages: Sequence[Passage]) -> str:
+    return "".join([c async for c in ExtractiveProvider().stream_answer(question, passages)])
+
+
 async def test_no_passages_means_nothing_found() -> None:
-    answer = await compose_answer(ExtractiveProvider(), "anything", [])
-    assert answer == NOTHING_FOUND
+    assert await _answer("anything", []) == NOTHING_FOUND
 
 
 async def test_answers_draw_on_the_retrieved_articles() -> None:
     index = ArticleIndex([REFUNDS, EXPORT])
-    passages = retrieve_passages(index, "export data", 4)
+    passages = await retrieve_passages(index, "export data", 4)
     assert [(p.number, p.article.id) for p in passages] == [(1, 2)]
-    answer = await compose_answer(ExtractiveProvider(), "export data", passages)
-    assert answer == "Exports are CSV files. [1]"
+    assert await _answer("export data", passages) == "Exports are CSV files. [1]"
 
 
 async def test_the_simulated_provider_streams_the_extractive_answer_word_by_word() -> None:
@@ -80,7 +83,7 @@ async def test_the_simulated_provider_streams_the_extractive_answer_word_by_word
     async for chunk in provider.stream_answer("refund to my card", passages):
         chunks.append(chunk)
         arrivals.append(time.monotonic() - started)
-    expected = await compose_answer(ExtractiveProvider(), "refund to my card", passages)
+    expected = await _answer("refund to my card", passages)
     assert "".join(chunks) == expected
     assert len(chunks) == len(expected.split())
     assert arrivals[0] >= 0.2

@@ -4,11 +4,17 @@ Split in two steps so a streaming endpoint can send the sources first and then f
 provider's chunks as they come, while the JSON endpoint just collects them.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from rag.config import Settings
 from rag.providers import AnswerProvider, Passage
 from rag.retrieval.index import ArticleIndex
 from rag.streaming.events import ChatEvent, StreamItem
+from rag.streaming.pipeline import answer_events
+from rag.streaming.tracing import stream_attributes, traced_stream
 
 # How a failed answer maps onto an HTTP status when the client asked for JSON.
 ERROR_STATUS = {"provider_error": 502, "provider_timeout": 504}
@@ -24,21 +30,41 @@ class AnswerFailedError(Exception):
         self.status_code = ERROR_STATUS.get(code, 500)
 
 
-def retrieve_passages(index: ArticleIndex, question: str, k: int) -> list[Passage]:
+async def retrieve_passages(index: ArticleIndex, question: str, k: int) -> list[Passage]:
     """Return the best ``k`` articles for a question, numbered for citation from 1."""
-    hits = index.search(question, k)
-    return [Passage(number, hit.article) for number, hit in enumerate(hits, start=1)]
-
-
-async def retrieve_passages_async(index: ArticleIndex, question: str, k: int) -> list[Passage]:
-    """Like :func:`retrieve_passages`, off the event loop when the retriever runs a model."""
     hits = await index.search_async(question, k)
     return [Passage(number, hit.article) for number, hit in enumerate(hits, start=1)]
 
 
-async def compose_answer(provider: AnswerProvider, question: str, passages: list[Passage]) -> str:
-    """Collect the provider's whole answer."""
-    return "".join([chunk async for chunk in provider.stream_answer(question, passages)])
+def traced_answer(
+    tracer: trace.Tracer,
+    transport: str,
+    provider: AnswerProvider,
+    question: str,
+    passages: Sequence[Passage],
+    settings: Settings,
+    k: int,
+    *,
+    heartbeats: bool = False,
+) -> AsyncGenerator[StreamItem, None]:
+    """Return the answer's event stream, under a stream span that is a child of the current one.
+
+    Call it from the handler, while the request's span is current: the stream itself runs
+    later (a streaming response's body is sent after the handler returned).
+    """
+    return traced_stream(
+        tracer,
+        otel_context.get_current(),
+        stream_attributes(transport, provider.name, k),
+        lambda span: answer_events(
+            provider,
+            question,
+            passages,
+            timeout=settings.provider_timeout_seconds,
+            heartbeat=settings.heartbeat_seconds if heartbeats else None,
+            span=span,
+        ),
+    )
 
 
 async def collect_answer(items: AsyncIterator[StreamItem]) -> str:

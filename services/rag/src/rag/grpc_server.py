@@ -12,18 +12,15 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
 from strangler_shared import AioServiceTokenServerInterceptor
 
-from rag.answers import retrieve_passages_async
+from rag.answers import retrieve_passages, traced_answer
 from rag.config import MAX_K, MAX_QUERY_CHARS, MAX_QUESTION_CHARS, Settings
 from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
 from rag.streaming.events import ChatEvent
-from rag.streaming.pipeline import answer_events
-from rag.streaming.tracing import stream_attributes, traced_stream
 
 SERVICE_NAME = rag_pb2.DESCRIPTOR.services_by_name["RagService"].full_name
 
@@ -103,18 +100,9 @@ class RagServicer(rag_pb2_grpc.RagServiceServicer):
         """Stream an answer: sources, tokens, then done or error; cancelling stops generation."""
         k = await _checked_k(request.k or self._settings.chat_default_k, context)
         question = await _checked_text(request.question, "question", MAX_QUESTION_CHARS, context)
-        passages = await retrieve_passages_async(self._index, question, k)
-        events = traced_stream(
-            self._tracer,
-            otel_context.get_current(),
-            stream_attributes("grpc", self._provider.name, k),
-            lambda span: answer_events(
-                self._provider,
-                question,
-                passages,
-                timeout=self._settings.provider_timeout_seconds,
-                span=span,
-            ),
+        passages = await retrieve_passages(self._index, question, k)
+        events = traced_answer(
+            self._tracer, "grpc", self._provider, question, passages, self._settings, k
         )
         async for item in events:
             if isinstance(item, ChatEvent):

@@ -49,6 +49,10 @@ class ChatRequest(BaseModel):
     ]
     k: int = Field(default=4, ge=1, le=MAX_K, description="How many articles to draw on.")
 
+    def k_or(self, default: int) -> int:
+        """Return ``k`` as the client sent it, or ``default`` when it was left out."""
+        return self.k if "k" in self.model_fields_set else default
+
 
 class Source(BaseModel):
     """An article an answer cites; ``[n]`` in the answer is ``sources[n - 1]``."""

@@ -71,11 +71,6 @@ class ArticleIndex:
     def __len__(self) -> int:
         return len(self._snapshot.articles)
 
-    @property
-    def retriever_name(self) -> str:
-        """The name of the ranking method in use."""
-        return self._retriever.name
-
     def get(self, article_id: int) -> Article | None:
         """Return the article with this id, if the index has it."""
         return self._snapshot.by_id.get(article_id)

@@ -8,16 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import StreamingResponse
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from rag.answers import AnswerFailedError, collect_answer, retrieve_passages_async
+from rag.answers import AnswerFailedError, collect_answer, retrieve_passages, traced_answer
 from rag.deps import IndexDep, ProviderDep, SettingsDep, TracerDep, inject_faults
 from rag.errors import ApiError
 from rag.schemas import ChatRequest, ChatResponse, ErrorResponse, Source
 from rag.streaming import sse
 from rag.streaming.pipeline import answer_events
-from rag.streaming.tracing import stream_attributes, traced_stream
 
 router = APIRouter(tags=["chat"], dependencies=[Depends(inject_faults)])
 
@@ -44,23 +42,11 @@ async def create_answer(
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     """Answer a question with cited sentences from the most relevant articles."""
-    k = body.k if "k" in body.model_fields_set else settings.chat_default_k
-    passages = await retrieve_passages_async(index, body.question, k)
+    k = body.k_or(settings.chat_default_k)
+    passages = await retrieve_passages(index, body.question, k)
     if sse.wants_event_stream(accept):
-        # Captured now, while the request's span is current: the stream's span is its child.
-        parent = otel_context.get_current()
-        events = traced_stream(
-            tracer,
-            parent,
-            stream_attributes("sse", provider.name, k),
-            lambda span: answer_events(
-                provider,
-                body.question,
-                passages,
-                timeout=settings.provider_timeout_seconds,
-                heartbeat=settings.heartbeat_seconds,
-                span=span,
-            ),
+        events = traced_answer(
+            tracer, "sse", provider, body.question, passages, settings, k, heartbeats=True
         )
         return StreamingResponse(
             sse.sse_body(events), media_type=sse.MEDIA_TYPE, headers=sse.HEADERS

@@ -14,19 +14,16 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
-from opentelemetry import context as otel_context
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
-from rag.answers import retrieve_passages_async
+from rag.answers import retrieve_passages, traced_answer
 from rag.config import Settings
 from rag.errors import validation_fields
 from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
 from rag.schemas import ChatRequest
 from rag.streaming.events import ChatEvent, error_event
-from rag.streaming.pipeline import answer_events
-from rag.streaming.tracing import stream_attributes, traced_stream
 
 router = APIRouter(tags=["chat"])
 
@@ -57,20 +54,10 @@ async def _answer(websocket: WebSocket, request: ChatRequest) -> None:
     settings: Settings = app.state.settings
     index: ArticleIndex = app.state.index
     provider: AnswerProvider = app.state.provider
-    k = request.k if "k" in request.model_fields_set else settings.chat_default_k
-    passages = await retrieve_passages_async(index, request.question, k)
-    events = traced_stream(
-        app.state.tracer,
-        otel_context.get_current(),
-        stream_attributes("websocket", provider.name, k),
-        lambda span: answer_events(
-            provider,
-            request.question,
-            passages,
-            timeout=settings.provider_timeout_seconds,
-            span=span,
-        ),
-    )
+    k = request.k_or(settings.chat_default_k)
+    passages = await retrieve_passages(index, request.question, k)
+    tracer = app.state.tracer
+    events = traced_answer(tracer, "websocket", provider, request.question, passages, settings, k)
     async for item in events:
         if isinstance(item, ChatEvent):
             await websocket.send_json(_message(item))
