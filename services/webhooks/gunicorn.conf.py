@@ -10,9 +10,8 @@ imports and creates the app only after ``post_fork``, so the app is built as an 
 import os
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
-from strangler_shared import configure_logging, setup_tracing
+from strangler_shared import configure_logging, setup_tracing, shutdown_tracing
 
 SERVICE_NAME = "webhooks"
 
@@ -43,8 +42,4 @@ def post_fork(server: Any, worker: Any) -> None:
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Export the worker's buffered spans before it exits."""
-    # Explicit, rather than left to the SDK's atexit hook, so no span depends on exit order.
-    provider = trace.get_tracer_provider()
-    shutdown = getattr(provider, "shutdown", None)
-    if callable(shutdown):
-        shutdown()
+    shutdown_tracing()

@@ -75,6 +75,16 @@ def test_the_deprecated_environment_key_is_honoured_and_mirrored() -> None:
     assert result["resource"]["deployment.environment"] == "staging"
 
 
+def test_the_version_is_the_installed_package_of_the_service() -> None:
+    from importlib import metadata
+
+    from strangler_shared._telemetry import installed_version
+
+    assert installed_version("core") == metadata.version("strangler-core")
+    assert installed_version("shadow") == metadata.version("strangler-gateway")
+    assert installed_version("probe") == metadata.version("strangler-shared")
+
+
 def test_log_lines_are_json_with_trace_id(capsys) -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -90,10 +100,10 @@ def test_log_lines_are_json_with_trace_id(capsys) -> None:
 
 _EXIT_PROBE = textwrap.dedent(
     """
-    import sys
+    import os, sys
     from opentelemetry import trace
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-    from strangler_shared import setup_tracing
+    from strangler_shared import setup_tracing, shutdown_tracing
 
     class FileExporter(SpanExporter):
         def export(self, spans):
@@ -103,15 +113,27 @@ _EXIT_PROBE = textwrap.dedent(
 
     setup_tracing("probe", exporter=FileExporter())
     trace.get_tracer("probe").start_span("last words").end()
+    if sys.argv[2:] == ["--shutdown-then-exit-hard"]:
+        # As a server's exit hook does; os._exit then skips every atexit hook.
+        shutdown_tracing()
+        os._exit(0)
     """
 )
 
 
-def test_buffered_spans_are_exported_when_the_process_exits(tmp_path) -> None:
+def _exported_by_exit_probe(tmp_path, *args: str) -> list[str]:
     exported = tmp_path / "spans.txt"
-    # A batch delay far longer than the process lives: only the exit hook can export the span.
+    # A batch delay far longer than the process lives: only a flush at exit can export the span.
     env = {"PATH": "/usr/bin:/bin", "OTEL_BSP_SCHEDULE_DELAY": "600000"}
     subprocess.run(
-        [sys.executable, "-c", _EXIT_PROBE, str(exported)], env=env, check=True, timeout=60
+        [sys.executable, "-c", _EXIT_PROBE, str(exported), *args], env=env, check=True, timeout=60
     )
-    assert exported.read_text().splitlines() == ["last words"]
+    return exported.read_text().splitlines()
+
+
+def test_buffered_spans_are_exported_when_the_process_exits(tmp_path) -> None:
+    assert _exported_by_exit_probe(tmp_path) == ["last words"]
+
+
+def test_shutdown_tracing_exports_buffered_spans_without_exit_hooks(tmp_path) -> None:
+    assert _exported_by_exit_probe(tmp_path, "--shutdown-then-exit-hard") == ["last words"]

@@ -13,7 +13,7 @@ from strangler_shared._grpc_auth import (
 from strangler_shared._logs import configure_logging
 from strangler_shared._migration import MigrationBaggageSpanProcessor
 from strangler_shared._secrets import InvalidSecretError, load_service_token
-from strangler_shared._telemetry import SERVICE_NAMES, setup_tracing
+from strangler_shared._telemetry import SERVICE_NAMES, setup_tracing, shutdown_tracing
 
 __all__ = [
     "SERVICE_NAMES",
@@ -27,4 +27,5 @@ __all__ = [
     "open_aio_channel",
     "open_channel",
     "setup_tracing",
+    "shutdown_tracing",
 ]

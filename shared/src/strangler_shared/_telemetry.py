@@ -17,6 +17,7 @@ names.
 import logging
 import os
 import threading
+from importlib import metadata
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import (
@@ -47,17 +48,29 @@ DEPLOYMENT_ENVIRONMENT = "deployment.environment"
 SERVICE_NAMES = frozenset({"core", "rag", "webhooks", "traces", "gateway", "shadow"})
 """Every ``service.name`` of the project, local and in compose (the gateway's spans are made by
 the trace store from the access log; the trace store itself is never traced)."""
+# The package whose version is each service's ``service.version``: the shadow comparator ships
+# with the gateway.
+_DISTRIBUTIONS = {
+    "core": "strangler-core",
+    "rag": "strangler-rag",
+    "webhooks": "strangler-webhooks",
+    "shadow": "strangler-gateway",
+    "gateway": "strangler-gateway",
+    "traces": "strangler-traces",
+}
+_SHARED_DISTRIBUTION = "strangler-shared"
 
 
 def setup_tracing(
     default_service_name: str,
     *,
-    service_version: str = "0.1.0",
+    service_version: str | None = None,
     exporter: SpanExporter | None = None,
 ) -> TracerProvider | None:
     """Install the global tracer provider and the shared instrumentations, once per process.
 
-    ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` override the defaults given here.
+    ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES`` override the defaults given here; the
+    version defaults to the installed version of the service's package.
     ``exporter`` replaces the one chosen by ``OTEL_TRACES_EXPORTER`` (tests pass an in-memory one).
     Returns ``None`` when ``OTEL_SDK_DISABLED=true``.
     """
@@ -67,7 +80,8 @@ def setup_tracing(
             return _provider
         if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
             return None
-        provider = TracerProvider(resource=_resource(default_service_name, service_version))
+        version = service_version or installed_version(default_service_name)
+        provider = TracerProvider(resource=_resource(default_service_name, version))
         provider.add_span_processor(MigrationBaggageSpanProcessor())
         span_exporter = exporter or _exporter_from_env()
         if span_exporter is not None:
@@ -76,6 +90,26 @@ def setup_tracing(
         _instrument_shared_libraries()
         _provider = provider
         return provider
+
+
+def installed_version(service: str) -> str:
+    """Return the installed version of the package a service ships in (else of this one)."""
+    try:
+        return metadata.version(_DISTRIBUTIONS.get(service, _SHARED_DISTRIBUTION))
+    except metadata.PackageNotFoundError:
+        return metadata.version(_SHARED_DISTRIBUTION)
+
+
+def shutdown_tracing() -> None:
+    """Export the spans still buffered and stop the exporter (call it as the process ends).
+
+    Explicit, rather than left to the SDK's atexit hook, so no span depends on the order in which
+    a server's exit hooks run.
+    """
+    provider = trace.get_tracer_provider()
+    shutdown = getattr(provider, "shutdown", None)
+    if callable(shutdown):
+        shutdown()
 
 
 def _resource(default_service_name: str, service_version: str) -> Resource:
