@@ -185,6 +185,16 @@ def test_trace_store_follows_the_gateway_access_log_from_its_volume() -> None:
     assert f"{gateway_volume}:{mounts[gateway_volume]}:ro" in traces["volumes"]
 
 
+def test_trace_store_exports_the_gateway_spans_to_the_collector() -> None:
+    traces = SERVICES["traces"]
+    forward = re.search(r"--forward-gateway-spans (\S+)", traces["command"])
+    assert forward, "without it, Jaeger's traces would miss their gateway root"
+    assert forward.group(1) == f"{COLLECTOR_ENDPOINT}/v1/traces"
+    environment = traces["environment"]
+    assert environment["OTEL_SDK_DISABLED"] == "true", "the store never traces itself"
+    assert "deployment.environment.name=compose" in environment["OTEL_RESOURCE_ATTRIBUTES"]
+
+
 # The part of each command that names a program of this repository, and how to ask it for help.
 _PROGRAMS = {
     "traces": ("python -m tracestore serve", ["-m", "tracestore", "serve"]),

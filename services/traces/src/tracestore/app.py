@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracestore import otlp, params
 from tracestore.follower import GatewayLogFollower
+from tracestore.forward import SpanForwarder
 from tracestore.store import TraceStore
 from tracestore.web import web_routes
 
@@ -163,11 +164,13 @@ class ServiceHeaderMiddleware:
         await self.app(scope, receive, send_with_header)
 
 
-def create_app(store: TraceStore, gateway_log: Path | None = None) -> Starlette:
+def create_app(
+    store: TraceStore, gateway_log: Path | None = None, forward_to: str | None = None
+) -> Starlette:
     """Build the receiver app over an open store (the caller closes it).
 
     With gateway_log, the app also follows the gateway's access log while it runs, storing one
-    gateway span per request.
+    gateway span per request, and exporting those spans to the OTLP/HTTP URL forward_to if given.
     """
     app = Starlette(
         routes=[
@@ -179,13 +182,13 @@ def create_app(store: TraceStore, gateway_log: Path | None = None) -> Starlette:
         ],
         middleware=[Middleware(ServiceHeaderMiddleware)],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
-        lifespan=_follow(gateway_log),
+        lifespan=_follow(gateway_log, forward_to),
     )
     app.state.store = store
     return app
 
 
-def _follow(gateway_log: Path | None) -> Lifespan:
+def _follow(gateway_log: Path | None, forward_to: str | None) -> Lifespan:
     """Return a lifespan that follows the access log while the app serves (a no-op without one)."""
 
     @asynccontextmanager
@@ -193,13 +196,20 @@ def _follow(gateway_log: Path | None) -> Lifespan:
         if gateway_log is None:
             yield
             return
+        forwarder = SpanForwarder(forward_to) if forward_to else None
+        forward = forwarder.submit if forwarder else None
         # Positioned before the first request is served, so nothing written after start is missed.
-        follower = GatewayLogFollower(gateway_log, app.state.store)
+        follower = GatewayLogFollower(gateway_log, app.state.store, forward=forward)
+        if forwarder:
+            forwarder.start()
+            logger.info("forwarding the gateway's spans to %s", forward_to)
         follower.start()
         logger.info("following the gateway access log %s", gateway_log)
         try:
             yield
         finally:
             await run_in_threadpool(follower.stop)
+            if forwarder:
+                await run_in_threadpool(forwarder.stop)
 
     return lifespan

@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="the gateway's JSON access log to follow: one gateway span per request",
     )
+    serve.add_argument(
+        "--forward-gateway-spans",
+        metavar="URL",
+        help="also export the gateway's spans to this OTLP/HTTP traces URL (e.g. a collector's)",
+    )
     serve.set_defaults(handler=serve_command)
 
     listing = commands.add_parser("list", parents=[db_option], help="list recent traces")
@@ -90,10 +95,13 @@ def _positive_int(raw: str) -> int:
 
 def serve_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Serve the receiver until interrupted, storing spans in the --db file."""
+    if args.forward_gateway_spans and args.gateway_log is None:
+        err.print("--forward-gateway-spans needs --gateway-log: the spans come from that log.")
+        return 2
     db: Path = args.db
     db.parent.mkdir(parents=True, exist_ok=True)
     with TraceStore(db) as store:
-        app = create_app(store, gateway_log=args.gateway_log)
+        app = create_app(store, args.gateway_log, args.forward_gateway_spans)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

@@ -12,11 +12,12 @@ import logging
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from tracestore.gatewaylog import InvalidLogLineError, span_from_line
-from tracestore.models import LogPosition, SpanRecord
+from tracestore.gatewaylog import InvalidLogLineError, gateway_resource, span_from_line
+from tracestore.models import Attributes, LogPosition, SpanRecord
 from tracestore.store import TraceStore
 
 logger = logging.getLogger(__name__)
@@ -35,11 +36,19 @@ class GatewayLogFollower:
         *,
         poll_interval: float = POLL_INTERVAL_SECONDS,
         from_start: bool = False,
+        forward: Callable[[Sequence[SpanRecord]], None] | None = None,
+        resource: Attributes | None = None,
     ) -> None:
-        """Follow path into store; a log never followed before is read from its end."""
+        """Follow path into store; a log never followed before is read from its end.
+
+        Each stored batch is also handed to forward, if given. The spans' resource is the
+        gateway's (see gatewaylog.gateway_resource) unless one is given.
+        """
         self.path = Path(path).absolute()
         self._key = str(self.path)
         self._store = store
+        self._forward = forward
+        self._resource = gateway_resource(os.environ) if resource is None else resource
         self._poll_interval = poll_interval
         self._from_start = from_start
         self._file: BinaryIO | None = None
@@ -86,7 +95,7 @@ class GatewayLogFollower:
     def open(self) -> None:
         """Position at the saved offset if the log is the same file, else at its end."""
         saved = self._store.log_position(self._key)
-        if not self._open_at(0):
+        if not self._open_next():
             return
         assert self._file is not None
         size = os.fstat(self._file.fileno()).st_size
@@ -97,17 +106,14 @@ class GatewayLogFollower:
         self._store.insert([], self._position())
 
     def _open_next(self) -> bool:
-        """Open a file that appeared since the last poll: a new log is read from its start."""
-        return self._open_at(0)
-
-    def _open_at(self, offset: int) -> bool:
+        """Open the log at its first byte (a new log is read whole); False while there is none."""
         try:
             handle = self.path.open("rb")
         except FileNotFoundError:
             return False
         self._file = handle
         self._inode = os.fstat(handle.fileno()).st_ino
-        self._offset = offset
+        self._offset = 0
         return True
 
     def _drain(self) -> int:
@@ -126,9 +132,11 @@ class GatewayLogFollower:
                 end = len(chunk)
             if end == 0:
                 return stored
-            spans = _spans_of(chunk[:end])
+            spans = _spans_of(chunk[:end], self._resource)
             self._offset += end
             stored += self._store.insert(spans, self._position())
+            if self._forward is not None:
+                self._forward(spans)
 
     def _position(self) -> LogPosition:
         return LogPosition(self._key, self._inode, self._offset)
@@ -139,14 +147,14 @@ class GatewayLogFollower:
             self._file = None
 
 
-def _spans_of(block: bytes) -> list[SpanRecord]:
+def _spans_of(block: bytes, resource: Attributes) -> list[SpanRecord]:
     """Parse complete lines into spans, logging and skipping the ones that are not spans."""
     spans = []
     for number, line in enumerate(block.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            span = span_from_line(line)
+            span = span_from_line(line, resource)
         except InvalidLogLineError as exc:
             logger.warning("skipping access-log line %s of a batch: %s", number, exc)
             continue

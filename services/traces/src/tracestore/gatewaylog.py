@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from tracestore.models import Attributes, SpanRecord, SpanStatus
 
 SERVICE_NAME = "gateway"
 SCOPE_NAME = "tracestore.gatewaylog"
+# The distribution that renders and runs the gateway: its version is the gateway's service.version.
+GATEWAY_DISTRIBUTION = "strangler-gateway"
+# As strangler_shared's setup_tracing: the stable key, the older one backends still filter on, and
+# the environment a process names when OTEL_RESOURCE_ATTRIBUTES names none.
+ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment")
+DEFAULT_ENVIRONMENT = "local"
 # Where the gateway serves the trace store's pages (tracestore.web.PREFIX).
 VIEWER_PREFIX = "/traces"
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
@@ -39,8 +48,32 @@ class InvalidLogLineError(ValueError):
     """An access-log line that is not JSON or lacks what a span needs."""
 
 
-def span_from_line(line: str | bytes) -> SpanRecord | None:
-    """Return the gateway span described by one access-log line (None for the viewer's pages)."""
+def gateway_resource(environ: Mapping[str, str]) -> Attributes:
+    """Return the gateway's resource attributes, named as every service of the project names its.
+
+    The deployment environment comes from ``OTEL_RESOURCE_ATTRIBUTES``, which every process of a
+    deployment shares; the version is the installed gateway package's, when it is installed.
+    """
+    entries = _resource_entries(environ.get("OTEL_RESOURCE_ATTRIBUTES", ""))
+    environment = next((entries[k] for k in ENVIRONMENT_KEYS if entries.get(k)), None)
+    resource: Attributes = {"service.name": SERVICE_NAME}
+    resource.update(dict.fromkeys(ENVIRONMENT_KEYS, environment or DEFAULT_ENVIRONMENT))
+    with suppress(PackageNotFoundError):  # the store can run without the gateway installed
+        resource["service.version"] = version(GATEWAY_DISTRIBUTION)
+    return resource
+
+
+def _resource_entries(raw: str) -> dict[str, str]:
+    """Parse OTEL_RESOURCE_ATTRIBUTES: comma-separated key=value pairs, values percent-encoded."""
+    pairs = (item.split("=", 1) for item in raw.split(",") if "=" in item)
+    return {key.strip(): unquote(value.strip()) for key, value in pairs}
+
+
+def span_from_line(line: str | bytes, resource: Attributes | None = None) -> SpanRecord | None:
+    """Return the gateway span described by one access-log line (None for the viewer's pages).
+
+    resource defaults to the bare service name; the follower passes gateway_resource's.
+    """
     entry = _parse(line)
     if _is_viewer_page(str(entry.get("uri") or "")):
         return None
@@ -65,7 +98,7 @@ def span_from_line(line: str | bytes) -> SpanRecord | None:
         end_unix_nano=end,
         status=SpanStatus("ERROR") if status is not None and status >= 500 else SpanStatus(),
         attributes=_attributes(entry, method, status),
-        resource_attributes={"service.name": SERVICE_NAME},
+        resource_attributes=dict(resource or {"service.name": SERVICE_NAME}),
         scope_name=SCOPE_NAME,
     )
 
