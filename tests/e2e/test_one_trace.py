@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Stack
+from tracestore.testing import TraceReader
 
 pytestmark = pytest.mark.stack
 
@@ -27,9 +28,7 @@ def _one(spans: list[dict[str, Any]], description: str, **match: Any) -> dict[st
 
 
 def _trace(stack: Stack, trace_id: str) -> list[dict[str, Any]]:
-    url = f"http://127.0.0.1:{stack.config.ports.traces}/api/traces/{trace_id}"
-    response = httpx.get(url, timeout=5)
-    return response.json()["spans"] if response.status_code == 200 else []
+    return TraceReader(f"http://127.0.0.1:{stack.config.ports.traces}").spans(trace_id)
 
 
 def _url(span: dict[str, Any]) -> str:
@@ -121,5 +120,9 @@ def test_suggestions_request_is_one_trace_across_three_processes(
         for span in (core_http, rag_http, core_grpc)
     }
     assert len(instances) == 3, "core HTTP, rag and core gRPC are three processes"
-    db_spans = [s for s in spans if s["parent_span_id"] == core_grpc["span_id"]]
+    db_spans = [
+        s
+        for s in spans
+        if s["parent_span_id"] == core_grpc["span_id"] and s["attributes"].get("db.system")
+    ]
     assert db_spans, "core's gRPC handler queries the database inside its span"

@@ -15,84 +15,23 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 from devstack import Stack
+from tracestore.testing import Edge, Observed, Span, TraceReader, protocol
 
 pytestmark = pytest.mark.stack
 
-Span = dict[str, Any]
-Edge = tuple[str, str, str]
 GATEWAY_TO_CORE: Edge = ("gateway", "core", "http")
 GATEWAY_TO_RAG: Edge = ("gateway", "rag", "http")
 CANARY_USERS = 40
 CANARY_PERCENT = 50
 
 
-def _protocol(span: Span) -> str:
-    return "grpc" if span["attributes"].get("rpc.system") == "grpc" else "http"
-
-
-def _edges(spans: list[Span]) -> set[Edge]:
-    """Return the (caller, callee, protocol) edges of a trace."""
-    by_id = {span["span_id"]: span for span in spans}
-    found = set()
-    for span in spans:
-        parent = by_id.get(span["parent_span_id"] or "")
-        if span["kind"] == "SERVER" and parent and parent["service_name"] != span["service_name"]:
-            found.add((parent["service_name"], span["service_name"], _protocol(span)))
-    return found
-
-
-@dataclass
-class Observed:
-    """A trace as read so far; true once it has every expected edge."""
-
-    spans: list[Span]
-    expected: set[Edge]
-    found: set[Edge] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.found = _edges(self.spans)
-
-    def __bool__(self) -> bool:
-        return self.expected <= self.found
-
-    def __repr__(self) -> str:
-        return f"edges {sorted(self.found)}, still missing {sorted(self.expected - self.found)}"
-
-    def entry(self, service: str, protocol: str = "http") -> Span:
-        """Return the one span where a request entered ``service`` over ``protocol``."""
-        entries = [
-            callee
-            for callee in self.spans
-            if callee["service_name"] == service
-            and callee["kind"] == "SERVER"
-            and _protocol(callee) == protocol
-            and not self.parent_in(callee, service)
-        ]
-        assert len(entries) == 1, f"{service} {protocol} entries: {entries}"
-        return entries[0]
-
-    def parent_in(self, span: Span, service: str) -> bool:
-        parents = [s for s in self.spans if s["span_id"] == span["parent_span_id"]]
-        return bool(parents) and parents[0]["service_name"] == service
-
-    def gateway(self) -> Span:
-        (span,) = [s for s in self.spans if s["service_name"] == "gateway"]
-        return span
-
-    def services(self) -> set[str]:
-        return {span["service_name"] for span in self.spans}
-
-
 def _spans(stack: Stack, trace_id: str) -> list[Span]:
-    url = f"http://127.0.0.1:{stack.config.ports.traces}/api/traces/{trace_id}"
-    response = httpx.get(url, timeout=5)
-    return response.json()["spans"] if response.status_code == 200 else []
+    return TraceReader(f"http://127.0.0.1:{stack.config.ports.traces}").spans(trace_id)
 
 
 @pytest.fixture
@@ -151,6 +90,13 @@ def test_legacy_route_goes_gateway_to_core_and_never_to_rag(
     assert decision["migration.target"] == "legacy"
     assert decision["migration.fallback"] is False
     assert _decision(trace.gateway()).items() >= decision.items()
+    # Every process, the gateway included, names itself by the same resource conventions.
+    gateway_resource = trace.gateway()["resource_attributes"]
+    core_resource = trace.entry("core")["resource_attributes"]
+    assert (gateway_resource["service.name"], core_resource["service.name"]) == ("gateway", "core")
+    for key in ("deployment.environment.name", "deployment.environment"):
+        assert gateway_resource[key] == core_resource[key] == "local", key
+    assert gateway_resource["service.version"] and core_resource["service.version"]
 
 
 def test_migrated_route_goes_gateway_to_rag_and_core_never_serves_it(
@@ -165,7 +111,7 @@ def test_migrated_route_goes_gateway_to_rag_and_core_never_serves_it(
     core_http = [
         s
         for s in trace.spans
-        if s["service_name"] == "core" and s["kind"] == "SERVER" and _protocol(s) == "http"
+        if s["service_name"] == "core" and s["kind"] == "SERVER" and protocol(s) == "http"
     ]
     assert core_http == [], "no core HTTP server span on a migrated route"
     decision = _decision(trace.entry("rag"))
@@ -192,6 +138,11 @@ def test_delegation_chain_crosses_http_and_grpc_with_the_decision(
     # The gateway's baggage crossed core -> rag (httpx) and rag -> core (gRPC).
     for span in (trace.entry("core"), trace.entry("rag"), core_grpc):
         assert _decision(span)["migration.route"] == "catch-all", span["name"]
+    # Core's queries are spans inside the call that made them.
+    queries = [s for s in trace.children(core_grpc) if s["attributes"].get("db.system")]
+    assert queries, f"no database span under {core_grpc['name']}"
+    assert {s["kind"] for s in queries} == {"CLIENT"}
+    assert any("customers_customer" in s["attributes"]["db.statement"] for s in queries)
 
 
 def test_canary_sends_both_kinds_of_traces_in_proportion(
@@ -303,8 +254,8 @@ def test_tracestate_survives_http_and_grpc_hops(
 
     trace, entries = _delegate_with_context(gateway, trace_of, tracestate=tracestate)
 
-    if "trace_state" not in entries[0]:
-        pytest.skip("the trace store does not serve each span's trace_state yet")
+    for span in entries:
+        assert span["trace_state"] == tracestate, span["name"]
     service_spans = [s for s in trace.spans if s["service_name"] != "gateway"]
     assert {span["trace_state"] for span in service_spans} == {tracestate}
 
@@ -325,9 +276,8 @@ def _stripe_delivery(secret: str, customer: str) -> tuple[bytes, dict[str, str]]
 
 def _delivery_trace(stack: Stack, intake_trace: str) -> Observed | None:
     """Return a separate trace that links the intake and applied the event in core, if any."""
-    url = f"http://127.0.0.1:{stack.config.ports.traces}/api/traces"
-    listed = httpx.get(url, params={"service": "webhooks", "limit": 50}, timeout=5).json()
-    for summary in listed["traces"]:
+    reader = TraceReader(f"http://127.0.0.1:{stack.config.ports.traces}")
+    for summary in reader.recent(service="webhooks", limit=50):
         spans = _spans(stack, summary["trace_id"])
         links = {link["trace_id"] for span in spans for link in span["links"]}
         if summary["trace_id"] != intake_trace and intake_trace in links:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Stack
+from tracestore.testing import TraceReader
 from websockets.sync.client import connect
 
 pytestmark = pytest.mark.stack
@@ -109,9 +110,7 @@ def slow_rag(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 def _trace(stack: Stack, trace_id: str) -> list[Span]:
-    url = f"http://127.0.0.1:{stack.config.ports.traces}/api/traces/{trace_id}"
-    response = httpx.get(url, timeout=5)
-    return response.json()["spans"] if response.status_code == 200 else []
+    return TraceReader(f"http://127.0.0.1:{stack.config.ports.traces}").spans(trace_id)
 
 
 def _stream_span(stack: Stack, trace_id: str) -> Callable[[], list[Span] | None]:
