@@ -70,6 +70,18 @@ def test_the_window_other_routes_overrides_and_old_splits_are_left_out() -> None
     assert stats.side("new").requests == 30 + 100, "forced and earlier-split requests still count"
 
 
+def test_the_check_counts_users_not_requests() -> None:
+    # 70 users on legacy, 30 on new: an honest split, though one user on new is very busy.
+    lines = [_line("legacy", unit=f"{n}.0.0") for n in range(30, 100)]
+    lines += [_line("new", unit=f"{n}.0.0") for n in range(30)]
+    lines += [_line("new", unit="0.0.0") for _ in range(500)]
+    stats = route_stats(lines, CANARY, window_seconds=60, now=NOW)
+    assert (stats.srm.legacy, stats.srm.new) == (70, 30)
+    assert not stats.srm.mismatch
+    assert stats.side("new").requests == 530
+    assert sample_ratio_mismatch(70, 530, 30).mismatch, "requests alone would cry wolf"
+
+
 def test_a_route_that_does_not_split_is_not_tested() -> None:
     migrated = Route("search", "/api/search", "core", "rag", Mode.MIGRATED)
     lines = [_line("new", mode="migrated", split=100) for _ in range(40)]

@@ -16,11 +16,12 @@ CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 # Interface 2: every key, and the JSON type of each.
-LOG_TYPES = {
+LOG_TYPES: dict[str, type | tuple[type, ...]] = {
     "time": str, "request_id": str, "trace_id": str, "span_id": str, "parent_span_id": str,
     "method": str, "uri": str, "status": int, "route": str, "mode": str, "target": str,
     "bucket": int, "fallback": bool, "upstream_addr": str, "upstream_status": str,
     "request_time": (int, float), "upstream_response_time": str, "user_agent": str, "config": str,
+    "unit": str, "split": int, "override": str,
 }  # fmt: skip
 
 
@@ -128,6 +129,24 @@ def test_the_access_log_line_has_every_field_with_its_type(make_gateway: MakeGat
     assert (search["split"], search["override"]) == (30, "")
     assert search["status"] == 200 and search["uri"] == "/api/search?q=x"
     assert (other["route"], other["mode"], other["target"]) == ("catch-all", "legacy", "legacy")
+
+
+def test_the_log_names_each_user_by_a_stable_pseudonym(make_gateway: MakeGateway) -> None:
+    gateway = make_gateway(CANARY_30)
+    users = ["uid-ana-42", "uid-ana-42", "uid-bo-17", "uid-ana-42"]
+    for user in users:
+        gateway.fetch("/api/search?q=x", headers={"Cookie": f"sf_uid={user}"})
+    gateway.fetch("/api/search?q=x")
+    gateway.fetch("/api/search?q=x")
+    lines = gateway.access_log_entries(at_least=6)
+    units = [line["unit"] for line in lines]
+    assert all(re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{1,2}", unit) for unit in units), units
+    assert all(
+        unit.split(".")[0] == str(line["bucket"]) for unit, line in zip(units, lines, strict=True)
+    )
+    assert len(set(units[:4])) == 2 and units[0] == units[1] == units[3] != units[2]
+    assert units[4] != units[5], "a request without a key is a user of its own"
+    assert "uid-" not in gateway.access_log.read_text(), "the log never holds a user's key"
 
 
 def test_the_log_names_a_forced_side(make_gateway: MakeGateway) -> None:

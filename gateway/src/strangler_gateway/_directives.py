@@ -3,9 +3,11 @@
 from collections.abc import Mapping, Sequence
 
 from nginx.config.api import Block, EmptyBlock
+from nginx.config.api.options import KeyValuesMultiLines
 from nginx.config.helpers import duplicate_options
 
 __all__ = [
+    "BUCKETS",
     "add_headers",
     "error_json",
     "header_var",
@@ -13,7 +15,11 @@ __all__ = [
     "quoted",
     "repeated",
     "sets",
+    "split_clients",
 ]
+
+# split_clients' slices: 100 of 1 % each, numbered 0..99.
+BUCKETS = 100
 
 
 def repeated(directive: str, values: Sequence[Sequence[str] | str]) -> EmptyBlock:
@@ -52,3 +58,10 @@ def quoted(value: str) -> str:
 def error_json(code: str, message: str) -> str:
     """Return the project's error envelope as compact JSON."""
     return f'{{"error":{{"code":"{code}","message":"{message}"}}}}'
+
+
+def split_clients(key: str, variable: str) -> Block:
+    """Return a ``split_clients`` hashing ``key`` into ``variable``, one of BUCKETS equal slices."""
+    block = Block(f'split_clients "{key}" {variable}')
+    block.sections.add(KeyValuesMultiLines("1%", [str(bucket) for bucket in range(BUCKETS)]))
+    return block

@@ -10,11 +10,16 @@ The gateway is the first hop of every trace, yet nginx has no tracer: it derives
   client's span. The trace store builds the gateway's span from the access log, which carries both.
 - ``baggage`` is the client's entries followed by the routing decision (``migration.*``), so every
   service can put the decision on its spans; later entries win, so a client cannot forge them.
+
+The log's ``unit`` is a pseudonym of the user the split keyed on: the bucket and two more salted
+hashes of the sticky key, one cell in a million. ``strangler stats`` counts users by it (the split
+assigns users, not requests, so users are what its check must count) while the log never holds a
+cookie or a user id.
 """
 
 from nginx.config.api import Block, EmptyBlock, KeyMultiValueOption
 
-from strangler_gateway._directives import quoted
+from strangler_gateway._directives import quoted, split_clients
 from strangler_gateway.layout import Layout
 from strangler_gateway.routes import IDEMPOTENT_METHODS
 
@@ -23,6 +28,7 @@ __all__ = [
     "HTTP_LOG",
     "access_log_formats",
     "trace_context_maps",
+    "unit_splits",
     "upstream_context",
 ]
 
@@ -32,6 +38,8 @@ GRPC_LOG = "sf_grpc_json"
 _TRACEPARENT = "^00-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})$"
 # Methods the comparator may replay (Interface 3): reads only.
 _MIRRORABLE = ("GET", "HEAD")
+# The salts of the unit's two hashes (the bucket is its first part).
+_UNIT_SALTS = ("a", "b")
 
 # One line per request (Interface 2). Values are nginx expressions; quoted ones are JSON strings.
 _HTTP_FIELDS = {
@@ -47,6 +55,7 @@ _HTTP_FIELDS = {
     "mode": '"$sf_mode"',
     "target": '"$sf_target"',
     "bucket": "$sf_bucket",
+    "unit": quoted(".".join(["$sf_bucket", *(f"$sf_unit_{salt}" for salt in _UNIT_SALTS)])),
     "fallback": "$sf_log_fallback",
     "upstream_addr": '"$upstream_addr"',
     "upstream_status": '"$upstream_status"',
@@ -66,6 +75,7 @@ _GRPC_FIELDS = {
     "mode": '"grpc"',
     "target": '""',
     "bucket": '""',
+    "unit": '""',
     "fallback": "false",
     "split": "0",
     "override": '""',
@@ -98,6 +108,13 @@ def trace_context_maps() -> EmptyBlock:
         Block("map $sf_fallback $sf_log_fallback", default="$sf_fallback", **{'""': "false"}),
         Block("map $sf_split $sf_log_split", default="$sf_split", **{'""': "0"}),
     )  # fmt: skip
+
+
+def unit_splits() -> EmptyBlock:
+    """Return the salted hashes of the sticky key that, after the bucket, make the log's unit."""
+    return EmptyBlock(
+        *(split_clients(f"{salt}:${{sf_user_key}}", f"$sf_unit_{salt}") for salt in _UNIT_SALTS)
+    )
 
 
 def _traceparent_map(variable: str, group: int, default: str) -> Block:

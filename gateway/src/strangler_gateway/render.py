@@ -21,7 +21,7 @@ from pathlib import Path
 from nginx.config.api import Block, Comment, EmptyBlock, Location
 from nginx.config.api.options import KeyValuesMultiLines
 
-from strangler_gateway._directives import error_json, header_var, sets
+from strangler_gateway._directives import BUCKETS, error_json, header_var, sets, split_clients
 from strangler_gateway._grpc import grpc_server
 from strangler_gateway._locations import (
     GATEWAY_DECISION,
@@ -33,7 +33,7 @@ from strangler_gateway._locations import (
     route_locations,
     viewer_locations,
 )
-from strangler_gateway._tracecontext import access_log_formats, trace_context_maps
+from strangler_gateway._tracecontext import access_log_formats, trace_context_maps, unit_splits
 from strangler_gateway.errors import GatewayError
 from strangler_gateway.layout import TEMP_KINDS, Layout
 from strangler_gateway.routes import ADDRESS, Mode, Route, RouteTable, Upstream
@@ -43,7 +43,6 @@ __all__ = ["STATUS_PATH", "config_id", "render_nginx_config"]
 # The gateway's own status page: answers with the id of the config the serving worker runs, which
 # is how a reload is known to have taken effect.
 STATUS_PATH = "/__gateway/status"
-BUCKETS = 100
 
 
 def render_nginx_config(
@@ -132,13 +131,16 @@ def _http(
         *(_upstream(upstream) for upstream in table.upstreams),
         Comment(comment="The sticky key: cookie, else header, else the request id (never the IP)."),
         _user_key_maps(table),
-        _bucket_split(),
+        # 100 slices of 1 % each, so "$sf_bucket < percent" selects exactly percent % of users.
+        split_clients("${sf_user_key}", "$sf_bucket"),
+        unit_splits(),
         Block("map $http_upgrade $sf_connection", default="upgrade", **{'""': '""'}),
         Comment(comment="Trace context, baggage and the access log's timestamp."),
         trace_context_maps(),
     )
     if table.shadowing:
-        http.sections.add(_sample_split())
+        # Shadow sampling is per request, independent of the user's bucket (another hash input).
+        http.sections.add(split_clients("shadow:${request_id}", "$sf_sample"))
     for route in table.routes:
         http.sections.add(Comment(comment=f"route {route.name}: {_describe(route)}"))
         http.sections.add(*_route_maps(route, table))
@@ -194,20 +196,6 @@ def _user_key_maps(table: RouteTable) -> EmptyBlock:
         Block(f"map {cookie} $sf_user_key", default=cookie, **{'""': "$sf_header_key"}),
         Block(f"map {header} $sf_header_key", default=header, **{'""': "$request_id"}),
     )
-
-
-def _bucket_split() -> Block:
-    # 100 slices of 1 % each, so "$sf_bucket < percent" selects exactly percent % of users.
-    block = Block('split_clients "${sf_user_key}" $sf_bucket')
-    block.sections.add(KeyValuesMultiLines("1%", [str(bucket) for bucket in range(BUCKETS)]))
-    return block
-
-
-def _sample_split() -> Block:
-    # Shadow sampling is per request, independent of the user's bucket (another hash input).
-    block = Block('split_clients "shadow:${request_id}" $sf_sample')
-    block.sections.add(KeyValuesMultiLines("1%", [str(bucket) for bucket in range(BUCKETS)]))
-    return block
 
 
 def _route_maps(route: Route, table: RouteTable) -> list[Block]:

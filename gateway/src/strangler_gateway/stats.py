@@ -2,13 +2,16 @@
 
 Requests, error rate and latency per side tell whether the new service is ready for more users;
 but they are only trustworthy when the traffic really was split as configured. A sample ratio
-mismatch (SRM) — more or fewer requests on new than the configured share predicts — means the
-split itself is broken (a side dropping requests, a bot on one side, a sticky key gone wrong), so
-``route_stats`` always checks the observed split against the configured one with a chi-square
-goodness-of-fit test before any comparison is believed.
+mismatch (SRM) — more or fewer users on new than the configured share predicts — means the
+split itself is broken (users lost on one side, a sticky key that changes, a client that picks
+its side), so ``route_stats`` always checks the observed split against the configured one with a
+chi-square goodness-of-fit test before any comparison is believed.
 
 Requests are counted by the side the split chose: a request that new failed and legacy answered
-(a fallback) counts on new, as an error, because new is what was being measured.
+(a fallback) counts on new, as an error, because new is what was being measured. The SRM check
+counts users instead (the log's ``unit``; a request without a sticky key is a user of its own):
+the split assigns users, and one busy user on a side would skew a count of requests without
+anything being wrong with the split.
 """
 
 import json
@@ -59,7 +62,7 @@ class SideStats:
 
 @dataclass(frozen=True)
 class SrmVerdict:
-    """The observed split against the configured one."""
+    """The observed split of users against the configured one."""
 
     expected_new_percent: int
     legacy: int
@@ -70,7 +73,7 @@ class SrmVerdict:
 
     @property
     def observed_new_percent(self) -> float | None:
-        """Return the observed share (0..100) of requests on new, or None without requests."""
+        """Return the observed share (0..100) of users on new, or None without users."""
         total = self.legacy + self.new
         return 100 * self.new / total if total else None
 
@@ -117,7 +120,7 @@ def route_stats(
     recent = [e for e in entries if e.get("route") == route.name and _time(e) >= since]
     sides = tuple(_side_stats(side, [e for e in recent if _decided(e) == side]) for side in SIDES)
     live = [e for e in recent if _under_current_split(e, route)]
-    counts = {side: sum(1 for e in live if _decided(e) == side) for side in SIDES}
+    counts = {side: _units([e for e in live if _decided(e) == side]) for side in SIDES}
     srm = sample_ratio_mismatch(counts["legacy"], counts["new"], route.new_percent)
     if route.mode is not Mode.CANARY:
         srm = _not_split(route, srm)
@@ -127,16 +130,16 @@ def route_stats(
 def sample_ratio_mismatch(
     legacy: int, new: int, new_percent: int, *, alpha: float = SRM_ALPHA
 ) -> SrmVerdict:
-    """Test the observed legacy/new counts against a ``new_percent`` % split (chi-square)."""
+    """Test the observed legacy/new users against a ``new_percent`` % split (chi-square)."""
     total = legacy + new
     expected = [total * (100 - new_percent) / 100, total * new_percent / 100]
     if new_percent in (0, 100):
         # One side is expected to be empty: any request on it is a mismatch, no test needed.
         stray = new if new_percent == 0 else legacy
-        reason = f"{stray} request(s) on a side configured to get none" if stray else "ok"
+        reason = f"{stray} user(s) on a side configured to get none" if stray else "ok"
         return SrmVerdict(new_percent, legacy, new, None, stray > 0, reason)
     if min(expected) < _MIN_EXPECTED:
-        reason = f"not enough traffic to test ({total} requests)"
+        reason = f"not enough traffic to test ({total} users)"
         return SrmVerdict(new_percent, legacy, new, None, False, reason)
     # Imported here: scipy takes a second to load, and only this check needs it.
     from scipy.stats import chisquare
@@ -174,6 +177,12 @@ def _percentile(sorted_values: list[float], percent: int) -> float | None:
 def _decided(entry: dict[str, Any]) -> str:
     """Return the side the split chose (a fallback was sent to new first)."""
     return "new" if entry.get("fallback") is True else str(entry.get("target", ""))
+
+
+def _units(entries: list[dict[str, Any]]) -> int:
+    """Return how many users the entries come from (a line without a unit is one of its own)."""
+    units = {entry["unit"] for entry in entries if entry.get("unit")}
+    return len(units) + sum(1 for entry in entries if not entry.get("unit"))
 
 
 def _is_error(entry: dict[str, Any]) -> bool:
