@@ -1,12 +1,20 @@
-"""Streaming routes: never buffered or compressed, and an open stream outlives a traffic shift."""
+"""Streaming routes: never buffered or compressed, and an open stream outlives traffic shifts.
+
+The last test is the issue's whole drill on a real nginx: a bounded load of 5,000 requests while
+``/api/search`` flips ten times between 0 % and 100 % new, with a stream opened before the first
+shift that must finish, every token in order, after the last one.
+"""
 
 import http.client
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from strangler_gateway.control import set_route_mode
+from strangler_gateway.loadgen import Load
+from strangler_gateway.nginx import apply
 from strangler_gateway.testing import (
     EchoUpstream,
     Reply,
@@ -16,11 +24,14 @@ from strangler_gateway.testing import (
 )
 
 TOKENS = 20
+REQUESTS = 5000
+SHIFTS = 10
 TABLE = """\
 [gateway]
 listen = "127.0.0.1:8080"
 catch_all = "monolith"
-max_stream_seconds = 30
+# Long enough for the stream held open through all ten shifts on a slow machine.
+max_stream_seconds = 300
 
 [upstreams.monolith]
 servers = ["127.0.0.1:8000"]
@@ -38,6 +49,14 @@ legacy = "streamer"
 new = "service"
 streaming = true
 mode = "legacy"
+
+[[routes]]
+name = "search"
+path = "/api/search"
+legacy = "monolith"
+new = "service"
+mode = "canary"
+percent = 0
 """
 
 
@@ -93,7 +112,7 @@ def _first_reply_of(gateway: RunningGateway, config: str) -> Reply:
 
 
 def _events_until_done(response: http.client.HTTPResponse, buffer: bytearray) -> list[str]:
-    events = []
+    events: list[str] = []
     while not events or not events[-1].startswith("event: done"):
         events.append(_next_event(response, buffer))
     return events
@@ -135,3 +154,82 @@ def test_a_stream_opened_before_a_shift_completes_after_it(
     assert len(tokens) == TOKENS, events
     assert events[-1] == f'event: done\ndata: {{"tokens": {TOKENS}}}'
     assert streamer.completed == 1
+
+
+def test_ten_shifts_under_load_fail_no_request_and_an_open_stream_finishes(
+    gateway: RunningGateway, streamer: SseUpstream
+) -> None:
+    streamer.hold()
+    connection, response = _open_stream(gateway)
+    try:
+        buffer = bytearray()
+        assert _next_event(response, buffer) == ": ping"
+        load = Load(
+            gateway.url,
+            "/api/search?q=x",
+            total=REQUESTS,
+            threads=4,
+            headers=lambda number: {"X-User-Id": f"user-{number % 200}"},
+        ).start()
+        for shift in range(SHIFTS):
+            load.wait_until((shift + 1) * REQUESTS // (SHIFTS + 1), timeout=120)
+            set_route_mode(gateway.table_path, gateway.prefix, "search", "canary",
+                           100 if shift % 2 == 0 else 0)  # fmt: skip
+        result = load.join(timeout=300)
+        assert streamer.completed == 0, "the stream was still open after the last shift"
+        streamer.release()
+        events = _events_until_done(response, buffer)
+    finally:
+        streamer.release()
+        connection.close()
+    assert result.failures == [], result.failures[:10]
+    assert result.ok == REQUESTS
+    assert result.served_by["legacy"] > 0 and result.served_by["new"] > 0
+    texts = [json.loads(event.split("data: ", 1)[1])["text"] for event in events[:-1]]
+    assert texts == [f"t{number}" for number in range(len(texts))], "a token was lost"
+    assert events[-1] == f'event: done\ndata: {{"tokens": {len(texts)}}}'
+    assert streamer.completed == 1
+
+
+def test_an_old_worker_ends_a_stream_that_outlives_max_stream_seconds(
+    gateway: RunningGateway, streamer: SseUpstream
+) -> None:
+    # The other side of reload safety: old workers do not pile up behind endless streams.
+    text = gateway.table_path.read_text().replace(
+        "max_stream_seconds = 300", "max_stream_seconds = 1"
+    )
+    gateway.table_path.write_text(text)
+    apply(gateway.table_path, gateway.prefix)
+    streamer.hold()
+    connection, response = _open_stream(gateway)
+    try:
+        buffer = bytearray()
+        assert _next_event(response, buffer) == ": ping"
+        set_route_mode(gateway.table_path, gateway.prefix, "search", "canary", 100)
+        with pytest.raises(http.client.IncompleteRead):
+            while True:
+                _next_event(response, buffer)
+    finally:
+        streamer.release()
+        connection.close()
+    assert gateway.nginx.pid is not None
+    _wait_for_workers(gateway.nginx.pid, count=2)
+
+
+def _wait_for_workers(master: int, *, count: int) -> None:
+    """Return once ``master`` has ``count`` worker processes; fail at the deadline."""
+    deadline = time.monotonic() + 10
+    while (found := _workers(master)) != count:
+        assert time.monotonic() < deadline, f"{found} nginx workers, expected {count}"
+        time.sleep(0.05)
+
+
+def _workers(master: int) -> int:
+    children = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while being looked at
+        children += int(fields[1]) == master
+    return children

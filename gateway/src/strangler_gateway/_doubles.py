@@ -145,6 +145,8 @@ class SseUpstream(_Upstream):
 
     Each chunk is flushed as it is produced, like rag's streamed answers, so a test can tell a
     buffering gateway (every event at the end) from a streaming one (the first event at once).
+    After ``hold()``, streams keep producing tokens until ``release()``: a stream as long as the
+    test needs, whatever the machine's speed.
     """
 
     def __init__(self, name: str, *, tokens: int = 5, interval: float = 0.2) -> None:
@@ -152,6 +154,16 @@ class SseUpstream(_Upstream):
         self.tokens = tokens
         self.interval = interval
         self.completed = 0
+        self._released = threading.Event()
+        self._released.set()
+
+    def hold(self) -> None:
+        """Make streams go on past ``tokens`` until ``release()``."""
+        self._released.clear()
+
+    def release(self) -> None:
+        """Let held streams end after their next token."""
+        self._released.set()
 
     def respond(self, handler: _Handler, received: Received) -> None:
         """Stream the events with chunked transfer encoding."""
@@ -162,10 +174,12 @@ class SseUpstream(_Upstream):
         handler.send_header("X-Service", self.name)
         handler.end_headers()
         self._chunk(handler, ": ping\n\n")
-        for number in range(self.tokens):
+        sent = 0
+        while sent < self.tokens or not self._released.is_set():
             time.sleep(self.interval)
-            self._chunk(handler, f'event: token\ndata: {{"text": "t{number}"}}\n\n')
-        self._chunk(handler, f'event: done\ndata: {{"tokens": {self.tokens}}}\n\n')
+            self._chunk(handler, f'event: token\ndata: {{"text": "t{sent}"}}\n\n')
+            sent += 1
+        self._chunk(handler, f'event: done\ndata: {{"tokens": {sent}}}\n\n')
         handler.wfile.write(b"0\r\n\r\n")
         handler.wfile.flush()
         with self._lock:

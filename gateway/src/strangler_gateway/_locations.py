@@ -191,12 +191,12 @@ def _proxy(upstream: str, streaming: bool, table: RouteTable) -> EmptyBlock:
     )
     if streaming:
         # Tokens must reach the client as they are produced: no buffering, no compression; the
-        # read timeout is the longest silence allowed, above the services' heartbeat.
+        # read timeout is the longest silence allowed, above the services' heartbeat. The request
+        # body stays buffered: a fallback must be able to send it to legacy a second time.
         seconds = f"{table.gateway.stream_read_seconds}s"
         block.sections.add(
             EmptyBlock(
                 proxy_buffering=False,
-                proxy_request_buffering=False,
                 gzip=False,
                 proxy_read_timeout=seconds,
                 proxy_send_timeout=seconds,
