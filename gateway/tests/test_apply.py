@@ -1,13 +1,15 @@
 """``apply`` installs a config only once nginx accepts it, and never disturbs a serving gateway."""
 
 import socket
+import threading
 from pathlib import Path
 
 import pytest
 from strangler_gateway._status import ConfigHeader, served_config
 from strangler_gateway.control import set_route_mode
 from strangler_gateway.errors import NginxConfigError, NginxError, RouteTableError
-from strangler_gateway.nginx import apply, running_pid
+from strangler_gateway.nginx import apply, exclusive, running_pid
+from strangler_gateway.routes import load_route_table
 
 from .conftest import MakeGateway, table_text
 
@@ -86,4 +88,24 @@ def test_set_route_mode_reports_the_config_every_response_now_names(
     assert result.config_id != old
     for path in ("/healthz", "/api/search?q=x"):
         assert gateway.fetch(path).headers["x-gateway-config"] == result.config_id
+    assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "new"
+
+
+def test_a_change_waits_for_the_one_in_progress_before_reading_the_table(
+    make_gateway: MakeGateway,
+) -> None:
+    # A rollback racing a promotion must not edit a table the other is about to overwrite (or
+    # put back when refused): the whole read, edit, apply runs under the change lock.
+    gateway = make_gateway('mode = "legacy"')
+    before = gateway.table_path.read_text()
+    moved = threading.Thread(
+        target=set_route_mode, args=(gateway.table_path, gateway.prefix, "search", "migrated")
+    )
+    with exclusive(gateway.prefix):
+        moved.start()
+        moved.join(timeout=1.0)
+        assert moved.is_alive(), "the change did not wait for the lock"
+        assert gateway.table_path.read_text() == before, "the table was edited under the lock"
+    moved.join(timeout=60)
+    assert load_route_table(gateway.table_path).route("search").mode == "migrated"
     assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "new"

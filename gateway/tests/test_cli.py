@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ import yaml
 from strangler_gateway.cli import main
 from strangler_gateway.nginx import render_live
 from strangler_gateway.routes import Mode, load_route_table
-from strangler_gateway.testing import EchoUpstream, fetch, free_port
+from strangler_gateway.stats import sample_ratio_mismatch
+from strangler_gateway.testing import EchoUpstream, Reply, RunningGateway, fetch, free_port
 
 from .conftest import MakeGateway, table_text
 
@@ -104,6 +106,30 @@ def test_a_refused_change_is_one_line_and_leaves_the_table_alone(
     assert table.read_text() == table_text()
 
 
+def test_apply_refuses_an_invalid_edit_naming_its_line_and_keeps_serving(
+    make_gateway: MakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = make_gateway('mode = "legacy"')
+    live = gateway.nginx.layout.conf.read_text()
+    served = gateway.fetch("/api/search?q=x").headers["x-gateway-config"]
+    edited = table_text('mode = "canary"\npercent = 130')
+    gateway.table_path.write_text(edited)
+    line = edited.splitlines().index("percent = 130") + 1
+    assert _run(gateway.table_path, gateway.prefix, "apply") == 1
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"strangler: {gateway.table_path}:{line}: route 'search', field 'percent'"
+    )
+    assert "130 is outside 0..100" in err
+    assert gateway.nginx.layout.conf.read_text() == live
+    reply = gateway.fetch("/api/search?q=x", headers={"X-User-Id": "ana"})
+    assert (reply.headers["x-gateway-config"], reply.headers["x-served-by"]) == (served, "legacy")
+    gateway.table_path.write_text(table_text('mode = "canary"\npercent = 100'))
+    assert _run(gateway.table_path, gateway.prefix, "apply") == 0
+    assert "gateway reloaded" in capsys.readouterr().out
+    assert gateway.fetch("/api/search?q=x").headers["x-served-by"] == "new"
+
+
 def test_a_change_nginx_refuses_puts_the_table_back(
     make_gateway: MakeGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -122,8 +148,8 @@ def test_a_change_nginx_refuses_puts_the_table_back(
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["routes"], ["render"], ["check"], ["shift"], ["mode"], ["promote"], ["rollback"],
-     ["stats"], ["k8s"], ["serve"]],
+    [[], ["routes"], ["render"], ["check"], ["apply"], ["shift"], ["mode"], ["promote"],
+     ["rollback"], ["stats"], ["k8s"], ["serve"]],
 )  # fmt: skip
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
@@ -199,17 +225,46 @@ def test_rollback_sends_everyone_back_to_legacy_at_once(make_gateway: MakeGatewa
         assert reply.headers["x-served-by"] == "legacy"
 
 
+def _search_as(gateway: RunningGateway, user: str, **headers: str) -> Reply:
+    return gateway.fetch("/api/search?q=x", headers={"X-User-Id": user, **headers})
+
+
 def test_stats_shows_both_sides_and_passes_an_honest_split(
     make_gateway: MakeGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     gateway = make_gateway('mode = "canary"\npercent = 30')
-    for user in range(600):
-        gateway.fetch("/api/search?q=x", headers={"X-User-Id": f"user-{user}"})
-    gateway.access_log_entries(at_least=600)
+    sides = {f"user-{n}": _search_as(gateway, f"user-{n}").headers["x-served-by"]
+             for n in range(600)}  # fmt: skip
+    # Five busy users on legacy: more requests there, yet every user was split honestly.
+    busy = [user for user, side in sides.items() if side == "legacy"][:5]
+    for user in busy * 60:
+        _search_as(gateway, user)
+    lines = gateway.access_log_entries(at_least=900)
+    requests = Counter(line["target"] for line in lines)
+    assert sample_ratio_mismatch(requests["legacy"], requests["new"], 30).mismatch, requests
     assert _run(gateway.table_path, gateway.prefix, "stats", "search") == 0
     out = capsys.readouterr().out
     assert re.search(r"legacy\s+│\s+\d{3}\s", out) and re.search(r"new\s+│\s+\d{3}\s", out)
     assert "configured 30% new" in out and "SRM ok" in out
+    counted = re.search(r"\((\d+) legacy / (\d+) new users\); SRM ok", out)
+    assert counted and int(counted[1]) + int(counted[2]) == 600, "users are counted once each"
+
+
+def test_stats_flags_a_skewed_split_through_the_gateway(
+    make_gateway: MakeGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gateway = make_gateway('mode = "canary"\npercent = 30')
+    # Forced requests tell each user's bucket and are left out of the check; then half the
+    # users bound for legacy never come: new gets 30 of every 65 users instead of 30 of 100.
+    buckets = {f"user-{n}": int(_search_as(gateway, f"user-{n}", **{"X-Migration-Target": "legacy"})
+                                 .headers["x-migration-bucket"]) for n in range(800)}  # fmt: skip
+    kept = [user for user, bucket in buckets.items() if bucket < 30 or bucket >= 65]
+    for user in kept:
+        _search_as(gateway, user)
+    gateway.access_log_entries(at_least=800 + len(kept))
+    assert _run(gateway.table_path, gateway.prefix, "stats", "search") == 3
+    out = capsys.readouterr().out
+    assert "SRM MISMATCH" in out and "sample ratio mismatch (p = " in out
 
 
 def test_stats_exits_3_on_a_sample_ratio_mismatch(
@@ -227,11 +282,33 @@ def test_stats_exits_3_on_a_sample_ratio_mismatch(
     assert "SRM MISMATCH" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("window", ["0", "-5", "soon", "inf"])
+def test_stats_refuses_a_window_that_is_not_a_duration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], window: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        _run(tmp_path / "routes.toml", tmp_path, "stats", "search", "--window", window)
+    assert exit_.value.code == 2
+    assert "expected a number of seconds above 0" in capsys.readouterr().err
+
+
 def test_stats_without_a_log_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     table = tmp_path / "routes.toml"
     table.write_text(table_text())
     assert _run(table, tmp_path / "nginx", "stats", "search") == 1
     assert "cannot read the access log" in capsys.readouterr().err
+
+
+def test_an_unusable_output_path_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text())
+    out = table / "routes.yaml"  # under a file, not a folder
+    assert _run(table, tmp_path / "nginx", "k8s", "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("strangler: ") and err.count("\n") == 1, err
+    assert str(table) in err and "Traceback" not in err
 
 
 def test_k8s_writes_the_gateway_api_manifests(tmp_path: Path) -> None:

@@ -57,7 +57,9 @@ def test_every_file_nginx_writes_is_under_the_prefix(tmp_path: Path) -> None:
 
 def test_one_split_of_100_one_percent_buckets_keyed_by_the_user(tmp_path: Path) -> None:
     config = _render('mode = "canary"\npercent = 30', tmp_path)
-    assert config.count("split_clients") == 1
+    keyed = re.findall(r'split_clients "(\S*)\$\{sf_user_key\}" (\S+) \{', config)
+    assert keyed == [("", "$sf_bucket"), ("a:", "$sf_unit_a"), ("b:", "$sf_unit_b")]
+    assert '"unit":"$sf_bucket.$sf_unit_a.$sf_unit_b"' in config, "users logged by pseudonym"
     split = _block(config, 'split_clients "${sf_user_key}" $sf_bucket')
     assert re.findall(r"1% (\d+);", split) == [str(bucket) for bucket in range(100)]
     assert "remote_addr" not in config, "the sticky key must never be the client address"

@@ -1,6 +1,7 @@
-"""The commands that move traffic or judge it: shift, mode, promote, rollback, stats."""
+"""The commands that move traffic or judge it: apply, shift, mode, promote, rollback, stats."""
 
 import argparse
+import math
 from pathlib import Path
 
 from rich.table import Table
@@ -14,10 +15,12 @@ from strangler_gateway.control import (
     set_route_mode,
 )
 from strangler_gateway.layout import Layout
+from strangler_gateway.nginx import ApplyResult, apply
 from strangler_gateway.routes import Mode, Route
 from strangler_gateway.stats import RouteStats, format_ms, read_entries, route_stats
 
 __all__ = [
+    "apply_table",
     "mode_arguments",
     "promote",
     "rollback",
@@ -75,13 +78,22 @@ def rollback(args: argparse.Namespace, ctx: Context) -> int:
     return _report(ctx, rollback_route(ctx.routes, ctx.prefix, args.route))
 
 
+def apply_table(args: argparse.Namespace, ctx: Context) -> int:
+    """Put the table as it is in the file (an edit by hand, a git pull) into the gateway."""
+    return _report_applied(ctx, apply(ctx.routes, ctx.prefix))
+
+
 def _report(ctx: Context, result: ModeChange) -> int:
     before, after = result.change.before, result.change.after
     ctx.console.print(f"{after.name}: {_describe(before)} -> {_describe(after)} ({_effect(after)})")
-    if result.applied.reloaded:
-        ctx.console.print(f"gateway reloaded: config {result.config_id} is live")
+    return _report_applied(ctx, result.applied)
+
+
+def _report_applied(ctx: Context, applied: ApplyResult) -> int:
+    if applied.reloaded:
+        ctx.console.print(f"gateway reloaded: config {applied.config_id} is live")
     else:
-        ctx.console.print(f"no gateway running; {result.applied.conf} is ready for the next start")
+        ctx.console.print(f"no gateway running; {applied.conf} is ready for the next start")
     return Exit.OK
 
 
@@ -101,11 +113,24 @@ def stats_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ROUTE, --window and --log."""
     route_argument(parser)
     parser.add_argument(
-        "--window", type=float, default=300.0, help="seconds of traffic to look at (default 300)"
+        "--window",
+        type=_seconds,
+        default=300.0,
+        help="seconds of traffic to look at (default 300)",
     )
     parser.add_argument(
         "--log", type=Path, help="the gateway's JSON access log (default: <prefix>/logs/access.log)"
     )
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not seconds > 0 or math.isinf(seconds):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return seconds
 
 
 def stats(args: argparse.Namespace, ctx: Context) -> int:
@@ -120,8 +145,9 @@ def stats(args: argparse.Namespace, ctx: Context) -> int:
     verdict = "MISMATCH" if srm.mismatch else "ok"
     ctx.console.print(
         f"split: configured {srm.expected_new_percent}% new, observed {seen} "
-        f"({srm.legacy} legacy / {srm.new} new); SRM {verdict}: {srm.reason}",
+        f"({srm.legacy} legacy / {srm.new} new users); SRM {verdict}: {srm.reason}",
         markup=False,
+        soft_wrap=True,
     )
     return Exit.SAMPLE_RATIO_MISMATCH if srm.mismatch else Exit.OK
 

@@ -74,12 +74,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.run(args, context)
     except GatewayError as exc:
-        message = " ".join(str(exc).split())
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
-            f"strangler: {message}", markup=False
-        )
-        return Exit.REFUSED
+        return _refuse(str(exc))
+    except OSError as exc:
+        # A file the command must read or write (an --out path, the table, the prefix) is not
+        # usable: the operator's to fix, so a line that names it, not a traceback.
+        return _refuse(f"{exc.strerror or exc}: {exc.filename or ''}")
     return status
+
+
+def _refuse(message: str) -> int:
+    line = " ".join(message.split())
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"strangler: {line}", markup=False)
+    return Exit.REFUSED
 
 
 if __name__ == "__main__":

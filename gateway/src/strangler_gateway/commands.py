@@ -17,6 +17,7 @@ from rich.table import Table
 from strangler_gateway._command import Command, Context, Exit
 from strangler_gateway._traffic_commands import (
     LADDER_TEXT,
+    apply_table,
     mode_arguments,
     promote,
     rollback,
@@ -158,6 +159,12 @@ COMMANDS: list[Command] = [
     Command("routes", "show the route table", _no_arguments, list_routes),
     Command("render", "print the nginx config rendered from the table", _render_arguments, render),
     Command("check", "render the table and run nginx -t on it", _no_arguments, check_config),
+    Command(
+        "apply",
+        "validate the table as edited, check it with nginx -t and reload the gateway with it",
+        _no_arguments,
+        apply_table,
+    ),
     Command("shift", "send PERCENT percent of a route's users to new", shift_arguments, shift),
     Command("mode", "set a route's mode", mode_arguments, set_mode),
     Command("promote", f"move a route one step up: {LADDER_TEXT}", route_argument, promote),

@@ -12,9 +12,10 @@ promotion: it is a deliberate ``set_route_mode(..., "retired")``.
 from dataclasses import dataclass
 from pathlib import Path
 
-from strangler_gateway.edit import RouteChange, change_route_mode, write_table
+from strangler_gateway.edit import RouteChange, change_route_mode
 from strangler_gateway.errors import GatewayError
-from strangler_gateway.nginx import ApplyResult, apply
+from strangler_gateway.layout import write_atomically
+from strangler_gateway.nginx import ApplyResult, apply, exclusive
 from strangler_gateway.routes import Mode, Route, load_route_table
 
 __all__ = [
@@ -90,14 +91,17 @@ def set_route_mode(
     timeout: float = 10.0,
 ) -> ModeChange:
     """Set ``route`` to ``mode`` (and ``percent``) in the table and apply it to the gateway."""
-    change = change_route_mode(table_path, route, mode, percent)
-    original = table_path.read_text(encoding="utf-8")
-    write_table(table_path, change.text)
-    try:
-        applied = apply(table_path, prefix, timeout=timeout)
-    except GatewayError:
-        write_table(table_path, original)
-        raise
+    # Under the change lock from the read to the reload: a rollback racing a promotion must not
+    # be lost, nor undone when the other change is refused and its table put back.
+    with exclusive(prefix):
+        original = table_path.read_text(encoding="utf-8")
+        change = change_route_mode(table_path, route, mode, percent)
+        write_atomically(table_path, change.text)
+        try:
+            applied = apply(table_path, prefix, timeout=timeout)
+        except GatewayError:
+            write_atomically(table_path, original)
+            raise
     return ModeChange(change=change, applied=applied)
 
 

@@ -5,8 +5,6 @@ show up as a one-line diff, not a reformatted file. The edited text is validated
 it is returned, so an invalid change never reaches the disk.
 """
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from tomlkit.items import Table
 from strangler_gateway.errors import RouteTableError
 from strangler_gateway.routes import Mode, Route, parse_route_table
 
-__all__ = ["RouteChange", "change_route_mode", "write_table"]
+__all__ = ["RouteChange", "change_route_mode"]
 
 
 @dataclass(frozen=True)
@@ -41,15 +39,6 @@ def change_route_mode(
     edited = tomlkit.dumps(doc)
     after = parse_route_table(edited, source=source).route(route_name)
     return RouteChange(before=before, after=after, text=edited)
-
-
-def write_table(table_path: Path, text: str) -> None:
-    """Replace the table file atomically (a reader never sees half a file)."""
-    handle, name = tempfile.mkstemp(prefix=f".{table_path.name}.", dir=table_path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(name, table_path.stat().st_mode & 0o777)
-    os.replace(name, table_path)
 
 
 def _parse(text: str, source: str) -> tomlkit.TOMLDocument:

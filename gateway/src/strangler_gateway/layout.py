@@ -8,10 +8,21 @@ are defined once, here.
 import json
 import os
 import pwd
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` by a rename, keeping its permissions: no half-written file."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    if path.exists():
+        os.chmod(name, path.stat().st_mode & 0o777)
+    os.replace(name, path)
 
 
 @dataclass(frozen=True)
@@ -106,4 +117,4 @@ class RenderState:
             "upstream_overrides": self.upstream_overrides,
             "grpc_listen": self.grpc_listen,
         }
-        layout.state.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        write_atomically(layout.state, json.dumps(data, indent=2, sort_keys=True) + "\n")

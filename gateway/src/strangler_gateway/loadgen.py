@@ -16,7 +16,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 
 __all__ = ["Load", "LoadResult"]
 
@@ -88,14 +87,6 @@ class Load:
         if any(thread.is_alive() for thread in self._threads):
             raise TimeoutError(f"the load did not finish within {timeout}s")
         return self.result
-
-    def __enter__(self) -> "Load":
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.join()
 
     def _next(self) -> int | None:
         number = next(self._numbers)

@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from types import TracebackType
 
 from strangler_gateway._status import ConfigHeader, wait_for_config
 from strangler_gateway.errors import NginxConfigError, NginxError
-from strangler_gateway.layout import Layout, RenderState
+from strangler_gateway.layout import Layout, RenderState, write_atomically
 from strangler_gateway.render import render_nginx_config
 from strangler_gateway.routes import load_route_table
 
@@ -31,6 +32,7 @@ __all__ = [
     "Nginx",
     "apply",
     "check",
+    "exclusive",
     "find_nginx",
     "nginx_argv",
     "reload_running",
@@ -46,6 +48,16 @@ _REQUIRED_MODULES = ("split_clients", "map", "proxy", "rewrite", "gzip", "mirror
 _REQUIRED_OPTIONAL = ("--with-http_v2_module",)
 # "2026/01/02 03:04:05 [emerg] 123#123: " in front of each of nginx's messages.
 _LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: ")
+
+
+class _HeldLocks(threading.local):
+    """The prefixes whose change lock this thread holds (see ``exclusive``)."""
+
+    def __init__(self) -> None:
+        self.prefixes: set[Path] = set()
+
+
+_held = _HeldLocks()
 
 
 def find_nginx() -> Path:
@@ -284,7 +296,7 @@ def apply(
     """Validate, render, check and install the table's config, then reload a running gateway."""
     layout = Layout.at(prefix)
     layout.create()
-    with _exclusive(layout):
+    with exclusive(layout.prefix):
         text, state = render_live(
             table_path, layout.prefix, upstream_overrides, listen=listen, grpc_listen=grpc_listen
         )
@@ -325,23 +337,28 @@ def _restore(previous: _Snapshot, layout: Layout) -> None:
         if text is None:
             path.unlink(missing_ok=True)
         else:
-            _write_atomically(path, text)
+            write_atomically(path, text)
     pid = running_pid(layout.prefix)
     if pid is not None:
         # The reload may have landed after the deadline: converge the workers on the restored file.
         os.kill(pid, signal.SIGHUP)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent, text=True)
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(name, path)
-
-
 @contextmanager
-def _exclusive(layout: Layout) -> Iterator[None]:
-    # Two operators shifting at once must not interleave render, check and swap.
+def exclusive(prefix: Path) -> Iterator[None]:
+    """Hold the gateway's change lock: one change at a time, from whichever process or thread."""
+    # Two operators shifting at once must not interleave edit, render, check and swap; a holder
+    # may take it again (set_route_mode holds it around apply), so the lock is re-entrant.
+    layout = Layout.at(prefix)
+    held = _held.prefixes
+    if layout.prefix in held:
+        yield
+        return
+    layout.create()
     with (layout.conf.parent / ".apply.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+        held.add(layout.prefix)
+        try:
+            yield
+        finally:
+            held.discard(layout.prefix)
