@@ -45,6 +45,7 @@ services = ["gone.v1.Gone"]
 upstream = "gone_grpc"
 """
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+TRACESTATE = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
 
 
 @dataclass
@@ -134,6 +135,34 @@ def test_metadata_passes_through_with_the_gateway_s_trace_context(
         span_id,
         request_id,
     )
+
+
+@pytest.mark.parametrize(
+    ("traceparent", "continued"),
+    [
+        (TRACEPARENT, True),
+        ("01" + TRACEPARENT[2:] + "-extra", True),  # a later version, sent on as 00
+        ("ff" + TRACEPARENT[2:], False),  # forbidden version
+        (TRACEPARENT.upper(), False),
+    ],
+)
+def test_tracestate_follows_the_trace_it_belongs_to(
+    gateway: RunningGateway,
+    recorders: dict[str, tuple[_Recorder, str]],
+    traceparent: str,
+    continued: bool,
+) -> None:
+    _, call = _call(gateway, "/strangler.rag.v1.RagService/Search", traceparent=traceparent,
+                    tracestate=TRACESTATE)  # fmt: skip
+    ((_, metadata),) = recorders["rag"][0].calls
+    version, trace_id = metadata["traceparent"].split("-")[:2]
+    request_id = dict(call.initial_metadata())["x-request-id"]
+    assert version == "00"
+    if continued:
+        assert (trace_id, metadata["tracestate"]) == (TRACEPARENT.split("-")[1], TRACESTATE)
+    else:
+        assert trace_id == request_id, "an invalid traceparent restarts the trace"
+        assert "tracestate" not in metadata, "the old tracestate belongs to another trace"
 
 
 def test_an_unknown_service_is_unimplemented(gateway: RunningGateway) -> None:

@@ -14,6 +14,7 @@ from .conftest import CANARY_30, MakeGateway
 
 CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
+STATE = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 # Interface 2: every key, and the JSON type of each.
 LOG_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -59,31 +60,70 @@ def test_a_valid_traceparent_is_continued_with_the_gateway_as_a_hop(
 
 
 @pytest.mark.parametrize(
+    ("traceparent", "flags"),
+    [
+        (f"01-{CLIENT_TRACE}-{CLIENT_SPAN}-01-what-comes-next", "01"),
+        (f"cc-{CLIENT_TRACE}-{CLIENT_SPAN}-09", "01"),
+        (f"01-{CLIENT_TRACE}-{CLIENT_SPAN}-02-extra", "00"),
+    ],
+)
+def test_a_later_version_is_read_by_its_first_fields_and_sent_on_as_version_00(
+    make_gateway: MakeGateway, traceparent: str, flags: str
+) -> None:
+    received, line = _send(make_gateway(), traceparent=traceparent, tracestate=STATE)
+    trace_id, span_id, sent_flags = TRACEPARENT.fullmatch(received["traceparent"]).groups()  # type: ignore[union-attr]
+    assert (trace_id, sent_flags) == (CLIENT_TRACE, flags), "only the sampled bit is carried over"
+    assert (line["trace_id"], line["span_id"], line["parent_span_id"]) == (
+        CLIENT_TRACE,
+        span_id,
+        CLIENT_SPAN,
+    )
+    assert received["tracestate"] == STATE, "the trace continues, so does its tracestate"
+
+
+@pytest.mark.parametrize(
     "traceparent",
     [
         f"00-{CLIENT_TRACE.upper()}-{CLIENT_SPAN}-01",  # uppercase hex
         f"00-{'0' * 32}-{CLIENT_SPAN}-01",  # all-zero trace id
         f"00-{CLIENT_TRACE}-{'0' * 16}-01",  # all-zero parent id
         f"ff-{CLIENT_TRACE}-{CLIENT_SPAN}-01",  # forbidden version
+        f"ff-{CLIENT_TRACE}-{CLIENT_SPAN}-01-extra",  # forbidden version, later layout
+        f"0A-{CLIENT_TRACE}-{CLIENT_SPAN}-01",  # uppercase version
         f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01-extra",  # version 00 has exactly four fields
         f"00-{CLIENT_TRACE[:-1]}-{CLIENT_SPAN}-01",  # short trace id
+        f"01-{CLIENT_TRACE[:-1]}-{CLIENT_SPAN}-01-extra",  # short trace id, later version
+        f"01-{'0' * 32}-{CLIENT_SPAN}-01",  # all-zero trace id, later version
+        f"01-{CLIENT_TRACE}-{CLIENT_SPAN}-01x",  # later version: flags end or are followed by -
+        f"01-{CLIENT_TRACE}-{CLIENT_SPAN}",  # later version, no flags
         "not a traceparent",
     ],
 )
-def test_an_invalid_traceparent_is_replaced_by_a_new_trace(
+def test_an_invalid_traceparent_is_replaced_by_a_new_trace_without_its_tracestate(
     make_gateway: MakeGateway, traceparent: str
 ) -> None:
-    received, line = _send(make_gateway(), traceparent=traceparent)
+    received, line = _send(make_gateway(), traceparent=traceparent, tracestate=STATE)
     trace_id, _, flags = TRACEPARENT.fullmatch(received["traceparent"]).groups()  # type: ignore[union-attr]
     assert (trace_id, flags) == (received["x-request-id"], "01")
     assert (line["trace_id"], line["parent_span_id"]) == (trace_id, "")
+    assert "tracestate" not in received, "the client's tracestate belongs to another trace"
 
 
-def test_tracestate_passes_through_unchanged(make_gateway: MakeGateway) -> None:
-    state = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
-    received, _ = _send(make_gateway(), traceparent=f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01",
-                        tracestate=state)  # fmt: skip
-    assert received["tracestate"] == state
+def test_tracestate_passes_through_unchanged_with_a_valid_traceparent(
+    make_gateway: MakeGateway,
+) -> None:
+    received, line = _send(make_gateway(), traceparent=f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01",
+                           tracestate=STATE)  # fmt: skip
+    trace_id, span_id, _ = TRACEPARENT.fullmatch(received["traceparent"]).groups()  # type: ignore[union-attr]
+    assert received["tracestate"] == STATE
+    assert (trace_id, span_id) == (CLIENT_TRACE, line["span_id"])
+    assert span_id != CLIENT_SPAN, "the gateway's span replaces the client's as the parent"
+
+
+def test_tracestate_without_a_traceparent_is_dropped(make_gateway: MakeGateway) -> None:
+    received, _ = _send(make_gateway(), tracestate=STATE)
+    assert "tracestate" not in received
+    assert TRACEPARENT.fullmatch(received["traceparent"])
 
 
 def test_baggage_keeps_the_client_entries_and_adds_the_routing_decision(

@@ -3,11 +3,14 @@
 The gateway is the first hop of every trace, yet nginx has no tracer: it derives the context with
 ``map`` blocks alone, so any nginx with the stock modules can run it.
 
-- The trace id is the client's when its ``traceparent`` is valid (version 00, lowercase hex, neither
-  id all zeros), else the request id, so an access-log line and its trace share one id.
+- The trace id is the client's when its ``traceparent`` is valid (lowercase hex, neither id all
+  zeros; version 00 exactly, a later version but ``ff`` by its first four fields), else the request
+  id, so an access-log line and its trace share one id.
 - The gateway's own span id is the second half of the request id (random per request); upstreams
   receive ``00-<trace id>-<gateway span id>-<flags>``, so the gateway is a hop whose parent is the
   client's span. The trace store builds the gateway's span from the access log, which carries both.
+- ``tracestate`` passes unchanged with a valid ``traceparent`` and is dropped with the trace it
+  belonged to when the gateway restarts the trace (W3C: no ``tracestate`` without its parent).
 - ``baggage`` is the client's entries followed by the routing decision (``migration.*``), so every
   service can put the decision on its spans; later entries win, so a client cannot forge them.
 
@@ -34,8 +37,15 @@ __all__ = [
 
 HTTP_LOG = "sf_json"
 GRPC_LOG = "sf_grpc_json"
-# version 00, a trace id and a parent span id that are not all zeros, two hex digits of flags.
-_TRACEPARENT = "^00-(?!0{32})([0-9a-f]{32})-(?!0{16})([0-9a-f]{16})-([0-9a-f]{2})$"
+# A trace id and a parent span id, neither all zeros.
+_IDS = "(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}"
+# Version 00 is exactly four fields. A later version (ff is forbidden) may append fields; it is read
+# by its ids and the sampled bit of its flags, the only parts version 00 knows, and sent as 00.
+_VERSION_00 = f"^00-{_IDS}-[0-9a-f]{{2}}$"
+# The flags a later version is sent on with, by its flags' last hex digit (odd: sampled).
+_SAMPLED_DIGITS = {"01": "13579bdf", "00": "02468ace"}
+# The client's traceparent once made version 00: its trace id, parent span id and flags.
+_CLIENT_TRACEPARENT = "^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$"
 # Methods the comparator may replay (Interface 3): reads only.
 _MIRRORABLE = ("GET", "HEAD")
 # The salts of the unit's two hashes (the bucket is its first part).
@@ -86,11 +96,15 @@ _GRPC_FIELDS = {
 def trace_context_maps() -> EmptyBlock:
     """Return the maps deriving trace ids, span id, flags, baggage and the log's timestamp."""
     return EmptyBlock(
+        _client_traceparent_map(),
         _traceparent_map("$sf_client_trace_id", 1, ""),
         _traceparent_map("$sf_parent_span_id", 2, ""),
         _traceparent_map("$sf_trace_flags", 3, "01"),
         Block("map $sf_client_trace_id $sf_trace_id", default="$sf_client_trace_id",
               **{'""': "$request_id"}),
+        # A restarted trace drops the client's tracestate: its entries belong to another trace.
+        Block("map $sf_client_trace_id $sf_tracestate", default="$http_tracestate",
+              **{'""': '""'}),
         Block("map $request_id $sf_span_id", default="$request_id",
               **{quoted("~^[0-9a-f]{16}([0-9a-f]{16})$"): "$1"}),
         Block("map $http_baggage $sf_client_baggage", default=quoted("${http_baggage},"),
@@ -117,11 +131,24 @@ def unit_splits() -> EmptyBlock:
     )
 
 
+def _client_traceparent_map() -> Block:
+    version = "(?!00|ff)[0-9a-f]{2}"
+    later = {
+        quoted(f"~^{version}-({_IDS})-[0-9a-f][{digits}](-.*)?$"): quoted(f"00-$1-{flags}")
+        for flags, digits in _SAMPLED_DIGITS.items()
+    }
+    return Block(
+        "map $http_traceparent $sf_client_traceparent",
+        default='""',
+        **{quoted(f"~{_VERSION_00}"): "$http_traceparent", **later},
+    )
+
+
 def _traceparent_map(variable: str, group: int, default: str) -> Block:
     return Block(
-        f"map $http_traceparent {variable}",
+        f"map $sf_client_traceparent {variable}",
         default=default or '""',
-        **{quoted(f"~{_TRACEPARENT}"): f"${group}"},
+        **{quoted(f"~{_CLIENT_TRACEPARENT}"): f"${group}"},
     )
 
 
@@ -133,6 +160,8 @@ def upstream_context(*, baggage: bool = True) -> list[list[str]]:
     """Return the [header, value] pairs every proxied request carries (Interface 1)."""
     headers = [
         ["traceparent", quoted("00-$sf_trace_id-$sf_span_id-$sf_trace_flags")],
+        # An empty value (a restarted trace, or none sent) sends no header at all.
+        ["tracestate", "$sf_tracestate"],
         ["X-Request-Id", "$request_id"],
     ]
     if baggage:
