@@ -52,13 +52,18 @@ def _common_env(config: StackConfig, secrets: DevSecrets, service: str) -> dict[
 
 
 def core_env(config: StackConfig, secrets: DevSecrets) -> dict[str, str]:
-    """Return the environment of core's processes (HTTP, gRPC and management commands)."""
+    """Return the environment of core's processes (HTTP, gRPC and management commands).
+
+    Core's own ``CORE_*`` settings pass through from the caller's environment (a load study
+    runs ``CORE_CHAT_PROVIDER=simulated make up``), except those that wire the stack together.
+    """
     env = _common_env(config, secrets, "core")
     env.update(
         DJANGO_SETTINGS_MODULE="core.config.settings.local",
         DJANGO_SECRET_KEY=secrets.django_secret_key,
         DATABASE_URL=f"sqlite:///{config.data_dir / 'core.sqlite3'}",
         RAG_BASE_URL=f"http://{_HOST}:{config.ports.rag_http}",
+        CORE_RAG_GRPC_TARGET=f"{_HOST}:{config.ports.rag_grpc}",
         STRIPE_WEBHOOK_SECRET=secrets.stripe_webhook_secret,
         CORE_ADMIN_PASSWORD=secrets.admin_password,
     )

@@ -3,7 +3,9 @@
 Only the settings modules call these; application code reads ``django.conf.settings``.
 """
 
+import math
 import os
+from collections.abc import Collection
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,8 +42,8 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from exc
 
 
-def env_float(name: str, default: float) -> float:
-    """Return the variable as a positive number."""
+def env_float(name: str, default: float, *, allow_zero: bool = False) -> float:
+    """Return the variable as a positive number (or zero, when ``allow_zero``)."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
@@ -49,8 +51,21 @@ def env_float(name: str, default: float) -> float:
         value = float(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from exc
-    if value <= 0:
-        raise ImproperlyConfigured(f"{name} must be greater than zero, not {raw!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        least = "zero or more" if allow_zero else "greater than zero"
+        raise ImproperlyConfigured(f"{name} must be {least}, not {raw!r}")
+    return value
+
+
+def env_choice(name: str, default: str, choices: Collection[str]) -> str:
+    """Return the variable's value, refusing anything but one of ``choices``."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        allowed = ", ".join(sorted(choices))
+        raise ImproperlyConfigured(f"{name} must be one of {allowed}, not {raw!r}")
     return value
 
 

@@ -1,14 +1,23 @@
-"""Legacy public API of the knowledge base: search and chat, as the monolith serves them."""
+"""Legacy public API of the knowledge base: search, chat and related articles."""
 
 from typing import Annotated, Any
 
-from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Path, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 
+from core.config.errors import error_response
 from core.config.schemas import ErrorOut
-from core.knowledge.services import answer_question, search_articles
-from core.knowledge.streaming import event_stream_response, wants_event_stream
+from core.knowledge import rag_client
+from core.knowledge.chat import collect_answer, error_status, open_answer
+from core.knowledge.providers import ProviderError
+from core.knowledge.related import ArticleNotFoundError, find_article, related_articles
+from core.knowledge.services import search_articles
+from core.knowledge.streaming import (
+    event_stream_response,
+    failed_event_stream_response,
+    wants_event_stream,
+)
 
 router = Router(tags=["knowledge"])
 
@@ -78,29 +87,109 @@ def search(
     return {"query": q, "k": k, "results": results}
 
 
+def _error_doc(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/ErrorOut"}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_CHAT_STREAM_DOC = (
+    "The answer as JSON, or with Accept: text/event-stream as SSE events: sources, then token "
+    "events as the provider writes them, then done (or error: code and message)."
+)
+
+
 @router.post(
     "/chat",
-    response={200: ChatOut, 400: ErrorOut, 422: ErrorOut},
+    response={
+        200: ChatOut,
+        400: ErrorOut,
+        422: ErrorOut,
+        500: ErrorOut,
+        502: ErrorOut,
+        504: ErrorOut,
+    },
     openapi_extra={
         "responses": {
             "200": {
-                "description": "The answer as JSON, or with Accept: text/event-stream as SSE "
-                "events (sources, token..., done), sent once the whole answer is ready.",
+                "description": _CHAT_STREAM_DOC,
                 "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/ChatOut"}},
                     "text/event-stream": {"schema": {"type": "string"}},
                 },
-            }
+            },
+            "502": _error_doc("The provider failed (provider_error; JSON answers only)."),
+            "504": _error_doc("The provider timed out (provider_timeout; JSON answers only)."),
         }
     },
 )
 def chat(request: HttpRequest, payload: ChatIn) -> Any:
-    """Answer a question from the knowledge base's most relevant sentences, with citations."""
-    answer = answer_question(payload.question, payload.k)
-    if wants_event_stream(request):
-        return event_stream_response(answer)
-    sources = [
-        {"id": article.pk, "slug": article.slug, "title": article.title}
-        for article in answer.sources
+    """Answer a question from the knowledge base's most relevant articles, with citations."""
+    streamed = wants_event_stream(request)
+    try:
+        stream = open_answer(payload.question, payload.k)
+        if streamed:
+            return event_stream_response(stream)
+        answer = collect_answer(stream)
+    except ProviderError as exc:
+        return _failed_answer(exc, streamed)
+    return {"answer": answer, "sources": [source.as_dict() for source in stream.sources]}
+
+
+def _failed_answer(error: ProviderError, streamed: bool) -> HttpResponse:
+    if streamed:
+        return failed_event_stream_response(error)
+    return error_response(error_status(error), error.code, str(error))
+
+
+class ArticleRef(Schema):
+    """An article, as related results name it."""
+
+    id: int
+    slug: str
+    title: str
+
+
+class RelatedOut(Schema):
+    """Articles on the same subject as ``article``, best first (never the article itself)."""
+
+    article: ArticleRef
+    k: int
+    results: list[SearchResult]
+
+
+# Unreachable or too slow is the rag service's state, not a fault of this request.
+_RAG_STATUS = {rag_client.UNAVAILABLE: 503, rag_client.TIMEOUT: 503}
+
+
+@router.get(
+    "/articles/{reference}/related",
+    response={200: RelatedOut, 404: ErrorOut, 422: ErrorOut, 502: ErrorOut, 503: ErrorOut},
+    openapi_extra={
+        "responses": {
+            "502": _error_doc("rag answered with an error (upstream_error)."),
+            "503": _error_doc(
+                "rag is unreachable (upstream_unavailable) or did not answer within "
+                "CORE_RAG_GRPC_TIMEOUT_SECONDS (upstream_timeout)."
+            ),
+        }
+    },
+)
+def read_related_articles(
+    request: HttpRequest,
+    reference: Annotated[str, Path(description="The article's id (digits) or its slug.")],
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> Any:
+    """Return the articles most related to one article, ranked by the rag service's search."""
+    try:
+        article = find_article(reference)
+        hits = related_articles(article, k)
+    except ArticleNotFoundError as exc:
+        return error_response(404, "not_found", str(exc))
+    except rag_client.RagError as exc:
+        return error_response(_RAG_STATUS.get(exc.code, 502), exc.code, exc.message)
+    results = [
+        {"id": h.id, "slug": h.slug, "title": h.title, "snippet": h.snippet, "score": h.score}
+        for h in hits
     ]
-    return {"answer": answer.text, "sources": sources}
+    reference_out = {"id": article.pk, "slug": article.slug, "title": article.title}
+    return {"article": reference_out, "k": k, "results": results}

@@ -10,7 +10,7 @@ import base64
 import binascii
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,14 +72,18 @@ def _hit(article: Article, terms: list[str]) -> SearchHit:
 
 def answer_question(question: str, k: int) -> Answer:
     """Compose an answer from the best sentence of each of the top k articles, with citations."""
-    hits = search_articles(question, k)
-    if not hits:
+    return compose_answer(question, [hit.article for hit in search_articles(question, k)])
+
+
+def compose_answer(question: str, articles: Sequence[Article]) -> Answer:
+    """Cite the best sentence of each article, in order; [n] is the n-th article."""
+    if not articles:
         return Answer(sentences=[NO_ANSWER], sources=[])
     terms = query_terms(question)
     parts = [
-        f"{best_sentence(hit.article, terms)} [{number}]" for number, hit in enumerate(hits, 1)
+        f"{best_sentence(article, terms)} [{number}]" for number, article in enumerate(articles, 1)
     ]
-    return Answer(sentences=parts, sources=[hit.article for hit in hits])
+    return Answer(sentences=parts, sources=list(articles))
 
 
 def best_sentence(article: Article, terms: list[str]) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import dj_database_url
 
-from core.config.env import env_bool, env_float, env_int, env_list, env_str
+from core.config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 # services/core/ — the service's directory in the source tree.
 SERVICE_DIR = Path(__file__).resolve().parents[4]
@@ -134,6 +134,43 @@ RAG_BASE_URL = env_str("RAG_BASE_URL", "http://127.0.0.1:8001")
 
 # CORE_RAG_TIMEOUT_SECONDS: total time budget of one call to rag (connecting gets 1 s of it).
 CORE_RAG_TIMEOUT_SECONDS = env_float("CORE_RAG_TIMEOUT_SECONDS", 3.0)
+
+# CORE_RAG_GRPC_TARGET: host:port of rag's RagService (related articles use its Search, and the
+# chat its Answer stream when CORE_CHAT_PROVIDER=rag).
+CORE_RAG_GRPC_TARGET = env_str("CORE_RAG_GRPC_TARGET", "127.0.0.1:50052")
+
+# CORE_RAG_GRPC_TIMEOUT_SECONDS: deadline of one RagService.Search call.
+CORE_RAG_GRPC_TIMEOUT_SECONDS = env_float("CORE_RAG_GRPC_TIMEOUT_SECONDS", 2.0)
+
+# CORE_RAG_ANSWER_DEADLINE_SECONDS: deadline of one whole RagService.Answer stream (rag ends a
+# stream whose own provider stays silent too long; this bounds a rag that stops answering).
+CORE_RAG_ANSWER_DEADLINE_SECONDS = env_float("CORE_RAG_ANSWER_DEADLINE_SECONDS", 60.0)
+
+# CORE_CHAT_PROVIDER: what writes the legacy chat's answers from the articles core retrieves:
+# extractive (default: offline, the articles' best sentences), simulated (the extractive answer
+# at a language model's pace, for load studies), openai (any OpenAI-compatible chat-completions
+# endpoint); or rag, which delegates retrieval and answer to RagService.Answer over gRPC.
+CHAT_PROVIDERS = frozenset({"extractive", "simulated", "openai", "rag"})
+CORE_CHAT_PROVIDER = env_choice("CORE_CHAT_PROVIDER", "extractive", CHAT_PROVIDERS)
+
+# CORE_CHAT_TIMEOUT_SECONDS: longest wait for the provider's next piece of answer (the first one
+# included); past it the answer fails with provider_timeout (simulated and openai).
+CORE_CHAT_TIMEOUT_SECONDS = env_float("CORE_CHAT_TIMEOUT_SECONDS", 30.0)
+
+# CORE_CHAT_SIMULATED_FIRST_TOKEN_SECONDS, CORE_CHAT_SIMULATED_TOKENS_PER_SECOND: the simulated
+# provider's delay before its first word and its pace after it.
+CORE_CHAT_SIMULATED_FIRST_TOKEN_SECONDS = env_float(
+    "CORE_CHAT_SIMULATED_FIRST_TOKEN_SECONDS", 1.0, allow_zero=True
+)
+CORE_CHAT_SIMULATED_TOKENS_PER_SECOND = env_float("CORE_CHAT_SIMULATED_TOKENS_PER_SECOND", 20.0)
+
+# CORE_CHAT_OPENAI_BASE_URL: an OpenAI-compatible API (OpenAI, vLLM, Ollama's
+# http://127.0.0.1:11434/v1, llama.cpp's server); /chat/completions is appended.
+CORE_CHAT_OPENAI_BASE_URL = env_str("CORE_CHAT_OPENAI_BASE_URL", "https://api.openai.com/v1")
+# CORE_CHAT_OPENAI_MODEL: the model to ask.
+CORE_CHAT_OPENAI_MODEL = env_str("CORE_CHAT_OPENAI_MODEL", "gpt-4o-mini")
+# CORE_CHAT_OPENAI_API_KEY: sent as a bearer token; unset for local servers that need none.
+CORE_CHAT_OPENAI_API_KEY = env_str("CORE_CHAT_OPENAI_API_KEY")
 
 # STRIPE_WEBHOOK_SECRET: the signing secret ("whsec_...") of the legacy /webhooks/stripe view.
 # Unset: the view answers 503 rather than accepting unsigned events.

@@ -14,5 +14,9 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 RAG_BASE_URL = "http://127.0.0.1:9"
 CORE_RAG_TIMEOUT_SECONDS = 2.0
+# Nothing listens on the discard port: a test that calls rag over gRPC points this at its own.
+CORE_RAG_GRPC_TARGET = "127.0.0.1:9"
+CORE_CHAT_PROVIDER = "extractive"
+CORE_CHAT_OPENAI_API_KEY = ""
 STRIPE_WEBHOOK_SECRET = "whsec_test_secret_for_the_legacy_view"  # noqa: S105
 CORE_ADMIN_PASSWORD = ""

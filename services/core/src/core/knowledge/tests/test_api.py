@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.http import StreamingHttpResponse
 from django.test import Client
 
 from core.knowledge.models import Article
@@ -143,8 +144,25 @@ def test_chat_refuses_a_body_that_is_not_a_json_object(client: Client, raw: str)
 def test_the_openapi_document_describes_the_legacy_routes(client: Client) -> None:
     paths = client.get("/api/openapi.json").json()["paths"]
 
-    assert {"/api/search", "/api/chat", "/api/customers/{customer_id}"} <= set(paths)
+    assert {
+        "/api/search",
+        "/api/chat",
+        "/api/customers/{customer_id}",
+        "/api/articles/{reference}/related",
+    } <= set(paths)
+    related = paths["/api/articles/{reference}/related"]["get"]
+    assert {"200", "404", "422", "502", "503"} <= set(related["responses"])
+    unavailable = related["responses"]["503"]["content"]["application/json"]["schema"]
+    assert unavailable == {"$ref": "#/components/schemas/ErrorOut"}
+    assert {"502", "504"} <= set(paths["/api/chat"]["post"]["responses"])
     assert client.get("/api/docs").status_code == 200
+
+
+def _streamed(response: StreamingHttpResponse) -> str:
+    try:
+        return b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
+    finally:
+        response.close()
 
 
 def _sse_events(text: str) -> list[tuple[str, Any]]:
@@ -169,7 +187,8 @@ def test_chat_streams_the_same_answer_as_events(client: Client, articles: list[A
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
-    events = _sse_events(response.content.decode())
+    assert (response["Cache-Control"], response["X-Accel-Buffering"]) == ("no-cache", "no")
+    events = _sse_events(_streamed(response))
     names = [name for name, _ in events]
     assert names == ["sources", "token", "token", "done"]
     assert events[0][1] == plain["sources"]
@@ -187,7 +206,7 @@ def test_chat_stream_without_a_match_still_has_every_event(
         headers={"Accept": "text/event-stream"},
     )
 
-    events = _sse_events(response.content.decode())
+    events = _sse_events(_streamed(response))
     assert [name for name, _ in events] == ["sources", "token", "done"]
     assert events[0][1] == [] and "nothing" in events[-1][1]["answer"]
 
