@@ -39,8 +39,6 @@ def post_fork(server: Any, worker: Any) -> None:
 
 def worker_exit(server: Any, worker: Any) -> None:
     """Export the spans still buffered before the worker goes away."""
-    from opentelemetry import trace
+    from strangler_shared import shutdown_tracing
 
-    shutdown = getattr(trace.get_tracer_provider(), "shutdown", None)
-    if callable(shutdown):
-        shutdown()
+    shutdown_tracing()

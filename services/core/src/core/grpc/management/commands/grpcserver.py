@@ -8,12 +8,12 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from opentelemetry import trace
 from strangler_shared import (
     InvalidSecretError,
     configure_logging,
     load_service_token,
     setup_tracing,
+    shutdown_tracing,
 )
 
 from core.grpc.server import DEFAULT_MAX_WORKERS, BindError, start_server
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         stop.wait()
         logger.info("stopping CoreService (grace %ss)", options["grace"])
         running.stop(options["grace"])
-        _flush_traces()
+        shutdown_tracing()
 
 
 def _on_stop_signals(stop: threading.Event) -> None:
@@ -59,10 +59,3 @@ def _on_stop_signals(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-
-
-def _flush_traces() -> None:
-    provider = trace.get_tracer_provider()
-    shutdown = getattr(provider, "shutdown", None)
-    if callable(shutdown):
-        shutdown()
