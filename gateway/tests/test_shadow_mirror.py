@@ -1,7 +1,7 @@
 """Shadow mode through nginx: users get legacy; sampled reads are mirrored to the comparator.
 
 A recording double stands in for the comparator (its own tests are in tests/shadow): these check
-what the gateway sends it (Interface 3) and that the user never depends on it.
+what the gateway sends it and that the user never depends on it.
 """
 
 import http.client

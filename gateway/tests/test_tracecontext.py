@@ -16,7 +16,7 @@ CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
 STATE = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
 TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-# Interface 2: every key, and the JSON type of each.
+# The access log's format: every key, and the JSON type of each.
 LOG_TYPES: dict[str, type | tuple[type, ...]] = {
     "time": str, "request_id": str, "trace_id": str, "span_id": str, "parent_span_id": str,
     "method": str, "uri": str, "status": int, "route": str, "mode": str, "target": str,

@@ -46,12 +46,13 @@ _VERSION_00 = f"^00-{_IDS}-[0-9a-f]{{2}}$"
 _SAMPLED_DIGITS = {"01": "13579bdf", "00": "02468ace"}
 # The client's traceparent once made version 00: its trace id, parent span id and flags.
 _CLIENT_TRACEPARENT = "^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$"
-# Methods the comparator may replay (Interface 3): reads only.
+# Methods the shadow comparator may replay: reads only.
 _MIRRORABLE = ("GET", "HEAD")
 # The salts of the unit's two hashes (the bucket is its first part).
 _UNIT_SALTS = ("a", "b")
 
-# One line per request (Interface 2). Values are nginx expressions; quoted ones are JSON strings.
+# One line per request (the format gateway/README.md documents, which the trace store reads).
+# Values are nginx expressions; quoted ones are JSON strings.
 _HTTP_FIELDS = {
     "time": '"$sf_time_seconds.$sf_time_millis$sf_time_zone"',
     "request_id": '"$request_id"',
@@ -73,7 +74,7 @@ _HTTP_FIELDS = {
     "upstream_response_time": '"$upstream_response_time"',
     "user_agent": '"$http_user_agent"',
     "config": '"{config}"',
-    # Beyond Interface 2: the route's configured share on new and the tester's forced side, so
+    # The route's configured share on new and the tester's forced side, so
     # `strangler stats` compares the observed split with the split that was live.
     "split": "$sf_log_split",
     "override": '"$sf_override"',
@@ -157,7 +158,7 @@ def _method_map(variable: str, methods: tuple[str, ...]) -> Block:
 
 
 def upstream_context(*, baggage: bool = True) -> list[list[str]]:
-    """Return the [header, value] pairs every proxied request carries (Interface 1)."""
+    """Return the [header, value] pairs every proxied request carries."""
     headers = [
         ["traceparent", quoted("00-$sf_trace_id-$sf_span_id-$sf_trace_flags")],
         # An empty value (a restarted trace, or none sent) sends no header at all.

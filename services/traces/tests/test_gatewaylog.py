@@ -16,7 +16,7 @@ CLIENT = "b7ad6b7169203331"
 
 
 def gateway_line(**overrides: Any) -> str:
-    """Return an access-log line as the gateway writes it (Interface 2), with overrides."""
+    """Return an access-log line as the gateway writes it, with overrides."""
     entry: dict[str, Any] = {
         "time": "2026-11-22T02:59:25.250+00:00",
         "request_id": TRACE,
