@@ -1,16 +1,14 @@
 """CORE_CHAT_PROVIDER=rag: the legacy chat relays RagService.Answer, streamed over real gRPC."""
 
-import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.http import StreamingHttpResponse
 from django.test import Client
 from pytest_django.fixtures import Settings
 
 from core.knowledge.models import Article
 from core.knowledge.providers import RagProvider, get_provider
+from core.knowledge.tests.chat_client import QUESTION, post_chat, sse_events
 from core.knowledge.tests.rag_standin import (
     StandInRag,
     done_event,
@@ -21,7 +19,6 @@ from core.knowledge.tests.rag_standin import (
 
 pytestmark = pytest.mark.django_db
 
-QUESTION = {"question": "Why was my card declined?", "k": 2}
 ANSWER = [
     sources_event((11, "card-declined", "Why was my card declined?"), (12, "invoices", "Invoices")),
     token_event("Banks decline cards. [1]"),
@@ -37,21 +34,6 @@ def rag(settings: Settings, standin_rag: StandInRag) -> StandInRag:
     return standin_rag
 
 
-def _post(client: Client, accept: str = "application/json") -> Any:
-    return client.post(
-        "/api/chat", data=json.dumps(QUESTION), content_type="application/json", HTTP_ACCEPT=accept
-    )
-
-
-def _events(response: StreamingHttpResponse) -> list[tuple[str, Any]]:
-    try:
-        text = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
-    finally:
-        response.close()
-    frames = [frame.split("\n") for frame in text.split("\n\n") if frame]
-    return [(name[len("event: ") :], json.loads(data[len("data: ") :])) for name, data in frames]
-
-
 def test_the_settings_choose_delegation(rag: StandInRag) -> None:
     assert isinstance(get_provider(), RagProvider)
 
@@ -61,7 +43,7 @@ def test_the_json_answer_is_rags(
 ) -> None:
     make_article(title="A local article rag does not cite", body="Banks decline cards.")
 
-    response = _post(client)
+    response = post_chat(client)
 
     assert response.status_code == 200, response.content
     assert response.json() == {
@@ -77,10 +59,10 @@ def test_the_json_answer_is_rags(
 
 
 def test_the_stream_relays_rags_events_in_cores_format(client: Client, rag: StandInRag) -> None:
-    response = _post(client, "text/event-stream")
+    response = post_chat(client, "text/event-stream")
 
     assert response["Content-Type"] == "text/event-stream"
-    events = _events(response)
+    events = sse_events(response)
     assert events == [
         (
             "sources",
@@ -105,8 +87,8 @@ def test_rags_error_event_keeps_its_code(
 ) -> None:
     rag.events = [*ANSWER[:2], error_event(code, "the model went away")]
 
-    response = _post(client)
-    events = _events(_post(client, "text/event-stream"))
+    response = post_chat(client)
+    events = sse_events(post_chat(client, "text/event-stream"))
 
     assert response.status_code == status
     assert response.json()["error"] == {"code": code, "message": "the model went away"}
@@ -120,7 +102,7 @@ def test_a_stream_that_ends_without_done_is_a_provider_error(
 ) -> None:
     rag.events = ANSWER[:2]
 
-    events = _events(_post(client, "text/event-stream"))
+    events = sse_events(post_chat(client, "text/event-stream"))
 
     assert events[-1] == (
         "error",
@@ -133,8 +115,8 @@ def test_an_unreachable_rag_is_a_502_or_a_lone_error_event(
 ) -> None:
     settings.CORE_CHAT_PROVIDER = "rag"
 
-    response = _post(client)
-    events = _events(_post(client, "text/event-stream"))
+    response = post_chat(client)
+    events = sse_events(post_chat(client, "text/event-stream"))
 
     expected = {"code": "provider_error", "message": "the rag service is unreachable"}
     assert (response.status_code, response.json()["error"]) == (502, expected)
@@ -147,8 +129,8 @@ def test_a_rag_answer_past_its_deadline_is_a_provider_timeout(
     settings.CORE_RAG_ANSWER_DEADLINE_SECONDS = 0.3
     rag.events, rag.hold = ANSWER[:2], True
 
-    response = _post(client)
-    events = _events(_post(client, "text/event-stream"))
+    response = post_chat(client)
+    events = sse_events(post_chat(client, "text/event-stream"))
 
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "provider_timeout"
@@ -161,7 +143,7 @@ def test_a_client_leaving_the_stream_cancels_the_call_to_rag(
     client: Client, rag: StandInRag
 ) -> None:
     rag.events, rag.hold = ANSWER[:2], True
-    response = _post(client, "text/event-stream")
+    response = post_chat(client, "text/event-stream")
     stream = iter(response.streaming_content)
 
     assert next(stream).startswith(b"event: sources")

@@ -4,22 +4,19 @@ The server is a local fake on a real socket that speaks the real protocol (chunk
 chunks, `[DONE]`), so these tests see exactly what crosses the wire and each way it can fail.
 """
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.http import StreamingHttpResponse
 from django.test import Client
 from pytest_django.fixtures import Settings
 
 from core.knowledge.models import Article
 from core.knowledge.providers import OpenAICompatibleProvider, get_provider
+from core.knowledge.tests.chat_client import QUESTION, post_chat, sse_events
 from core.knowledge.tests.openai_fake import FakeChatCompletions, serving
 
 pytestmark = pytest.mark.django_db
-
-QUESTION = {"question": "Why was my card declined?", "k": 2}
 
 
 @pytest.fixture
@@ -48,21 +45,6 @@ def articles(make_article: Callable[..., Article]) -> list[Article]:
     ]
 
 
-def _post(client: Client, accept: str = "application/json") -> Any:
-    return client.post(
-        "/api/chat", data=json.dumps(QUESTION), content_type="application/json", HTTP_ACCEPT=accept
-    )
-
-
-def _events(response: StreamingHttpResponse) -> list[tuple[str, Any]]:
-    try:
-        text = b"".join(response.streaming_content).decode()  # type: ignore[arg-type]
-    finally:
-        response.close()
-    frames = [frame.split("\n") for frame in text.split("\n\n") if frame]
-    return [(name[len("event: ") :], json.loads(data[len("data: ") :])) for name, data in frames]
-
-
 def test_the_settings_choose_the_openai_provider(openai_settings: Settings) -> None:
     assert isinstance(get_provider(), OpenAICompatibleProvider)
 
@@ -73,7 +55,7 @@ def test_the_answer_is_the_models_streamed_text_with_the_retrieved_sources(
     model: FakeChatCompletions,
     articles: list[Article],
 ) -> None:
-    response = _post(client)
+    response = post_chat(client)
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -93,7 +75,7 @@ def test_the_event_stream_relays_each_chunk_as_a_token(
     model: FakeChatCompletions,
     articles: list[Article],
 ) -> None:
-    events = _events(_post(client, "text/event-stream"))
+    events = sse_events(post_chat(client, "text/event-stream"))
 
     assert [name for name, _ in events] == ["sources"] + ["token"] * 4 + ["done"]
     assert [data["text"] for name, data in events if name == "token"] == model.tokens
@@ -103,7 +85,7 @@ def test_the_event_stream_relays_each_chunk_as_a_token(
 def test_without_articles_no_model_is_asked(
     client: Client, openai_settings: Settings, model: FakeChatCompletions
 ) -> None:
-    body = _post(client).json()
+    body = post_chat(client).json()
 
     assert body["sources"] == [] and "nothing" in body["answer"]
     assert model.requests == []
@@ -127,8 +109,8 @@ def test_a_failing_model_server_is_a_502_or_an_error_event(
 ) -> None:
     model.behaviour = behaviour
 
-    response = _post(client)
-    events = _events(_post(client, "text/event-stream"))
+    response = post_chat(client)
+    events = sse_events(post_chat(client, "text/event-stream"))
 
     assert response.status_code == 502
     error = response.json()["error"]
@@ -147,8 +129,8 @@ def test_a_silent_model_server_is_a_504_or_a_timeout_event(
     model.behaviour = "stall"
     openai_settings.CORE_CHAT_TIMEOUT_SECONDS = 0.3
 
-    response = _post(client)
-    events = _events(_post(client, "text/event-stream"))
+    response = post_chat(client)
+    events = sse_events(post_chat(client, "text/event-stream"))
 
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "provider_timeout"
@@ -161,7 +143,7 @@ def test_an_unreachable_model_server_is_a_502(
 ) -> None:
     openai_settings.CORE_CHAT_OPENAI_BASE_URL = "http://127.0.0.1:9/v1"
 
-    response = _post(client)
+    response = post_chat(client)
 
     assert response.status_code == 502
     assert "could not be reached" in response.json()["error"]["message"]
@@ -174,7 +156,7 @@ def test_a_client_leaving_the_stream_drops_the_request_to_the_model(
     articles: list[Article],
 ) -> None:
     model.behaviour = "stall"
-    response = _post(client, "text/event-stream")
+    response = post_chat(client, "text/event-stream")
     stream = iter(response.streaming_content)
 
     assert next(stream).startswith(b"event: sources")
