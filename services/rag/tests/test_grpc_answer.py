@@ -1,5 +1,6 @@
 """RagService.Answer: the chat stream over gRPC, with the same events as SSE."""
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,6 +10,7 @@ import grpc
 import grpc.aio
 import pytest
 from fastapi import FastAPI
+from rag.faults import FaultFlags
 from rag.main import create_app
 from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
 from strangler_shared import open_aio_channel
@@ -32,6 +34,24 @@ async def test_answer_streams_sources_tokens_then_done(app: FastAPI, service_tok
     assert set(kinds[1:-1]) == {"token"}
     assert events[0].sources.sources[0].slug == "payment-failed"
     assert "".join(event.token.text for event in events[1:-1]) == events[-1].done.answer
+
+
+async def test_the_token_delay_set_at_run_time_slows_the_grpc_answer(
+    app: FastAPI, service_token: str
+) -> None:
+    delay = 0.05
+    # The object PUT /internal/faults changes: the servicer must read it, not a copy.
+    app.state.faults.flags = FaultFlags(token_delay_seconds=delay)
+    async with answer_stub(app, service_token) as stub:
+        asked = time.monotonic()
+        request = rag_pb2.AnswerRequest(question="my card was declined", k=2)
+        events = [event async for event in stub.Answer(request)]
+        answered = time.monotonic()
+    kinds = [event.WhichOneof("event") for event in events]
+    assert kinds[0] == "sources" and kinds[-1] == "done" and set(kinds[1:-1]) == {"token"}
+    assert "".join(event.token.text for event in events[1:-1]) == events[-1].done.answer
+    # A lower bound only: each of the tokens waited at least the delay.
+    assert answered - asked >= (len(kinds) - 2) * delay
 
 
 @pytest.mark.parametrize(("question", "k"), [("", 2), ("   ", 2), ("x" * 2001, 2), ("x", 51)])

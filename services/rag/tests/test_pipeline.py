@@ -125,3 +125,65 @@ async def test_a_consumer_that_stops_during_a_heartbeat_stops_the_pending_step()
             break
     await events.aclose()  # type: ignore[attr-defined]
     assert provider.stalled.is_set() and provider.stopped.is_set()
+
+
+class Gate:
+    """A pace that records each pause and, when closed, holds it until opened."""
+
+    def __init__(self, *, closed: bool = False) -> None:
+        self.log: list[str] = []
+        self.opened = asyncio.Event()
+        self.cancelled = asyncio.Event()
+        if not closed:
+            self.opened.set()
+
+    async def __call__(self) -> None:
+        self.log.append("pause")
+        try:
+            await self.opened.wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
+
+
+async def test_the_pace_is_awaited_before_each_token_and_not_after_the_last() -> None:
+    pace = Gate()
+    provider = ScriptedProvider(["Refunds take ", "five ", "days. [1]"])
+    async for item in answer_events(provider, "refund", PASSAGES, timeout=5, pace=pace):
+        pace.log.append(_names([item])[0])
+    assert pace.log == ["sources", "pause", "token", "pause", "token", "pause", "token", "done"]
+    assert provider.finished
+
+
+async def test_a_slow_pace_gets_heartbeats_like_a_slow_provider() -> None:
+    pace = Gate(closed=True)
+    provider = ScriptedProvider(["one"])
+    events = answer_events(provider, "q", PASSAGES, timeout=60, heartbeat=0.01, pace=pace)
+    names = []
+    async for item in events:
+        names.append(_names([item])[0])
+        if item is HEARTBEAT:
+            pace.opened.set()
+    assert names[0] == "sources" and names[-2:] == ["token", "done"]
+    assert "ping" in names[1:-2]
+
+
+async def test_a_pace_longer_than_the_timeout_is_a_provider_timeout() -> None:
+    pace = Gate(closed=True)
+    provider = ScriptedProvider(["one ", "two"])
+    items = await _all(answer_events(provider, "q", PASSAGES, timeout=0.1, pace=pace))
+    assert _names(items) == ["sources", "error"]
+    assert items[-1].data["code"] == "provider_timeout"  # type: ignore[union-attr]
+    assert pace.cancelled.is_set() and provider.stopped.is_set()
+
+
+async def test_a_consumer_that_leaves_during_a_pause_cancels_it_and_stops_the_provider() -> None:
+    pace = Gate(closed=True)
+    provider = ScriptedProvider(["one ", "two"])
+    events = answer_events(provider, "q", PASSAGES, timeout=60, heartbeat=0.01, pace=pace)
+    async for item in events:
+        if item is HEARTBEAT:
+            break
+    await events.aclose()  # type: ignore[attr-defined]
+    assert pace.log == ["pause"]
+    assert pace.cancelled.is_set() and provider.stopped.is_set()

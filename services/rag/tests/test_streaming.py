@@ -1,7 +1,7 @@
 """Streaming over real sockets (uvicorn on a free port): SSE and WebSocket.
 
-Timing is only ever compared with itself ("the first event came well before the last"), never
-with a fixed number of seconds.
+Timing is only ever compared with itself ("the first event came well before the last") or, for
+the token-delay fault, bounded from below by the pauses asked for; never bounded from above.
 """
 
 import json
@@ -138,7 +138,7 @@ def _ws_url(base_url: str) -> str:
 
 
 def _ws_answer(socket: Any) -> list[dict[str, Any]]:
-    messages = []
+    messages: list[dict[str, Any]] = []
     while not messages or messages[-1]["event"] not in {"done", "error"}:
         messages.append(json.loads(socket.recv(timeout=10)))
     return messages
@@ -192,3 +192,40 @@ def test_websocket_client_leaving_cancels_the_providers_request(
             assert json.loads(socket.recv(timeout=10))["event"] == "sources"
             assert json.loads(socket.recv(timeout=10))["event"] == "token"
         assert fake_openai.fake.wait_client_gone(10)
+
+
+TOKEN_DELAY = 0.05
+
+
+def _slow_down(base_url: str, token: str, seconds: float) -> None:
+    body = {"token_delay_seconds": seconds}
+    headers = {"Authorization": f"Bearer {token}"}
+    response = httpx.put(f"{base_url}/internal/faults", json=body, headers=headers, timeout=10)
+    assert response.json()["token_delay_seconds"] == seconds
+
+
+def test_the_token_delay_spaces_out_an_sse_answer(serve_rag: Any, service_token: str) -> None:
+    with serve_rag() as served:
+        _slow_down(served.base_url, service_token, TOKEN_DELAY)
+        asked = time.monotonic()
+        events = [event for event in streamed(served.base_url) if event[1] != "ping"]
+    names = _names(events)
+    assert names[0] == "sources" and names[-1] == "done" and set(names[1:-1]) == {"token"}
+    tokens = [data["text"] for _, name, data in events if name == "token"]
+    assert len(tokens) >= 2 and "".join(tokens) == events[-1][2]["answer"]
+    # A lower bound only, from before the request: every token waited at least the delay.
+    assert events[-1][0] - asked >= len(tokens) * TOKEN_DELAY
+
+
+def test_the_token_delay_spaces_out_a_websocket_answer(serve_rag: Any, service_token: str) -> None:
+    with serve_rag() as served, connect(_ws_url(served.base_url)) as socket:
+        _slow_down(served.base_url, service_token, TOKEN_DELAY)
+        asked = time.monotonic()
+        socket.send(json.dumps(QUESTION))
+        messages = _ws_answer(socket)
+        answered = time.monotonic()
+    names = [message["event"] for message in messages]
+    assert names[0] == "sources" and names[-1] == "done" and set(names[1:-1]) == {"token"}
+    tokens = [message["data"]["text"] for message in messages[1:-1]]
+    assert len(tokens) >= 2 and "".join(tokens) == messages[-1]["data"]["answer"]
+    assert answered - asked >= len(tokens) * TOKEN_DELAY

@@ -13,7 +13,7 @@ from rag.config import Settings
 from rag.providers import AnswerProvider, Passage
 from rag.retrieval.index import ArticleIndex
 from rag.streaming.events import ChatEvent, StreamItem
-from rag.streaming.pipeline import answer_events
+from rag.streaming.pipeline import Pace, answer_events
 from rag.streaming.tracing import stream_attributes, traced_stream
 
 # How a failed answer maps onto an HTTP status when the client asked for JSON.
@@ -46,6 +46,7 @@ def traced_answer(
     k: int,
     *,
     heartbeats: bool = False,
+    pace: Pace | None = None,
 ) -> AsyncGenerator[StreamItem, None]:
     """Return the answer's event stream, under a stream span that is a child of the current one.
 
@@ -63,6 +64,7 @@ def traced_answer(
             timeout=settings.provider_timeout_seconds,
             heartbeat=settings.heartbeat_seconds if heartbeats else None,
             span=span,
+            pace=pace,
         ),
     )
 

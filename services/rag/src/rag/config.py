@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.faults import MAX_ADDED_LATENCY_SECONDS, MAX_TOKEN_DELAY_SECONDS
+
 # Limits that are part of the HTTP and gRPC contracts, so not configurable. A question is at
 # most 2000 characters once stripped: a paragraph or two, and what a provider prompt of four
 # articles plus the question comfortably holds.
@@ -182,9 +184,18 @@ class Settings(BaseSettings):
     fault_added_latency_seconds: float = Field(
         default=0.0,
         ge=0,
-        le=60,
+        le=MAX_ADDED_LATENCY_SECONDS,
         description=(
             "RAG_FAULT_ADDED_LATENCY_SECONDS: pause added to each public API request at start-up."
+        ),
+    )
+    fault_token_delay_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_TOKEN_DELAY_SECONDS,
+        description=(
+            "RAG_FAULT_TOKEN_DELAY_SECONDS: pause before each token of every answer (SSE, "
+            "WebSocket, gRPC and JSON) at start-up, at most 10 s: a model that got slower."
         ),
     )
 

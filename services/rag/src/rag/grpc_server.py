@@ -18,6 +18,7 @@ from strangler_shared import AioServiceTokenServerInterceptor
 
 from rag.answers import retrieve_passages, traced_answer
 from rag.config import MAX_K, MAX_QUERY_CHARS, MAX_QUESTION_CHARS, Settings
+from rag.faults import Faults
 from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
 from rag.streaming.events import ChatEvent
@@ -70,11 +71,13 @@ class RagServicer(rag_pb2_grpc.RagServiceServicer):
         provider: AnswerProvider,
         settings: Settings,
         tracer: trace.Tracer,
+        faults: Faults,
     ) -> None:
         self._index = index
         self._provider = provider
         self._settings = settings
         self._tracer = tracer
+        self._faults = faults
 
     async def Search(
         self, request: rag_pb2.SearchRequest, context: grpc.aio.ServicerContext
@@ -102,7 +105,14 @@ class RagServicer(rag_pb2_grpc.RagServiceServicer):
         question = await _checked_text(request.question, "question", MAX_QUESTION_CHARS, context)
         passages = await retrieve_passages(self._index, question, k)
         events = traced_answer(
-            self._tracer, "grpc", self._provider, question, passages, self._settings, k
+            self._tracer,
+            "grpc",
+            self._provider,
+            question,
+            passages,
+            self._settings,
+            k,
+            pace=self._faults.pace_token,
         )
         async for item in events:
             if isinstance(item, ChatEvent):

@@ -72,7 +72,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.callback(setattr, app.state, "provider", preset)
         app.state.provider = preset or build_provider(settings, http)
         core = CoreClient(channel, timeout_seconds=settings.core_timeout_seconds)
-        servicer = RagServicer(app.state.index, app.state.provider, settings, app.state.tracer)
+        servicer = RagServicer(
+            app.state.index, app.state.provider, settings, app.state.tracer, app.state.faults
+        )
         grpc_server = await start_grpc_server(settings.grpc_bind, token, servicer)
         stack.push_async_callback(grpc_server.stop, settings.grpc_shutdown_grace_seconds)
         sync = _sync_for(settings, core, app.state.index, grpc_server.mark_serving)
@@ -111,8 +113,14 @@ def create_app(
     app.state.index = ArticleIndex(retriever=retriever or build_retriever(settings))
     app.state.tracer = trace.get_tracer("rag", tracer_provider=tracer_provider)
     app.state.faults = Faults(
-        FaultFlags(settings.fault_error_rate, settings.fault_added_latency_seconds)
+        FaultFlags(
+            settings.fault_error_rate,
+            settings.fault_added_latency_seconds,
+            settings.fault_token_delay_seconds,
+        )
     )
+    # A fault set at run time changes this object's flags, so HTTP, WebSocket and gRPC
+    # (whose servicer the lifespan builds from it) all feel it; tests may replace it first.
     # Built by the lifespan (it may need the outbound HTTP client); tests may set one first.
     app.state.provider = None
     app.state.core_client = app.state.sync = None

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from rag.config import MAX_K, MAX_QUESTION_CHARS
+from rag.faults import MAX_ADDED_LATENCY_SECONDS, MAX_TOKEN_DELAY_SECONDS
 from rag.retrieval.index import Article, SearchHit
 
 
@@ -112,5 +113,14 @@ class FaultFlagsBody(BaseModel):
         default=0.0, ge=0, le=1, description="Share of public API requests answered 500."
     )
     added_latency_seconds: float = Field(
-        default=0.0, ge=0, le=60, description="Pause before each public API request."
+        default=0.0,
+        ge=0,
+        le=MAX_ADDED_LATENCY_SECONDS,
+        description="Pause before each public API request.",
+    )
+    token_delay_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=MAX_TOKEN_DELAY_SECONDS,
+        description="Pause before each token of every answer (SSE, WebSocket, gRPC and JSON).",
     )

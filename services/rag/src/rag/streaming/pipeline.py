@@ -7,6 +7,10 @@ Three guarantees, whatever the provider does:
 - it stops work: when the consumer stops (client gone), the pending provider step is cancelled
   and the provider's generator closed, which drops its request to a model server.
 
+An optional ``pace`` is awaited after each chunk, inside the provider step: the token-delay fault
+(``rag.faults``) makes the provider look slower, so the pause gets heartbeats, counts against the
+timeout and is cancelled with the step, exactly as a slow model would.
+
 Each provider step runs in a task (so the wait can time out and beat) in a context whose current
 span is the stream's span, so the provider's own spans (its httpx call) nest under it.
 """
@@ -14,7 +18,7 @@ span is the stream's span, so the provider's own spans (its httpx call) nest und
 import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Final
 
@@ -34,6 +38,8 @@ from rag.streaming.events import (
 
 logger = logging.getLogger(__name__)
 
+Pace = Callable[[], Awaitable[None]]
+
 
 class _End:
     """The provider's stream is exhausted."""
@@ -42,11 +48,14 @@ class _End:
 _END: Final = _End()
 
 
-async def _step(chunks: AsyncIterator[str]) -> str | _End:
+async def _step(chunks: AsyncIterator[str], pace: Pace | None) -> str | _End:
     try:
-        return await anext(chunks)
+        chunk = await anext(chunks)
     except StopAsyncIteration:
         return _END
+    if pace is not None:
+        await pace()
+    return chunk
 
 
 def _context_for(span: trace.Span | None) -> contextvars.Context:
@@ -61,12 +70,13 @@ async def _provider_items(
     span: trace.Span | None,
     timeout: float,
     heartbeat: float | None,
+    pace: Pace | None,
 ) -> AsyncGenerator[str | Heartbeat, None]:
     """Yield the provider's chunks, and heartbeats while waiting; time out a silent provider."""
     step_context = _context_for(span)
     loop = asyncio.get_running_loop()
     while True:
-        task = asyncio.create_task(_step(chunks), context=step_context)
+        task = asyncio.create_task(_step(chunks, pace), context=step_context)
         deadline = loop.time() + timeout
         try:
             while not task.done():
@@ -94,12 +104,13 @@ async def answer_events(
     timeout: float,
     heartbeat: float | None = None,
     span: trace.Span | None = None,
+    pace: Pace | None = None,
 ) -> AsyncGenerator[StreamItem, None]:
     """Yield sources, tokens and done (or error), with heartbeats while the provider is silent."""
     yield sources_event(passages)
     parts: list[str] = []
     chunks = aiter(provider.stream_answer(question, passages))
-    items = _provider_items(chunks, span, timeout, heartbeat)
+    items = _provider_items(chunks, span, timeout, heartbeat, pace)
     try:
         # Closed first on the way out, so a provider step still pending is cancelled before the
         # provider's generator is closed (a running generator cannot be).

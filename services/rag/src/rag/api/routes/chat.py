@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 
 from rag.answers import AnswerFailedError, collect_answer, retrieve_passages, traced_answer
-from rag.deps import IndexDep, ProviderDep, SettingsDep, TracerDep, inject_faults
+from rag.deps import FaultsDep, IndexDep, ProviderDep, SettingsDep, TracerDep, inject_faults
 from rag.errors import ApiError
 from rag.schemas import ChatRequest, ChatResponse, ErrorResponse, Source
 from rag.streaming import sse
@@ -39,6 +39,7 @@ async def create_answer(
     provider: ProviderDep,
     settings: SettingsDep,
     tracer: TracerDep,
+    faults: FaultsDep,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     """Answer a question with cited sentences from the most relevant articles."""
@@ -46,7 +47,15 @@ async def create_answer(
     passages = await retrieve_passages(index, body.question, k)
     if sse.wants_event_stream(accept):
         events = traced_answer(
-            tracer, "sse", provider, body.question, passages, settings, k, heartbeats=True
+            tracer,
+            "sse",
+            provider,
+            body.question,
+            passages,
+            settings,
+            k,
+            heartbeats=True,
+            pace=faults.pace_token,
         )
         return StreamingResponse(
             sse.sse_body(events), media_type=sse.MEDIA_TYPE, headers=sse.HEADERS
@@ -57,6 +66,7 @@ async def create_answer(
         passages,
         timeout=settings.provider_timeout_seconds,
         span=trace.get_current_span(),
+        pace=faults.pace_token,
     )
     try:
         answer = await collect_answer(events)

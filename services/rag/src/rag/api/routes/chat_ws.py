@@ -20,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 from rag.answers import retrieve_passages, traced_answer
 from rag.config import Settings
 from rag.errors import validation_fields
+from rag.faults import Faults
 from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
 from rag.schemas import ChatRequest
@@ -54,10 +55,20 @@ async def _answer(websocket: WebSocket, request: ChatRequest) -> None:
     settings: Settings = app.state.settings
     index: ArticleIndex = app.state.index
     provider: AnswerProvider = app.state.provider
+    faults: Faults = app.state.faults
     k = request.k_or(settings.chat_default_k)
     passages = await retrieve_passages(index, request.question, k)
     tracer = app.state.tracer
-    events = traced_answer(tracer, "websocket", provider, request.question, passages, settings, k)
+    events = traced_answer(
+        tracer,
+        "websocket",
+        provider,
+        request.question,
+        passages,
+        settings,
+        k,
+        pace=faults.pace_token,
+    )
     async for item in events:
         if isinstance(item, ChatEvent):
             await websocket.send_json(_message(item))

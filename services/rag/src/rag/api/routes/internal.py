@@ -56,5 +56,5 @@ async def read_faults(faults: FaultsDep) -> FaultFlagsBody:
 )
 async def replace_faults(body: FaultFlagsBody, faults: FaultsDep) -> FaultFlagsBody:
     """Replace the fault flags (``{}`` switches every fault off)."""
-    faults.flags = FaultFlags(body.error_rate, body.added_latency_seconds)
+    faults.flags = FaultFlags(**body.model_dump())
     return body
