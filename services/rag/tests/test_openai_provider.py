@@ -7,7 +7,6 @@ import httpx
 import pytest
 from rag.providers import OpenAICompatibleProvider, Passage, ProviderError, ProviderTimeoutError
 from rag.providers.extractive import NOTHING_FOUND
-from rag.providers.sse import sse_data
 from rag.retrieval.index import Article
 from rag.streaming.events import ChatEvent
 from rag.streaming.pipeline import answer_events
@@ -109,13 +108,3 @@ async def test_a_silent_server_times_out_and_its_request_is_dropped(
     assert [item.name for item in items] == ["sources", "token", "error"]
     assert items[-1].data["code"] == "provider_timeout"
     assert fake_openai.fake.wait_client_gone(10)
-
-
-async def _lines(*lines: str) -> AsyncIterator[str]:
-    for line in lines:
-        yield line
-
-
-async def test_sse_data_joins_fields_and_skips_comments() -> None:
-    lines = _lines(": keep-alive", "", "data: a", "data:b", "event: x", "", "data: [DONE]")
-    assert [data async for data in sse_data(lines)] == ["a\nb", "[DONE]"]

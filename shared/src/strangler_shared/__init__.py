@@ -3,6 +3,15 @@
 Nothing happens on import: each service calls these from its entrypoint.
 """
 
+from strangler_shared._chat_completions import (
+    CHAT_SYSTEM_PROMPT,
+    ChatCompletionError,
+    ChatCompletionStream,
+    SSEDecoder,
+    chat_messages,
+    chunk_text,
+    error_detail,
+)
 from strangler_shared._errors import error_body
 from strangler_shared._grpc_auth import (
     AioServiceTokenServerInterceptor,
@@ -16,13 +25,20 @@ from strangler_shared._secrets import InvalidSecretError, load_service_token
 from strangler_shared._telemetry import SERVICE_NAMES, setup_tracing, shutdown_tracing
 
 __all__ = [
+    "CHAT_SYSTEM_PROMPT",
     "SERVICE_NAMES",
     "AioServiceTokenServerInterceptor",
+    "ChatCompletionError",
+    "ChatCompletionStream",
     "InvalidSecretError",
     "MigrationBaggageSpanProcessor",
+    "SSEDecoder",
     "ServiceTokenServerInterceptor",
+    "chat_messages",
+    "chunk_text",
     "configure_logging",
     "error_body",
+    "error_detail",
     "load_service_token",
     "open_aio_channel",
     "open_channel",

@@ -10,54 +10,13 @@ generator is closed or cancelled, ``client.stream`` exits and the connection is 
 the model server stops generating too.
 """
 
-import json
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 import httpx
+from strangler_shared import ChatCompletionError, ChatCompletionStream, chat_messages, error_detail
 
 from rag.providers.base import Passage, ProviderError, ProviderTimeoutError
 from rag.providers.extractive import NOTHING_FOUND
-from rag.providers.sse import sse_data
-
-DONE = "[DONE]"
-_ERROR_BODY_CHARS = 200
-SYSTEM_PROMPT = (
-    "You answer questions about a software product using only the numbered help articles "
-    "given. Answer in a few sentences. After each sentence, cite the article it comes from as "
-    "[n]. If the articles do not answer the question, say so."
-)
-
-
-def build_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
-    """Return the chat messages: instructions, then the numbered articles and the question."""
-    articles = "\n\n".join(
-        f"[{passage.number}] {passage.article.title}\n{passage.article.body}"
-        for passage in passages
-    )
-    user = f"Articles:\n\n{articles}\n\nQuestion: {question}"
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
-
-
-def chunk_text(data: str) -> str:
-    """Return the text a streamed chunk adds, raising ProviderError for an error chunk."""
-    try:
-        chunk: Any = json.loads(data)
-    except json.JSONDecodeError as error:
-        raise ProviderError("the provider streamed a chunk that is not JSON") from error
-    if not isinstance(chunk, dict):
-        raise ProviderError("the provider streamed a chunk that is not a JSON object")
-    if "error" in chunk:
-        raise ProviderError(f"the provider reported an error: {_describe(chunk['error'])}")
-    choices = chunk.get("choices") or [{}]
-    delta = choices[0].get("delta") or {}
-    content = delta.get("content")
-    return content if isinstance(content, str) else ""
-
-
-def _describe(error: Any) -> str:
-    message = error.get("message") if isinstance(error, dict) else error
-    return str(message)[:_ERROR_BODY_CHARS]
 
 
 class OpenAICompatibleProvider:
@@ -90,7 +49,7 @@ class OpenAICompatibleProvider:
             "model": self._model,
             "stream": True,
             "temperature": 0,
-            "messages": build_messages(question, passages),
+            "messages": chat_messages(question, _articles(passages)),
         }
         try:
             async with self._client.stream(
@@ -99,28 +58,32 @@ class OpenAICompatibleProvider:
                 await _raise_for_status(response)
                 async for text in _texts(response):
                     yield text
+        except ChatCompletionError as error:
+            raise ProviderError(str(error)) from error
         except httpx.TimeoutException as error:
             raise ProviderTimeoutError("the provider did not answer in time") from error
         except httpx.HTTPError as error:
             raise ProviderError(f"the provider could not be reached: {error}") from error
 
 
+def _articles(passages: Sequence[Passage]) -> list[tuple[str, str]]:
+    # The prompt numbers articles by position: retrieval numbers passages the same way.
+    return [(passage.article.title, passage.article.body) for passage in passages]
+
+
 async def _raise_for_status(response: httpx.Response) -> None:
     if response.status_code < 400:
         return
     body = (await response.aread()).decode(errors="replace")
-    try:
-        detail = _describe(json.loads(body).get("error", body))
-    except (json.JSONDecodeError, AttributeError):
-        detail = body[:_ERROR_BODY_CHARS]
-    raise ProviderError(f"the provider answered {response.status_code}: {detail}")
+    raise ProviderError(f"the provider answered {response.status_code}: {error_detail(body)}")
 
 
 async def _texts(response: httpx.Response) -> AsyncIterator[str]:
-    async for data in sse_data(response.aiter_lines()):
-        if data.strip() == DONE:
-            return
-        text = chunk_text(data)
+    stream = ChatCompletionStream()
+    async for line in response.aiter_lines():
+        text = stream.feed(line)
         if text:
             yield text
-    raise ProviderError("the provider's stream ended before [DONE]")
+        if stream.done:
+            return
+    stream.end()
