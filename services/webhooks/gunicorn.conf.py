@@ -2,7 +2,9 @@
 
 Tracing, logging and the Flask instrumentation are set up in each worker after fork: the SDK's
 export thread and gRPC channels do not survive ``fork``, and without ``preload_app`` the worker
-imports and creates the app only after ``post_fork``, so the app is built as an instrumented Flask.
+creates the app only after ``post_fork``, so the app is built as an instrumented Flask.
+The app factory starts the worker's outbox relay thread, so each worker delivers stored events;
+on exit the worker stops its relay first, so the spans of its last delivery are flushed too.
 
 ``GUNICORN_WORKERS`` (default 2) and ``GUNICORN_THREADS`` (default 4) size the server.
 """
@@ -12,17 +14,19 @@ from typing import Any
 
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from strangler_shared import configure_logging, setup_tracing, shutdown_tracing
+from webhooks import close_app
 
 SERVICE_NAME = "webhooks"
 
 wsgi_app = "webhooks:create_app()"
 bind = ["127.0.0.1:8002"]
-# Threads, because each request blocks on a gRPC call to core for up to its deadline (5 s).
+# Threads, because each request blocks on the outbox's commit (an fsync, or a wait for the lock).
 worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-# Longer than core's gRPC deadline, so only a truly stuck worker is killed.
+# Requests no longer wait for core; generous all the same, so only a truly stuck worker is killed.
 timeout = 30
+# Time for the relay to finish a delivery in flight (core's gRPC deadline, 5 s) and stop.
 graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
@@ -41,5 +45,9 @@ def post_fork(server: Any, worker: Any) -> None:
 
 
 def worker_exit(server: Any, worker: Any) -> None:
-    """Export the worker's buffered spans before it exits."""
+    """Stop the worker's relay, then export its buffered spans before it exits."""
+    # A worker whose app failed to load has no ``wsgi``.
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        close_app(app)
     shutdown_tracing()

@@ -274,33 +274,38 @@ def _stripe_delivery(secret: str, customer: str) -> tuple[bytes, dict[str, str]]
     return body, headers
 
 
-def _delivery_trace(stack: Stack, intake_trace: str) -> Observed | None:
-    """Return a separate trace that links the intake and applied the event in core, if any."""
-    reader = TraceReader(f"http://127.0.0.1:{stack.config.ports.traces}")
-    for summary in reader.recent(service="webhooks", limit=50):
-        spans = _spans(stack, summary["trace_id"])
-        links = {link["trace_id"] for span in spans for link in span["links"]}
-        if summary["trace_id"] != intake_trace and intake_trace in links:
-            return Observed(spans, {("webhooks", "core", "grpc")})
-    return None
+def _delivered(stack: Stack, trace_id: str) -> Observed | None:
+    """Return the trace once it has the intake, the delivery span and the call to core."""
+    expected = {("gateway", "webhooks", "http"), ("webhooks", "core", "grpc")}
+    trace = Observed(_spans(stack, trace_id), expected)
+    # The delivery span ends after core's answer, so it may be exported after the call's spans.
+    return trace if trace and any(s["kind"] == "CONSUMER" for s in trace.spans) else None
 
 
-def test_webhook_forward_is_in_the_intake_trace_or_linked_to_it(
+def test_webhook_forward_is_in_the_intake_trace_and_linked_to_it(
     stack: Stack, gateway: httpx.Client, poll: Callable[..., Any]
 ) -> None:
     body, headers = _stripe_delivery(stack.secrets.stripe_webhook_secret, "cus_unknown_trace")
 
     response = gateway.post("/webhooks/stripe", content=body, headers=headers)
-    assert response.status_code == 200, response.text
-    intake_id = _trace_id(response)
+    assert response.status_code == 202, response.text
 
-    def forwarded() -> Observed | None:
-        intake = Observed(_spans(stack, intake_id), {("gateway", "webhooks", "http")})
-        if intake and ("webhooks", "core", "grpc") in intake.found:
-            return intake
-        return _delivery_trace(stack, intake_id) if intake else None
-
-    trace: Observed = poll(forwarded, seconds=20)
-    assert trace.entry("core", "grpc")["attributes"]["rpc.method"] == "ApplyEvent"
-    intake = Observed(_spans(stack, intake_id), set())
-    assert _decision(intake.entry("webhooks"))["migration.route"] == "stripe-webhooks"
+    # The relay delivers after the answer; its spans join the intake's trace when they arrive.
+    trace: Observed = poll(lambda: _delivered(stack, _trace_id(response)), seconds=20)
+    intake = trace.entry("webhooks")
+    [delivery] = [s for s in trace.spans if s["kind"] == "CONSUMER"]
+    assert delivery["service_name"] == "webhooks"
+    assert delivery["parent_span_id"] == intake["span_id"]
+    assert [(link["trace_id"], link["span_id"]) for link in delivery["links"]] == [
+        (intake["trace_id"], intake["span_id"])
+    ]
+    assert delivery["attributes"]["messaging.message.id"] == json.loads(body)["id"]
+    # webhooks CONSUMER -> webhooks gRPC CLIENT -> core gRPC SERVER (ApplyEvent).
+    core_grpc = trace.entry("core", "grpc")
+    assert core_grpc["attributes"]["rpc.method"] == "ApplyEvent"
+    [client] = [s for s in trace.spans if s["span_id"] == core_grpc["parent_span_id"]]
+    assert (client["service_name"], client["kind"]) == ("webhooks", "CLIENT")
+    assert client["parent_span_id"] == delivery["span_id"]
+    # The stored baggage was restored: the routing decision is on both entry spans.
+    for span in (intake, delivery, core_grpc):
+        assert _decision(span)["migration.route"] == "stripe-webhooks", span["name"]

@@ -1,4 +1,8 @@
-"""A signed webhook through the gateway changes core's billing state; a forged one does not."""
+"""A signed webhook through the gateway changes core's billing state; a forged one does not.
+
+The adapter answers once the event is stored in its outbox and relays it to core right after, so
+the tests poll (with a deadline) for the state change instead of expecting it with the answer.
+"""
 
 import hashlib
 import hmac
@@ -6,7 +10,9 @@ import json
 import sqlite3
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -45,6 +51,15 @@ def _billing(stack: Stack, provider_id: str) -> tuple[str, int]:
     return row[0], row[1]
 
 
+def _outbox_row(stack: Stack, event_id: str) -> tuple[str, str | None, int] | None:
+    """Return the adapter's (status, core outcome, attempts) of an event; None if not stored."""
+    with sqlite3.connect(stack.config.data_dir / "webhooks-outbox.sqlite3") as db:
+        row = db.execute(
+            "select status, outcome, attempts from outbox where event_id = ?", (event_id,)
+        ).fetchone()
+    return (row[0], row[1], row[2]) if row else None
+
+
 def _active_customers() -> list[str]:
     customers = json.loads(CUSTOMERS.read_text())
     return [
@@ -54,20 +69,41 @@ def _active_customers() -> list[str]:
     ]
 
 
-def test_signed_webhook_changes_billing_state(stack: Stack, gateway: httpx.Client) -> None:
+def test_signed_webhook_changes_billing_state(
+    stack: Stack, gateway: httpx.Client, poll: Callable[..., Any]
+) -> None:
     customer = _active_customers()[0]
     body = _event("invoice.payment_failed", customer, amount_due=4200)
+    event_id = json.loads(body)["id"]
     signature = _stripe_signature(stack.secrets.stripe_webhook_secret, body)
     headers = {"Stripe-Signature": signature, "Content-Type": "application/json"}
 
     response = gateway.post("/webhooks/stripe", content=body, headers=headers)
 
-    assert response.status_code == 200, response.text
+    assert response.status_code == 202, response.text
     assert response.headers["x-service"] == "webhooks"
-    assert response.json()["outcome"] == "applied"
-    assert _billing(stack, customer) == ("past_due", 4200)
+    assert response.json() == {"received": True, "event_id": event_id, "outcome": "accepted"}
+    poll(lambda: _billing(stack, customer) == ("past_due", 4200), seconds=20)
+    # core commits before it answers, so the adapter records the outcome a moment later.
+    poll(lambda: _outbox_row(stack, event_id) == ("delivered", "applied", 1), seconds=20)
+
+
+def test_redelivered_webhook_is_acknowledged_without_a_second_delivery(
+    stack: Stack, gateway: httpx.Client, poll: Callable[..., Any]
+) -> None:
+    customer = _active_customers()[2]
+    body = _event("invoice.payment_failed", customer, amount_due=1300)
+    event_id = json.loads(body)["id"]
+    headers = {"Stripe-Signature": _stripe_signature(stack.secrets.stripe_webhook_secret, body)}
+
+    first = gateway.post("/webhooks/stripe", content=body, headers=headers)
+    poll(lambda: _outbox_row(stack, event_id) == ("delivered", "applied", 1), seconds=20)
     again = gateway.post("/webhooks/stripe", content=body, headers=headers)
-    assert again.json()["outcome"] == "duplicate"
+
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert again.json() == {"received": True, "event_id": event_id, "outcome": "duplicate"}
+    assert _outbox_row(stack, event_id) == ("delivered", "applied", 1), "not relayed again"
+    assert _billing(stack, customer) == ("past_due", 1300)
 
 
 @pytest.mark.parametrize(
@@ -91,6 +127,7 @@ def test_bad_signature_changes_nothing(
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
+    assert _outbox_row(stack, json.loads(body)["id"]) is None, "a refused event is never stored"
     assert _billing(stack, customer) == before
 
 

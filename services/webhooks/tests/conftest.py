@@ -1,18 +1,28 @@
-"""Fixtures of the adapter's tests: a fresh app per test, a Stripe-like sender, a real gRPC core."""
+"""Fixtures of the adapter's tests: fresh apps and outboxes per test, a real gRPC core, a clock."""
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from webhooks import create_app
-from webhooks.intake import EXTENSION_KEY
+from opentelemetry.trace import TracerProvider
+from webhooks import close_app, create_app
+from webhooks.config import OutboxSettings
+from webhooks.forwarder import CoreForwarder
+from webhooks.outbox import Outbox
+from webhooks.relay import Relay
 from webhooks.testing import (
+    LEASE_SECONDS,
+    RETRY_BASE_SECONDS,
+    RETRY_CAP_SECONDS,
     SIGNING_SECRET,
     TOKEN,
     AppFactory,
+    ManualClock,
+    RelayFactory,
     RunningCore,
     StripeSender,
     serve_core,
@@ -36,25 +46,86 @@ def dead_target() -> Iterator[str]:
 
 
 @pytest.fixture
-def make_app() -> Iterator[AppFactory]:
-    """Return a factory of fresh apps (secret and token set), closing each one's channel after."""
+def outbox_path(tmp_path: Path) -> Path:
+    """Return where this test's outbox lives (each test has its own)."""
+    return tmp_path / "outbox.sqlite3"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """Return a clock for the test's outboxes."""
+    return ManualClock()
+
+
+@pytest.fixture
+def make_app(outbox_path: Path) -> Iterator[AppFactory]:
+    """Return a factory of fresh apps on the test's outbox, relay off unless asked; close after."""
     apps: list[Flask] = []
 
     def make(**config: Any) -> Flask:
-        app = create_app(
-            {"STRIPE_SIGNING_SECRET": SIGNING_SECRET, "SERVICE_TOKEN": TOKEN, **config}
-        )
+        defaults = {
+            "STRIPE_SIGNING_SECRET": SIGNING_SECRET,
+            "SERVICE_TOKEN": TOKEN,
+            "OUTBOX_PATH": str(outbox_path),
+            "OUTBOX_RELAY": False,
+        }
+        app = create_app({**defaults, **config})
         apps.append(app)
         return app
 
     yield make
     for app in apps:
-        app.extensions[EXTENSION_KEY].close()
+        close_app(app)
+
+
+@pytest.fixture
+def make_relay(outbox_path: Path, clock: ManualClock) -> Iterator[RelayFactory]:
+    """Return a factory of relays on the test's outbox and clock; close them after."""
+    relays: list[Relay] = []
+
+    def make(
+        target: str,
+        *,
+        token: str = TOKEN,
+        timeout_seconds: float = 5.0,
+        poll_seconds: float = 1.0,
+        tracer_provider: TracerProvider | None = None,
+        real_clock: bool = False,
+    ) -> Relay:
+        outbox = Outbox(outbox_path) if real_clock else Outbox(outbox_path, clock=clock)
+        outbox.initialize()
+        settings = OutboxSettings(
+            path=outbox_path,
+            relay=True,
+            poll_seconds=poll_seconds,
+            lease_seconds=LEASE_SECONDS,
+            retry_base_seconds=RETRY_BASE_SECONDS,
+            retry_cap_seconds=RETRY_CAP_SECONDS,
+        )
+        forwarder = CoreForwarder(target, token, timeout_seconds=timeout_seconds)
+        # The jitter at its top: every wait is exactly the capped doubling.
+        relay = Relay(
+            outbox, forwarder, settings, tracer_provider=tracer_provider, rand=lambda: 1.0
+        )
+        relays.append(relay)
+        return relay
+
+    yield make
+    for relay in relays:
+        relay.close()
+
+
+@pytest.fixture
+def outbox(outbox_path: Path, clock: ManualClock) -> Outbox:
+    """Return the test's outbox on the manual clock, created."""
+    store = Outbox(outbox_path, clock=clock)
+    store.initialize()
+    return store
 
 
 @pytest.fixture
 def app(make_app: AppFactory, core: RunningCore) -> Flask:
-    """Return a fresh app wired to the stand-in core."""
+    """Return a fresh app wired to the stand-in core, its relay off."""
     return make_app(CORE_GRPC_TARGET=core.target)
 
 

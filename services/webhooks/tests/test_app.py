@@ -1,10 +1,14 @@
 """The app factory and the HTTP behaviour every route shares: config, health, JSON errors."""
 
+import sqlite3
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from strangler_shared import InvalidSecretError
-from webhooks import create_app
+from webhooks import RELAY_EXTENSION_KEY, close_app, create_app
 from webhooks.config import ConfigError
+from webhooks.relay import Relay
 from webhooks.testing import SIGNING_SECRET, TOKEN, AppFactory
 
 
@@ -62,17 +66,74 @@ def test_unexpected_error_is_a_json_500_without_traceback(
     assert b"Traceback" not in response.data
 
 
-def test_settings_come_from_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_come_from_prefixed_environment(
+    monkeypatch: pytest.MonkeyPatch, outbox_path: Path
+) -> None:
     monkeypatch.setenv("STRANGLER_SERVICE_TOKEN", TOKEN)
     monkeypatch.setenv("WEBHOOKS_STRIPE_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setenv("WEBHOOKS_CORE_GRPC_TARGET", "127.0.0.1:59999")
     monkeypatch.setenv("WEBHOOKS_STRIPE_TOLERANCE_SECONDS", "60")
+    monkeypatch.setenv("WEBHOOKS_OUTBOX_PATH", str(outbox_path))
+    monkeypatch.setenv("WEBHOOKS_OUTBOX_RELAY", "false")
+    monkeypatch.setenv("WEBHOOKS_OUTBOX_LEASE_SECONDS", "45")
 
     app = create_app()
+    close_app(app)
 
     assert app.config["STRIPE_SIGNING_SECRET"] == SIGNING_SECRET
     assert app.config["CORE_GRPC_TARGET"] == "127.0.0.1:59999"
     assert app.config["STRIPE_TOLERANCE_SECONDS"] == 60
+    assert app.config["OUTBOX_LEASE_SECONDS"] == 45
+    assert _relay(app).running is False
+
+
+def test_outbox_file_is_created_at_start(make_app: AppFactory, tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "outbox.sqlite3"
+
+    make_app(OUTBOX_PATH=str(path))
+
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute("SELECT COUNT(*) FROM outbox").fetchone() == (0,)
+
+
+def test_relay_runs_unless_turned_off_and_stops_with_the_app(make_app: AppFactory) -> None:
+    app = make_app(OUTBOX_RELAY=True)
+    assert _relay(app).running is True
+
+    close_app(app)
+
+    assert _relay(app).running is False
+
+
+def test_refuses_to_start_without_outbox_path() -> None:
+    config = {"STRIPE_SIGNING_SECRET": SIGNING_SECRET, "SERVICE_TOKEN": TOKEN}
+
+    with pytest.raises(ConfigError, match="WEBHOOKS_OUTBOX_PATH is not set"):
+        create_app(config)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"OUTBOX_LEASE_SECONDS": 5}, "WEBHOOKS_OUTBOX_LEASE_SECONDS must exceed"),
+        ({"OUTBOX_RETRY_CAP_SECONDS": 0.5}, "WEBHOOKS_OUTBOX_RETRY_CAP_SECONDS must be at least"),
+        ({"OUTBOX_RELAY": "yes"}, "WEBHOOKS_OUTBOX_RELAY must be true or false"),
+        ({"OUTBOX_POLL_SECONDS": 0}, "WEBHOOKS_OUTBOX_POLL_SECONDS"),
+        ({"OUTBOX_RETRY_BASE_SECONDS": -1}, "WEBHOOKS_OUTBOX_RETRY_BASE_SECONDS"),
+    ],
+)
+def test_refuses_to_start_with_bad_outbox_settings(
+    make_app: AppFactory, overrides: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named):
+        make_app(**overrides)
+
+
+def _relay(app: Flask) -> Relay:
+    relay = app.extensions[RELAY_EXTENSION_KEY]
+    assert isinstance(relay, Relay)
+    return relay
 
 
 def test_refuses_to_start_without_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,13 +1,14 @@
-"""The adapter under the real gunicorn command: serves, forwards to core, and traces each request.
+"""The adapter under the real gunicorn command: accepts, relays to core, traces, survives a crash.
 
-The server runs with ``OTEL_TRACES_EXPORTER=console`` and is stopped right after the request, well
+The server runs with ``OTEL_TRACES_EXPORTER=console`` and is stopped right after the delivery, well
 before the batch exporter's 5 s schedule, so finding the spans on stdout also shows that a worker
-flushes its spans when it exits.
+stops its relay and flushes its spans when it exits.
 """
 
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 
 import httpx
 from webhooks.testing import SIGNING_SECRET, TOKEN, RunningCore, StripeSender, stripe_event
+from webhooks.tracing import SPAN_NAME
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = SERVICE_DIR.parents[1]
@@ -28,35 +30,65 @@ _LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 T = TypeVar("T")
 
 
-def test_gunicorn_serves_forwards_and_traces(
+def test_gunicorn_accepts_relays_and_traces_the_delivery(
     core: RunningCore, sender: StripeSender, tmp_path: Path
 ) -> None:
     body = stripe_event("customer.subscription.updated")
 
-    with _gunicorn(core.target, tmp_path) as base_url:
-        signature = sender.signature(body)
-        response = httpx.post(
-            f"{base_url}/webhooks/stripe", content=body, headers={"Stripe-Signature": signature}
-        )
+    with _gunicorn(_env(core.target, tmp_path), tmp_path) as base_url:
+        response = _post(base_url, sender, body, baggage="migration.route=stripe-webhooks")
+        [call] = _poll(lambda: core.servicer.calls)
 
-    assert response.status_code == 200, response.text
+    assert response.status_code == 202, response.text
     assert response.headers["x-service"] == "webhooks"
-    assert response.json()["outcome"] == "applied"
-    [call] = core.servicer.calls
+    assert response.json()["outcome"] == "accepted"
     assert call.request.payload == body
     assert call.metadata["authorization"] == f"Bearer {TOKEN}"
-    trace_id = call.metadata["traceparent"].split("-")[1]
+    assert "migration.route=stripe-webhooks" in call.metadata["baggage"]
     spans = _console_spans((tmp_path / "stdout").read_text())
     server = _one(spans, "POST /webhooks/stripe", "SpanKind.SERVER")
+    consumer = _one(spans, SPAN_NAME, "SpanKind.CONSUMER")
     client = _one(spans, "/strangler.core.v1.CoreService/ApplyEvent", "SpanKind.CLIENT")
-    assert server["context"]["trace_id"] == f"0x{trace_id}"
+    trace_id = server["context"]["trace_id"]
     assert server["attributes"]["http.route"] == "/webhooks/stripe"
-    assert client["parent_id"] == server["context"]["span_id"]
+    # intake -> delivery (parent and link) -> gRPC call, all in the intake's trace.
+    assert consumer["parent_id"] == server["context"]["span_id"]
+    assert [link["context"] for link in consumer["links"]] == [server["context"]]
+    assert consumer["attributes"]["migration.route"] == "stripe-webhooks"
+    assert client["parent_id"] == consumer["context"]["span_id"]
+    assert consumer["context"]["trace_id"] == client["context"]["trace_id"] == trace_id
+    assert call.metadata["traceparent"].split("-")[1:3] == [
+        trace_id.removeprefix("0x"),
+        client["context"]["span_id"].removeprefix("0x"),
+    ]
+
+
+def test_an_accepted_event_survives_a_killed_server(
+    core: RunningCore, dead_target: str, sender: StripeSender, tmp_path: Path
+) -> None:
+    body = stripe_event()
+    trace_id = secrets.token_hex(16)
+
+    # core is down, so the event waits in the outbox; then the whole server dies at once.
+    with _gunicorn(_env(dead_target, tmp_path), tmp_path, kill=True) as base_url:
+        response = _post(base_url, sender, body, traceparent=f"00-{trace_id}-{'1' * 16}-01")
+    assert response.status_code == 202, response.text
+
+    with _gunicorn(_env(core.target, tmp_path), tmp_path):
+        [call] = _poll(lambda: core.servicer.calls)
+
+    assert call.request.payload == body
+    assert call.metadata["traceparent"].split("-")[1] == trace_id, "still the intake's trace"
+
+
+def _post(base_url: str, sender: StripeSender, body: bytes, **headers: str) -> httpx.Response:
+    headers["Stripe-Signature"] = sender.signature(body)
+    return httpx.post(f"{base_url}/webhooks/stripe", content=body, headers=headers)
 
 
 @contextmanager
-def _gunicorn(core_target: str, tmp_path: Path) -> Iterator[str]:
-    """Run the brief's gunicorn command on a free port; yield its base URL; stop it."""
+def _gunicorn(env: dict[str, str], tmp_path: Path, *, kill: bool = False) -> Iterator[str]:
+    """Run the service's gunicorn command on a free port; yield its base URL; stop or kill it."""
     argv = [
         sys.executable, "-m", "gunicorn", "webhooks:create_app()",
         "-c", str(SERVICE_DIR / "gunicorn.conf.py"), "--bind", "127.0.0.1:0",
@@ -64,7 +96,7 @@ def _gunicorn(core_target: str, tmp_path: Path) -> Iterator[str]:
     stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
-            argv, cwd=REPO_ROOT, env=_env(core_target), stdout=out, stderr=err,
+            argv, cwd=REPO_ROOT, env=env, stdout=out, stderr=err,
             start_new_session=True,
         )  # fmt: skip
     try:
@@ -73,15 +105,19 @@ def _gunicorn(core_target: str, tmp_path: Path) -> Iterator[str]:
         _poll(lambda: _healthy(base_url))
         yield base_url
     finally:
-        _stop(process)
+        if kill:
+            _kill(process)
+        else:
+            _stop(process)
 
 
-def _env(core_target: str) -> dict[str, str]:
+def _env(core_target: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "WEBHOOKS_"))}
     env.update(
         STRANGLER_SERVICE_TOKEN=TOKEN,
         WEBHOOKS_CORE_GRPC_TARGET=core_target,
         WEBHOOKS_STRIPE_SIGNING_SECRET=SIGNING_SECRET,
+        WEBHOOKS_OUTBOX_PATH=str(tmp_path / "outbox.sqlite3"),
         OTEL_TRACES_EXPORTER="console",
         GUNICORN_WORKERS="1",
     )
@@ -110,6 +146,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         raise
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=DEADLINE_SECONDS)
 
 
 def _poll(check: Callable[[], T | None]) -> T:

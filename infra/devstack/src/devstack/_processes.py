@@ -162,6 +162,8 @@ def _webhooks(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
     env.update(
         WEBHOOKS_CORE_GRPC_TARGET=f"{_HOST}:{config.ports.core_grpc}",
         WEBHOOKS_STRIPE_SIGNING_SECRET=secrets.stripe_webhook_secret,
+        # Accepted events wait here for delivery to core; kept across restarts like core's data.
+        WEBHOOKS_OUTBOX_PATH=str(config.data_dir / "webhooks-outbox.sqlite3"),
         GUNICORN_WORKERS=str(config.webhooks_workers),
     )
     port = config.ports.webhooks

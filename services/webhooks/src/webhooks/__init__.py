@@ -1,7 +1,7 @@
-"""The Flask webhook adapter: verifies signed deliveries and forwards them to core over gRPC."""
+"""The Flask webhook adapter: verifies signed deliveries, stores them, and relays them to core."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import flask
 from flask import Flask, Response
@@ -11,15 +11,18 @@ from webhooks.config import DEFAULTS, ENV_PREFIX, Settings, load_settings
 from webhooks.errors import register_error_handlers
 from webhooks.forwarder import CoreForwarder
 from webhooks.intake import EXTENSION_KEY, Intake
+from webhooks.outbox import Outbox
+from webhooks.relay import Relay
 from webhooks.signatures import build_verifiers
 
 SERVICE_NAME = "webhooks"
+RELAY_EXTENSION_KEY = "webhooks.relay"
 
-__all__ = ["create_app"]
+__all__ = ["close_app", "create_app"]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Create the adapter: load and check its settings, wire the intake, register the routes."""
+    """Create the adapter: check its settings, open the outbox, start the relay, add routes."""
     # Looked up on the module at call time: FlaskInstrumentor().instrument() swaps flask.Flask for
     # an instrumented subclass, which must apply even if this module was imported earlier.
     app = flask.Flask(__name__)
@@ -27,21 +30,34 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env(ENV_PREFIX)
     if test_config is not None:
         app.config.from_mapping(test_config)
-    app.extensions[EXTENSION_KEY] = _build_intake(load_settings(app.config))
+    settings = load_settings(app.config)
+    outbox = Outbox(settings.outbox.path)
+    outbox.initialize()
+    relay = _build_relay(settings, outbox)
+    app.extensions[RELAY_EXTENSION_KEY] = relay
+    app.extensions[EXTENSION_KEY] = Intake(build_verifiers(settings), outbox, relay.wake)
     app.register_blueprint(health.bp)
     app.register_blueprint(stripe.bp)
     register_error_handlers(app)
     app.after_request(_add_service_header)
+    if settings.outbox.relay:
+        # Here rather than at import: gunicorn calls the factory in each worker, after the fork.
+        relay.start()
     return app
 
 
-def _build_intake(settings: Settings) -> Intake:
+def close_app(app: Flask) -> None:
+    """Stop the app's relay after its current delivery and close its channel to core."""
+    cast(Relay, app.extensions[RELAY_EXTENSION_KEY]).close()
+
+
+def _build_relay(settings: Settings, outbox: Outbox) -> Relay:
     forwarder = CoreForwarder(
         settings.core_grpc_target,
         settings.service_token,
         timeout_seconds=settings.core_grpc_timeout_seconds,
     )
-    return Intake(build_verifiers(settings), forwarder)
+    return Relay(outbox, forwarder, settings.outbox)
 
 
 def _add_service_header(response: Response) -> Response:

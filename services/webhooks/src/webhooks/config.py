@@ -15,6 +15,22 @@ or malformed, so a misconfigured adapter never answers a delivery.
     How old a signature's timestamp may be before the delivery counts as stale. Default 300.
 ``WEBHOOKS_MAX_CONTENT_LENGTH``
     Largest accepted request body in bytes (Flask's own key). Default 1 MiB.
+``WEBHOOKS_OUTBOX_PATH``
+    The SQLite file of the outbox, where each accepted event is stored before the sender gets its
+    2xx. Required; there is no default. Every worker of one adapter shares it, so it must be on a
+    local disk of the one host they run on (SQLite's WAL mode needs shared memory).
+``WEBHOOKS_OUTBOX_RELAY``
+    Whether this process runs the relay thread that delivers stored events to core. Default
+    ``true``; tests turn it off to drive deliveries themselves.
+``WEBHOOKS_OUTBOX_POLL_SECONDS``
+    The longest an idle relay waits before looking for due events it was not woken for: events
+    another worker stored, retries, leases that ran out. Default 1.
+``WEBHOOKS_OUTBOX_LEASE_SECONDS``
+    How long a claimed event stays reserved for the relay that claimed it; after that (the relay
+    crashed) another relay may claim it again. Must exceed the gRPC deadline. Default 30.
+``WEBHOOKS_OUTBOX_RETRY_BASE_SECONDS`` / ``WEBHOOKS_OUTBOX_RETRY_CAP_SECONDS``
+    The wait before the first retry of a failed delivery, and the longest wait: each retry doubles
+    it up to the cap, with jitter. Defaults 1 and 300.
 ``STRANGLER_SERVICE_TOKEN`` / ``STRANGLER_SERVICE_TOKEN_FILE``
     The token every call to core carries (see ``strangler_shared.environment_variables``). Tests
     may pass it as ``SERVICE_TOKEN`` in the test config instead.
@@ -22,6 +38,7 @@ or malformed, so a misconfigured adapter never answers a delivery.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from strangler_shared import load_service_token
@@ -32,6 +49,11 @@ DEFAULTS: Mapping[str, Any] = {
     "CORE_GRPC_TIMEOUT_SECONDS": 5.0,
     "STRIPE_TOLERANCE_SECONDS": 300,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "OUTBOX_RELAY": True,
+    "OUTBOX_POLL_SECONDS": 1.0,
+    "OUTBOX_LEASE_SECONDS": 30.0,
+    "OUTBOX_RETRY_BASE_SECONDS": 1.0,
+    "OUTBOX_RETRY_CAP_SECONDS": 300.0,
 }
 
 ENV_PREFIX = "WEBHOOKS"
@@ -39,6 +61,18 @@ ENV_PREFIX = "WEBHOOKS"
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the adapter must not start."""
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    """Where accepted events are stored, and how the relay delivers them."""
+
+    path: Path
+    relay: bool
+    poll_seconds: float
+    lease_seconds: float
+    retry_base_seconds: float
+    retry_cap_seconds: float
 
 
 @dataclass(frozen=True)
@@ -50,17 +84,44 @@ class Settings:
     stripe_signing_secret: str = field(repr=False)
     stripe_tolerance_seconds: int
     service_token: str = field(repr=False)
+    outbox: OutboxSettings
 
 
 def load_settings(config: Mapping[str, Any]) -> Settings:
     """Check the merged Flask config and return the settings, or raise ConfigError."""
-    return Settings(
+    settings = Settings(
         core_grpc_target=_text(config, "CORE_GRPC_TARGET"),
         core_grpc_timeout_seconds=_positive_number(config, "CORE_GRPC_TIMEOUT_SECONDS"),
         stripe_signing_secret=_secret(config, "STRIPE_SIGNING_SECRET"),
         stripe_tolerance_seconds=_positive_int(config, "STRIPE_TOLERANCE_SECONDS"),
         service_token=_service_token(config),
+        outbox=load_outbox_settings(config),
     )
+    if settings.outbox.lease_seconds <= settings.core_grpc_timeout_seconds:
+        # A lease shorter than the call would let a second relay deliver the event meanwhile.
+        raise ConfigError(
+            f"{_env_name('OUTBOX_LEASE_SECONDS')} must exceed "
+            f"{_env_name('CORE_GRPC_TIMEOUT_SECONDS')}"
+        )
+    return settings
+
+
+def load_outbox_settings(config: Mapping[str, Any]) -> OutboxSettings:
+    """Check the outbox's part of the config (all the ``outbox`` command needs)."""
+    settings = OutboxSettings(
+        path=Path(_text(config, "OUTBOX_PATH")),
+        relay=_flag(config, "OUTBOX_RELAY"),
+        poll_seconds=_positive_number(config, "OUTBOX_POLL_SECONDS"),
+        lease_seconds=_positive_number(config, "OUTBOX_LEASE_SECONDS"),
+        retry_base_seconds=_positive_number(config, "OUTBOX_RETRY_BASE_SECONDS"),
+        retry_cap_seconds=_positive_number(config, "OUTBOX_RETRY_CAP_SECONDS"),
+    )
+    if settings.retry_cap_seconds < settings.retry_base_seconds:
+        raise ConfigError(
+            f"{_env_name('OUTBOX_RETRY_CAP_SECONDS')} must be at least "
+            f"{_env_name('OUTBOX_RETRY_BASE_SECONDS')}"
+        )
+    return settings
 
 
 def _env_name(key: str) -> str:
@@ -69,8 +130,17 @@ def _env_name(key: str) -> str:
 
 def _text(config: Mapping[str, Any], key: str) -> str:
     value = config.get(key)
+    if value is None:
+        raise ConfigError(f"{_env_name(key)} is not set")
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{_env_name(key)} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _flag(config: Mapping[str, Any], key: str) -> bool:
+    value = config.get(key)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{_env_name(key)} must be true or false, got {value!r}")
     return value
 
 

@@ -45,25 +45,11 @@ class InvalidEventError(IntakeError):
     code = "invalid_event"
 
 
-class CoreUnavailableError(IntakeError):
-    """core cannot be reached or did not answer in time; the sender should retry."""
+class StorageUnavailableError(IntakeError):
+    """The event could not be stored, so it is not accepted; the sender should retry."""
 
     status = 503
-    code = "core_unavailable"
-
-
-class CoreMisconfiguredError(IntakeError):
-    """core refused the adapter's credentials: an operator must fix the deployment."""
-
-    status = 500
-    code = "internal_error"
-
-
-class CoreError(IntakeError):
-    """core failed in a way the adapter does not expect."""
-
-    status = 502
-    code = "upstream_error"
+    code = "storage_unavailable"
 
 
 _CODES_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 500: "internal_error"}

@@ -1,8 +1,9 @@
-"""Delivering a verified event to core over gRPC ``CoreService.ApplyEvent``.
+"""Applying a stored event in core over gRPC ``CoreService.ApplyEvent``.
 
 The channel is opened on first use, once per forwarder, in the process that uses it: gRPC channels
 do not survive ``fork``, and gunicorn builds the app in each worker after forking. gRPC failures
-become intake errors here, so the HTTP boundary tells the sender whether retrying can help.
+become :class:`DeliveryError` here, marked permanent when retrying cannot help, so the relay knows
+whether to retry later or keep the event as a dead letter.
 """
 
 import logging
@@ -13,23 +14,36 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_shared import open_channel
 
-from webhooks.errors import (
-    CoreError,
-    CoreMisconfiguredError,
-    CoreUnavailableError,
-    IntakeError,
-    InvalidEventError,
-)
 from webhooks.events import Outcome, VerifiedEvent
 
 logger = logging.getLogger(__name__)
 
-_RETRY_LATER = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+# core down, slow, overloaded, or failing on something of its own (a locked database): all may
+# pass. Any other status says the request or the deployment is wrong, which a retry cannot fix.
+_TRANSIENT = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+    }
+)
 _OUTCOMES = {
     core_pb2.ApplyEventResponse.APPLIED: Outcome.APPLIED,
     core_pb2.ApplyEventResponse.DUPLICATE: Outcome.DUPLICATE,
     core_pb2.ApplyEventResponse.IGNORED: Outcome.IGNORED,
 }
+
+
+class DeliveryError(Exception):
+    """core did not apply an event; ``permanent`` when retrying the same call cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class CoreForwarder:
@@ -44,11 +58,11 @@ class CoreForwarder:
         self._stub: core_pb2_grpc.CoreServiceStub | None = None
 
     def forward(self, event: VerifiedEvent) -> Outcome:
-        """Apply ``event`` in core and return core's outcome."""
+        """Apply ``event`` in core and return core's outcome, or raise DeliveryError."""
         try:
             response = self._core().ApplyEvent(apply_event_request(event))
         except grpc.RpcError as error:
-            raise self._intake_error(error, event) from error
+            raise self._delivery_error(error, event) from error
         return _outcome(response, event)
 
     def close(self) -> None:
@@ -67,31 +81,36 @@ class CoreForwarder:
                 self._stub = core_pb2_grpc.CoreServiceStub(self._channel)
             return self._stub
 
-    def _intake_error(self, error: grpc.RpcError, event: VerifiedEvent) -> IntakeError:
+    def _delivery_error(self, error: grpc.RpcError, event: VerifiedEvent) -> DeliveryError:
         code = error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
         details = (error.details() if isinstance(error, grpc.Call) else None) or str(code)
-        if code in _RETRY_LATER:
+        message = f"core answered {code.name}: {details}"
+        if code in _TRANSIENT:
             logger.warning(
-                "core at %s unavailable for event %s (%s): %s",
+                "core at %s failed event %s (%s), will retry: %s",
                 self._target,
                 event.event_id,
                 code.name,
                 details,
             )
-            return CoreUnavailableError("core is unavailable; retry the delivery later.")
-        if code == grpc.StatusCode.INVALID_ARGUMENT:
-            logger.warning("core rejected event %s (%s): %s", event.event_id, event.type, details)
-            return InvalidEventError(f"core rejected the event: {details}")
-        if code == grpc.StatusCode.UNAUTHENTICATED:
+            return DeliveryError(message, permanent=False)
+        if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
             logger.critical(
                 "core at %s refused the service token; STRANGLER_SERVICE_TOKEN differs between "
-                "webhooks and core, so NO event can be delivered (event %s answered 500)",
+                "webhooks and core, so NO event can be delivered (event %s kept as failed; fix "
+                "the token, then run `python -m webhooks outbox retry`)",
                 self._target,
                 event.event_id,
             )
-            return CoreMisconfiguredError("The webhook adapter is misconfigured.")
-        logger.error("core failed event %s with %s: %s", event.event_id, code.name, details)
-        return CoreError("core failed to apply the event.")
+        else:
+            logger.error(
+                "core refused event %s (%s) with %s: %s",
+                event.event_id,
+                event.type,
+                code.name,
+                details,
+            )
+        return DeliveryError(message, permanent=True)
 
 
 def apply_event_request(event: VerifiedEvent) -> core_pb2.ApplyEventRequest:
@@ -111,5 +130,5 @@ def _outcome(response: core_pb2.ApplyEventResponse, event: VerifiedEvent) -> Out
     outcome = _OUTCOMES.get(response.outcome)
     if outcome is None:
         logger.error("core answered event %s with outcome %s", event.event_id, response.outcome)
-        raise CoreError("core answered with an unknown outcome.")
+        raise DeliveryError(f"core answered the unknown outcome {response.outcome}", permanent=True)
     return outcome

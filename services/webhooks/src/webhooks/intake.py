@@ -1,37 +1,27 @@
-"""The intake flow as explicit steps: receive (verify) a delivery, then deliver it.
+"""The intake flow as explicit steps: receive (verify) a delivery, then accept (store) it.
 
-Today :meth:`Intake.deliver` forwards synchronously to core and the sender's retries are the only
-retries. A durable outbox slots in between the two steps without changing them: store the
-:class:`VerifiedEvent` (refusing a replayed event id) before answering 2xx, and let a worker
-deliver stored events with retries.
+Accepting commits the event to the outbox, with the trace context of the request, before the
+sender gets its answer; delivering it to core is the relay's job, later and with retries. An
+event id stored before is acknowledged again without a second row, so a sender's re-delivery is
+harmless.
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from typing import cast
 
 from flask import current_app
 
-from webhooks.errors import IntakeError
-from webhooks.events import Outcome, VerifiedEvent
+from webhooks.errors import IntakeError, StorageUnavailableError
+from webhooks.events import VerifiedEvent
+from webhooks.outbox import Outbox, OutboxUnavailableError
 from webhooks.signatures import Verifier
+from webhooks.tracing import current_trace_context
 
 logger = logging.getLogger(__name__)
 
 EXTENSION_KEY = "webhooks.intake"
-
-
-class Forwarder(Protocol):
-    """Hand a verified event to the system that applies it."""
-
-    def forward(self, event: VerifiedEvent) -> Outcome:
-        """Apply ``event`` and return what it did, or raise an IntakeError."""
-        ...
-
-    def close(self) -> None:
-        """Release connections."""
-        ...
 
 
 class UnknownProviderError(LookupError):
@@ -39,11 +29,17 @@ class UnknownProviderError(LookupError):
 
 
 class Intake:
-    """Verify deliveries with per-provider verifiers and deliver them through a forwarder."""
+    """Verify deliveries with per-provider verifiers and store them in the outbox."""
 
-    def __init__(self, verifiers: Mapping[str, Verifier], forwarder: Forwarder) -> None:
+    def __init__(
+        self,
+        verifiers: Mapping[str, Verifier],
+        outbox: Outbox,
+        on_stored: Callable[[], None] = lambda: None,
+    ) -> None:
         self._verifiers = dict(verifiers)
-        self._forwarder = forwarder
+        self._outbox = outbox
+        self._on_stored = on_stored
 
     def receive(self, provider: str, raw_body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
         """Verify a delivery from ``provider``; ``headers`` has lower-case names."""
@@ -56,17 +52,23 @@ class Intake:
             raise
         return VerifiedEvent(provider, identity.event_id, identity.type, raw_body, received_at)
 
-    def deliver(self, event: VerifiedEvent) -> Outcome:
-        """Hand a verified event on and return its outcome."""
-        outcome = self._forwarder.forward(event)
-        logger.info(
-            "delivered %s event %s (%s): %s", event.source, event.event_id, event.type, outcome
-        )
-        return outcome
-
-    def close(self) -> None:
-        """Release the forwarder's connections."""
-        self._forwarder.close()
+    def accept(self, event: VerifiedEvent) -> bool:
+        """Store ``event`` for delivery; return False if its id was stored before."""
+        try:
+            stored = self._outbox.add(event, current_trace_context())
+        except OutboxUnavailableError:
+            logger.exception("could not store %s event %s", event.source, event.event_id)
+            raise StorageUnavailableError(
+                "The event could not be stored; retry the delivery later."
+            ) from None
+        if stored:
+            logger.info("accepted %s event %s (%s)", event.source, event.event_id, event.type)
+            self._on_stored()
+        else:
+            logger.info(
+                "%s event %s was accepted before; not stored again", event.source, event.event_id
+            )
+        return stored
 
     def _verifier(self, provider: str) -> Verifier:
         try:

@@ -1,5 +1,7 @@
 """Test doubles speaking the real protocols: a Stripe-style sender and a recording core.
 
+A manual clock lets the outbox's leases and backoff be tested without waiting for them.
+
 The stand-in core is a real ``grpc.server`` on a free port with the project's token interceptor and
 a small servicer that records every ``ApplyEvent`` call, so the adapter is tested over the same
 wire protocol it uses in production.
@@ -16,6 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 from flask import Flask
@@ -24,10 +27,45 @@ from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_shared import ServiceTokenServerInterceptor
 from werkzeug.test import TestResponse
 
+from webhooks.relay import Relay
+
 TOKEN = secrets.token_urlsafe(32)
 SIGNING_SECRET = "whsec_" + secrets.token_hex(24)
 
 AppFactory = Callable[..., Flask]
+RelayFactory = Callable[..., Relay]
+# The outbox settings of relays made in tests: short waits, so backoff is visible in a few steps.
+LEASE_SECONDS = 30.0
+RETRY_BASE_SECONDS = 1.0
+RETRY_CAP_SECONDS = 8.0
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], *, seconds: float = 10.0) -> T:
+    """Return ``check()`` once it is truthy; fail if that takes longer than ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    assert result, f"not true within {seconds} s: {result!r}"
+    return result
+
+
+@dataclass
+class ManualClock:
+    """A clock (epoch seconds) that moves only when told."""
+
+    now: float = field(default_factory=time.time)
+
+    def __call__(self) -> float:
+        """Return the current time."""
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += seconds
 
 
 @dataclass
@@ -75,6 +113,7 @@ class RecordingCore(core_pb2_grpc.CoreServiceServicer):
     outcome: int = core_pb2.ApplyEventResponse.APPLIED
     abort_with: grpc.StatusCode | None = None
     stall: bool = False
+    delay_seconds: float = 0.0
     calls: list[ApplyEventCall] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -86,6 +125,8 @@ class RecordingCore(core_pb2_grpc.CoreServiceServicer):
         self.calls.append(ApplyEventCall(request, metadata, context.peer()))
         if self.stall:
             self.released.wait(timeout=10)
+        elif self.delay_seconds:
+            self.released.wait(timeout=self.delay_seconds)
         if self.abort_with is not None:
             context.abort(self.abort_with, "refused by the test servicer")
         return core_pb2.ApplyEventResponse(outcome=self.outcome, detail="test")
