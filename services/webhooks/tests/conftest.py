@@ -1,7 +1,14 @@
 """Fixtures of the adapter's tests: fresh apps and outboxes per test, a real gRPC core, a clock."""
 
+import base64
+import json
+import secrets
 import socket
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from opentelemetry.trace import TracerProvider
+from standardwebhooks.webhooks import Webhook
 from webhooks import close_app, create_app
 from webhooks.config import OutboxSettings
 from webhooks.forwarder import CoreForwarder
@@ -27,6 +35,57 @@ from webhooks.testing import (
     StripeSender,
     serve_core,
 )
+from werkzeug.test import TestResponse
+
+STANDARD_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+@dataclass
+class StandardSender:
+    """Sign and send deliveries the way a Standard Webhooks sender does, with its library."""
+
+    secret: str
+
+    def headers(self, body: bytes, msg_id: str, timestamp: int | None = None) -> dict[str, str]:
+        """Return the three ``webhook-*`` headers of a delivery of ``body``."""
+        t = int(time.time()) if timestamp is None else timestamp
+        signed_at = datetime.fromtimestamp(t, tz=UTC)
+        signature = Webhook(self.secret).sign(msg_id, signed_at, body.decode())
+        return {"webhook-id": msg_id, "webhook-timestamp": str(t), "webhook-signature": signature}
+
+    def post(
+        self, client: FlaskClient, body: bytes, msg_id: str, timestamp: int | None = None
+    ) -> TestResponse:
+        """POST a signed delivery to the adapter's Standard Webhooks endpoint."""
+        headers = self.headers(body, msg_id, timestamp)
+        return client.post("/webhooks/standard", data=body, headers=headers)
+
+    @staticmethod
+    def event(event_type: str = "invoice.paid") -> bytes:
+        """Return a Standard Webhooks payload (``type``, ``timestamp``, ``data``)."""
+        event = {
+            "type": event_type,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "data": {"object": {"object": "invoice", "customer": "cus_123", "amount_due": 4200}},
+        }
+        return json.dumps(event).encode()
+
+    @staticmethod
+    def message_id() -> str:
+        """Return a fresh ``webhook-id``."""
+        return f"msg_{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def standard_sender() -> StandardSender:
+    """Return a Standard Webhooks sender holding the app's secret."""
+    return StandardSender(STANDARD_SECRET)
+
+
+@pytest.fixture
+def standard_sender_with() -> type[StandardSender]:
+    """Return the sender class, for senders holding other secrets (a rotation)."""
+    return StandardSender
 
 
 @pytest.fixture
@@ -65,6 +124,7 @@ def make_app(outbox_path: Path) -> Iterator[AppFactory]:
     def make(**config: Any) -> Flask:
         defaults = {
             "STRIPE_SIGNING_SECRET": SIGNING_SECRET,
+            "STANDARD_SIGNING_SECRET": STANDARD_SECRET,
             "SERVICE_TOKEN": TOKEN,
             "OUTBOX_PATH": str(outbox_path),
             "OUTBOX_RELAY": False,

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from strangler_shared import InvalidSecretError
+from strangler_shared.webhook_intake import MAX_BODY_BYTES
 from webhooks import RELAY_EXTENSION_KEY, close_app, create_app
 from webhooks.config import ConfigError
 from webhooks.relay import Relay
@@ -38,13 +39,15 @@ def test_wrong_method_is_a_json_405_with_allow(offline_app: Flask) -> None:
     assert "POST" in response.headers["Allow"]
 
 
-def test_oversized_body_is_a_json_413(make_app: AppFactory, dead_target: str) -> None:
-    app = make_app(CORE_GRPC_TARGET=dead_target, MAX_CONTENT_LENGTH=100)
+def test_oversized_body_is_a_json_413_at_the_shared_limit(
+    make_app: AppFactory, dead_target: str
+) -> None:
+    app = make_app(CORE_GRPC_TARGET=dead_target)
 
-    response = app.test_client().post("/webhooks/stripe", data=b"x" * 101)
+    response = app.test_client().post("/webhooks/stripe", data=b"x" * (MAX_BODY_BYTES + 1))
 
     assert response.status_code == 413
-    assert response.get_json()["error"]["code"] == "request_entity_too_large"
+    assert response.get_json()["error"]["code"] == "payload_too_large"
 
 
 def test_unexpected_error_is_a_json_500_without_traceback(
@@ -72,7 +75,7 @@ def test_settings_come_from_prefixed_environment(
     monkeypatch.setenv("STRANGLER_SERVICE_TOKEN", TOKEN)
     monkeypatch.setenv("WEBHOOKS_STRIPE_SIGNING_SECRET", SIGNING_SECRET)
     monkeypatch.setenv("WEBHOOKS_CORE_GRPC_TARGET", "127.0.0.1:59999")
-    monkeypatch.setenv("WEBHOOKS_STRIPE_TOLERANCE_SECONDS", "60")
+    monkeypatch.setenv("WEBHOOKS_STANDARD_SIGNING_SECRET", '["whsec_MDEyMzQ1Njc4OWFiY2RlZg=="]')
     monkeypatch.setenv("WEBHOOKS_OUTBOX_PATH", str(outbox_path))
     monkeypatch.setenv("WEBHOOKS_OUTBOX_RELAY", "false")
     monkeypatch.setenv("WEBHOOKS_OUTBOX_LEASE_SECONDS", "45")
@@ -82,7 +85,7 @@ def test_settings_come_from_prefixed_environment(
 
     assert app.config["STRIPE_SIGNING_SECRET"] == SIGNING_SECRET
     assert app.config["CORE_GRPC_TARGET"] == "127.0.0.1:59999"
-    assert app.config["STRIPE_TOLERANCE_SECONDS"] == 60
+    assert app.config["STANDARD_SIGNING_SECRET"] == ["whsec_MDEyMzQ1Njc4OWFiY2RlZg=="]
     assert app.config["OUTBOX_LEASE_SECONDS"] == 45
     assert _relay(app).running is False
 
@@ -138,15 +141,33 @@ def _relay(app: Flask) -> Relay:
 
 def test_refuses_to_start_without_signing_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WEBHOOKS_STRIPE_SIGNING_SECRET", raising=False)
+    monkeypatch.delenv("WEBHOOKS_STANDARD_SIGNING_SECRET", raising=False)
 
-    with pytest.raises(ConfigError, match="WEBHOOKS_STRIPE_SIGNING_SECRET is not set"):
+    with pytest.raises(ConfigError, match="no webhook source has a signing secret"):
         create_app({"SERVICE_TOKEN": TOKEN})
 
 
-@pytest.mark.parametrize("secret", ["", "   ", 12345])
+@pytest.mark.parametrize("secret", ["", "   ", 12345, [], [SIGNING_SECRET, ""]])
 def test_refuses_to_start_with_blank_signing_secret(secret: object) -> None:
     with pytest.raises(ConfigError, match="WEBHOOKS_STRIPE_SIGNING_SECRET"):
         create_app({"SERVICE_TOKEN": TOKEN, "STRIPE_SIGNING_SECRET": secret})
+
+
+@pytest.mark.parametrize("secret", ["not-whsec", "whsec_***", "whsec_c2hvcnQ="])
+def test_refuses_a_standard_webhooks_secret_that_is_not_whsec_base64(
+    make_app: AppFactory, secret: str
+) -> None:
+    with pytest.raises(ConfigError, match="WEBHOOKS_STANDARD_SIGNING_SECRET"):
+        make_app(STANDARD_SIGNING_SECRET=secret)
+
+
+def test_a_source_without_a_secret_is_not_served(make_app: AppFactory) -> None:
+    response = (
+        make_app(STANDARD_SIGNING_SECRET=None).test_client().post("/webhooks/standard", data=b"{}")
+    )
+
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
 
 
 def test_refuses_to_start_without_service_token(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,8 +186,7 @@ def test_refuses_to_start_with_weak_service_token() -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("STRIPE_TOLERANCE_SECONDS", 0),
-        ("STRIPE_TOLERANCE_SECONDS", "300"),
+        ("CORE_GRPC_TIMEOUT_SECONDS", "5"),
         ("CORE_GRPC_TIMEOUT_SECONDS", -1),
         ("CORE_GRPC_TARGET", ""),
     ],

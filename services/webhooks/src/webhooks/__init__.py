@@ -6,14 +6,14 @@ from typing import Any, cast
 import flask
 from flask import Flask, Response
 
-from webhooks.blueprints import health, stripe
-from webhooks.config import DEFAULTS, ENV_PREFIX, Settings, load_settings
+from webhooks.blueprints import health, intake
+from webhooks.config import DEFAULTS, ENV_PREFIX, ConfigError, Settings, load_settings
 from webhooks.errors import register_error_handlers
 from webhooks.forwarder import CoreForwarder
 from webhooks.intake import EXTENSION_KEY, Intake
 from webhooks.outbox import Outbox
 from webhooks.relay import Relay
-from webhooks.signatures import build_verifiers
+from webhooks.verifiers import VERIFIERS, Verifier
 
 SERVICE_NAME = "webhooks"
 RELAY_EXTENSION_KEY = "webhooks.relay"
@@ -30,14 +30,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env(ENV_PREFIX)
     if test_config is not None:
         app.config.from_mapping(test_config)
-    settings = load_settings(app.config)
+    settings = load_settings(app.config, VERIFIERS)
     outbox = Outbox(settings.outbox.path)
     outbox.initialize()
     relay = _build_relay(settings, outbox)
     app.extensions[RELAY_EXTENSION_KEY] = relay
     app.extensions[EXTENSION_KEY] = Intake(build_verifiers(settings), outbox, relay.wake)
     app.register_blueprint(health.bp)
-    app.register_blueprint(stripe.bp)
+    app.register_blueprint(intake.blueprint(list(settings.signing_secrets)))
     register_error_handlers(app)
     app.after_request(_add_service_header)
     if settings.outbox.relay:
@@ -58,6 +58,17 @@ def _build_relay(settings: Settings, outbox: Outbox) -> Relay:
         timeout_seconds=settings.core_grpc_timeout_seconds,
     )
     return Relay(outbox, forwarder, settings.outbox)
+
+
+def build_verifiers(settings: Settings) -> dict[str, Verifier]:
+    """Return a verifier for every source that has signing secrets."""
+    verifiers = {}
+    for source, secrets in settings.signing_secrets.items():
+        try:
+            verifiers[source] = VERIFIERS[source](secrets)
+        except ValueError as error:
+            raise ConfigError(f"{ENV_PREFIX}_{source.upper()}_SIGNING_SECRET: {error}") from None
+    return verifiers
 
 
 def _add_service_header(response: Response) -> Response:

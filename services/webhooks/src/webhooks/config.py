@@ -9,12 +9,16 @@ or malformed, so a misconfigured adapter never answers a delivery.
     core's gRPC address (``host:port``). Default ``127.0.0.1:50051``.
 ``WEBHOOKS_CORE_GRPC_TIMEOUT_SECONDS``
     Deadline of one ``ApplyEvent`` call to core. Default 5.
-``WEBHOOKS_STRIPE_SIGNING_SECRET``
-    The endpoint's Stripe signing secret (``whsec_...``). Required; there is no default.
-``WEBHOOKS_STRIPE_TOLERANCE_SECONDS``
-    How old a signature's timestamp may be before the delivery counts as stale. Default 300.
-``WEBHOOKS_MAX_CONTENT_LENGTH``
-    Largest accepted request body in bytes (Flask's own key). Default 1 MiB.
+``WEBHOOKS_<SOURCE>_SIGNING_SECRET``: ``WEBHOOKS_STRIPE_SIGNING_SECRET``, ``WEBHOOKS_STANDARD_...``
+    The signing secret of one webhook source (a verifier in ``webhooks.verifiers.VERIFIERS``), or
+    a JSON list of secrets while a rotation is under way: a delivery signed with any of them
+    verifies, and removing the old one ends the rotation. Stripe's are ``whsec_...``; Standard
+    Webhooks' are ``whsec_`` and base64. A source without a secret is not served (404); at least
+    one source must have one. There is no default.
+
+The body size limit, the timestamp tolerance and the event rules are not settings: they are the
+intake rules shared with core's legacy view (``strangler_shared.webhook_intake``), so both paths
+answer alike.
 ``WEBHOOKS_OUTBOX_PATH``
     The SQLite file of the outbox, where each accepted event is stored before the sender gets its
     2xx. Required; there is no default. Every worker of one adapter shares it, so it must be on a
@@ -36,19 +40,20 @@ or malformed, so a misconfigured adapter never answers a delivery.
     may pass it as ``SERVICE_TOKEN`` in the test config instead.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from strangler_shared import load_service_token
 from strangler_shared.environment_variables import STRANGLER_SERVICE_TOKEN
+from strangler_shared.webhook_intake import MAX_BODY_BYTES
 
 DEFAULTS: Mapping[str, Any] = {
     "CORE_GRPC_TARGET": "127.0.0.1:50051",
     "CORE_GRPC_TIMEOUT_SECONDS": 5.0,
-    "STRIPE_TOLERANCE_SECONDS": 300,
-    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Flask's own key, from the shared rule: Flask refuses a larger body before reading it.
+    "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
     "OUTBOX_RELAY": True,
     "OUTBOX_POLL_SECONDS": 1.0,
     "OUTBOX_LEASE_SECONDS": 30.0,
@@ -81,19 +86,17 @@ class Settings:
 
     core_grpc_target: str
     core_grpc_timeout_seconds: float
-    stripe_signing_secret: str = field(repr=False)
-    stripe_tolerance_seconds: int
+    signing_secrets: Mapping[str, tuple[str, ...]] = field(repr=False)
     service_token: str = field(repr=False)
     outbox: OutboxSettings
 
 
-def load_settings(config: Mapping[str, Any]) -> Settings:
+def load_settings(config: Mapping[str, Any], sources: Iterable[str]) -> Settings:
     """Check the merged Flask config and return the settings, or raise ConfigError."""
     settings = Settings(
         core_grpc_target=_text(config, "CORE_GRPC_TARGET"),
         core_grpc_timeout_seconds=_positive_number(config, "CORE_GRPC_TIMEOUT_SECONDS"),
-        stripe_signing_secret=_secret(config, "STRIPE_SIGNING_SECRET"),
-        stripe_tolerance_seconds=_positive_int(config, "STRIPE_TOLERANCE_SECONDS"),
+        signing_secrets=_signing_secrets(config, sources),
         service_token=_service_token(config),
         outbox=load_outbox_settings(config),
     )
@@ -144,14 +147,27 @@ def _flag(config: Mapping[str, Any], key: str) -> bool:
     return value
 
 
-def _secret(config: Mapping[str, Any], key: str) -> str:
+def _signing_secrets(
+    config: Mapping[str, Any], sources: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    keys = {source: f"{source.upper()}_SIGNING_SECRET" for source in sources}
+    found = {
+        source: _secrets(config, key) for source, key in keys.items() if config.get(key) is not None
+    }
+    if not found:
+        names = " or ".join(_env_name(key) for key in keys.values())
+        raise ConfigError(f"no webhook source has a signing secret: set {names}")
+    return found
+
+
+def _secrets(config: Mapping[str, Any], key: str) -> tuple[str, ...]:
     value = config.get(key)
+    values = value if isinstance(value, list) else [value]
+    secrets = tuple(v.strip() for v in values if isinstance(v, str) and v.strip())
     # The value itself is never echoed: error messages end up in logs.
-    if value is None:
-        raise ConfigError(f"{_env_name(key)} is not set; the adapter refuses unsigned intake")
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{_env_name(key)} must be a non-empty string")
-    return value
+    if not secrets or len(secrets) != len(values):
+        raise ConfigError(f"{_env_name(key)} must be a secret or a JSON list of secrets")
+    return secrets
 
 
 def _positive_number(config: Mapping[str, Any], key: str) -> float:
@@ -159,13 +175,6 @@ def _positive_number(config: Mapping[str, Any], key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(f"{_env_name(key)} must be a positive number, got {value!r}")
     return float(value)
-
-
-def _positive_int(config: Mapping[str, Any], key: str) -> int:
-    value = config.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{_env_name(key)} must be a positive integer, got {value!r}")
-    return value
 
 
 def _service_token(config: Mapping[str, Any]) -> str:

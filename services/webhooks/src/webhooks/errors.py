@@ -5,54 +5,46 @@ project's error envelope in one place. Every other error (404, 405, 413, an unex
 gets the same envelope too: the adapter never answers with an HTML page or a traceback.
 """
 
-from typing import ClassVar
-
 from flask import Flask
 from flask.typing import ResponseReturnValue
 from strangler_shared import error_body
+from strangler_shared.webhook_intake import (
+    IntakeRefusal,
+    InvalidEventError,
+    InvalidSignatureError,
+    MissingSignatureError,
+    PayloadTooLargeError,
+)
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
-
-class IntakeError(Exception):
-    """A delivery the adapter refuses or cannot complete."""
-
-    status: ClassVar[int] = 500
-    code: ClassVar[str] = "internal_error"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+# The refusals every intake path shares (see strangler_shared.webhook_intake), named as here.
+IntakeError = IntakeRefusal
 
 
-class MissingSignatureError(IntakeError):
-    """The delivery carries no signature header."""
-
-    status = 400
-    code = "missing_signature"
-
-
-class InvalidSignatureError(IntakeError):
-    """The signature is malformed, does not match the body, or is too old."""
-
-    status = 400
-    code = "invalid_signature"
-
-
-class InvalidEventError(IntakeError):
-    """The body is not an event the adapter can deliver."""
-
-    status = 400
-    code = "invalid_event"
-
-
-class StorageUnavailableError(IntakeError):
+class StorageUnavailableError(IntakeRefusal):
     """The event could not be stored, so it is not accepted; the sender should retry."""
 
     status = 503
     code = "storage_unavailable"
 
 
-_CODES_BY_STATUS = {404: "not_found", 405: "method_not_allowed", 500: "internal_error"}
+__all__ = [
+    "IntakeError",
+    "InvalidEventError",
+    "InvalidSignatureError",
+    "MissingSignatureError",
+    "PayloadTooLargeError",
+    "StorageUnavailableError",
+    "register_error_handlers",
+]
+
+# 413 comes from Flask's MAX_CONTENT_LENGTH check; it answers with the shared intake code.
+_CODES_BY_STATUS = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: PayloadTooLargeError.code,
+    500: "internal_error",
+}
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -62,7 +54,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, _answer_http_error)
 
 
-def _answer_intake_error(error: IntakeError) -> ResponseReturnValue:
+def _answer_intake_error(error: IntakeRefusal) -> ResponseReturnValue:
     return error_body(error.code, error.message), error.status
 
 

@@ -12,24 +12,31 @@ from datetime import UTC, datetime
 from typing import cast
 
 from flask import current_app
+from strangler_shared.webhook_intake import (
+    check_body_size,
+    check_event_fields,
+    check_timestamp,
+    decode_body,
+    parse_payload,
+)
 
 from webhooks.errors import IntakeError, StorageUnavailableError
 from webhooks.events import VerifiedEvent
 from webhooks.outbox import Outbox, OutboxUnavailableError
-from webhooks.signatures import Verifier
 from webhooks.tracing import current_trace_context
+from webhooks.verifiers import Verifier
 
 logger = logging.getLogger(__name__)
 
 EXTENSION_KEY = "webhooks.intake"
 
 
-class UnknownProviderError(LookupError):
-    """No verifier is registered for the provider a route names."""
+class UnknownSourceError(LookupError):
+    """No verifier is registered for the source a route names."""
 
 
 class Intake:
-    """Verify deliveries with per-provider verifiers and store them in the outbox."""
+    """Verify deliveries with per-source verifiers and store them in the outbox."""
 
     def __init__(
         self,
@@ -41,16 +48,21 @@ class Intake:
         self._outbox = outbox
         self._on_stored = on_stored
 
-    def receive(self, provider: str, raw_body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
-        """Verify a delivery from ``provider``; ``headers`` has lower-case names."""
+    @property
+    def sources(self) -> list[str]:
+        """Return the sources this intake has a verifier for."""
+        return list(self._verifiers)
+
+    def receive(self, source: str, raw_body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+        """Verify a delivery from ``source``; ``headers`` has lower-case names."""
         received_at = datetime.now(UTC)
-        verifier = self._verifier(provider)
+        verifier = self._verifier(source)
         try:
-            identity = verifier.verify(raw_body, headers)
+            event_id, event_type = _check(verifier, source, raw_body, headers)
         except IntakeError as error:
-            logger.warning("refused %s delivery: %s (%s)", provider, error.code, error.message)
+            logger.warning("refused %s delivery: %s (%s)", source, error.code, error.message)
             raise
-        return VerifiedEvent(provider, identity.event_id, identity.type, raw_body, received_at)
+        return VerifiedEvent(source, event_id, event_type, raw_body, received_at)
 
     def accept(self, event: VerifiedEvent) -> bool:
         """Store ``event`` for delivery; return False if its id was stored before."""
@@ -70,11 +82,25 @@ class Intake:
             )
         return stored
 
-    def _verifier(self, provider: str) -> Verifier:
+    def _verifier(self, source: str) -> Verifier:
         try:
-            return self._verifiers[provider]
+            return self._verifiers[source]
         except KeyError:
-            raise UnknownProviderError(f"no verifier registered for {provider!r}") from None
+            raise UnknownSourceError(f"no verifier registered for {source!r}") from None
+
+
+def _check(
+    verifier: Verifier, source: str, raw_body: bytes, headers: Mapping[str, str]
+) -> tuple[str, str]:
+    # The shared rules' order (webhook_intake.CHECK_ORDER), the same on the legacy path.
+    check_body_size(len(raw_body))
+    check_timestamp(verifier.signed_at(headers))
+    body = decode_body(raw_body)
+    verifier.check_signature(body, headers)
+    payload = parse_payload(body)
+    event_id, event_type = verifier.identify(payload, headers)
+    check_event_fields(event_id, event_type, source)
+    return cast(str, event_id), cast(str, event_type)
 
 
 def current_intake() -> Intake:
