@@ -13,13 +13,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from strangler_shared.webhook_intake import IntakeRefusal, check_event_fields
 
 from core.billing.models import BillingAccount, EventOutcome, ProcessedEvent, SubscriptionStatus
 
 logger = logging.getLogger(__name__)
-
-_MAX_EVENT_ID = 255
-_MAX_TYPE = 100
 
 
 class InvalidEventError(ValueError):
@@ -46,7 +44,7 @@ def apply_event(
     received_at: datetime | None = None,
 ) -> EventResult:
     """Apply one external event atomically; an event id seen before changes nothing."""
-    _validate(event_id, event_type)
+    _validate(event_id, event_type, source)
     if ProcessedEvent.objects.filter(event_id=event_id).exists():
         return _duplicate(event_id)
     now = timezone.now()
@@ -61,11 +59,12 @@ def apply_event(
     return result
 
 
-def _validate(event_id: str, event_type: str) -> None:
-    if not event_id or len(event_id) > _MAX_EVENT_ID:
-        raise InvalidEventError(f"event id must be 1..{_MAX_EVENT_ID} characters")
-    if not event_type or len(event_type) > _MAX_TYPE:
-        raise InvalidEventError(f"event type must be 1..{_MAX_TYPE} characters")
+def _validate(event_id: str, event_type: str, source: str) -> None:
+    # The rules every intake path checks before it answers a sender (the shared module).
+    try:
+        check_event_fields(event_id, event_type, source)
+    except IntakeRefusal as refusal:
+        raise InvalidEventError(refusal.message) from None
 
 
 def _duplicate(event_id: str) -> EventResult:
@@ -87,7 +86,7 @@ def _claim(
             return ProcessedEvent.objects.create(
                 event_id=event_id,
                 type=event_type,
-                source=source or "unknown",
+                source=source,
                 outcome=EventOutcome.IGNORED,
                 payload=dict(payload),
                 received_at=received_at,

@@ -4,7 +4,6 @@ The server runs handlers on a thread pool outside Django's request cycle, so eac
 stale database connections itself before and after it runs, as Django does around a request.
 """
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from typing import Any
 import grpc
 from django.db import close_old_connections
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
+from strangler_shared.webhook_intake import IntakeRefusal, check_event_fields, parse_payload
 
 from core.billing.models import EventOutcome
 from core.billing.services import InvalidEventError, apply_event
@@ -94,12 +94,11 @@ class CoreServicer(core_pb2_grpc.CoreServiceServicer):
 def _payload_or_abort(
     request: core_pb2.ApplyEventRequest, context: grpc.ServicerContext
 ) -> dict[str, Any]:
-    if not request.event_id or not request.type:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "event_id and type are required")
+    # The same rules the intake paths apply before they answer a sender, so an event they
+    # acknowledged is never refused here.
     try:
-        payload = json.loads(request.payload)
-    except ValueError:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "payload is not JSON")
-    if not isinstance(payload, dict):
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "payload is not a JSON object")
+        check_event_fields(request.event_id, request.type, request.source)
+        payload = parse_payload(request.payload)
+    except IntakeRefusal as refusal:
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, refusal.message)
     return payload

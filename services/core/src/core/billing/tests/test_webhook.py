@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
+from strangler_shared.webhook_intake import MAX_BODY_BYTES
 
 from core.billing.models import BillingAccount, ProcessedEvent
 from core.customers.models import Customer
@@ -86,8 +87,9 @@ def test_an_event_core_does_not_act_on_is_ignored(client: Client) -> None:
         (lambda payload: sign(payload, timestamp=int(time.time()) - 600), "invalid_signature"),
         (lambda payload: sign(payload + " "), "invalid_signature"),
         (lambda payload: "t=abc,v1=zz", "invalid_signature"),
+        (lambda payload: sign(payload, timestamp=int(time.time()) + 3600), "invalid_signature"),
     ],
-    ids=["missing", "wrong-secret", "expired", "other-body", "garbled"],
+    ids=["missing", "wrong-secret", "expired", "other-body", "garbled", "future"],
 )
 def test_bad_or_missing_signatures_change_nothing(
     client: Client,
@@ -113,7 +115,13 @@ def test_bad_or_missing_signatures_change_nothing(
         "[1, 2]",
         json.dumps({"type": "invoice.paid"}),
         json.dumps({"id": 5, "type": "x"}),
+        json.dumps({"id": "e" * 256, "type": "invoice.paid"}),
+        json.dumps({"id": "evt_1", "type": "x", "d": "[]"}).replace(
+            '"[]"', "[" * 5000 + "]" * 5000
+        ),
+        json.dumps({"id": "evt_1", "type": "x", "d": "[]"}).replace('"[]"', "[" * 40 + "]" * 40),
     ],
+    ids=["not-json", "a-list", "no-id", "id-not-text", "id-over-255", "very-deep", "deep"],
 )
 def test_a_signed_body_that_is_not_an_event_is_refused(client: Client, payload: str) -> None:
     response = deliver(client, payload, sign(payload))
@@ -141,3 +149,30 @@ def test_only_post_is_allowed(client: Client) -> None:
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert response["Allow"] == "POST"
+
+
+def test_a_signed_body_that_is_not_utf8_is_an_invalid_event(client: Client) -> None:
+    raw = b'{"id": "evt_1", "type": "x", "n": "\xff"}'
+    t = int(time.time())
+    digest = hmac.new(SECRET.encode(), f"{t}.".encode() + raw, hashlib.sha256).hexdigest()
+
+    response = client.post(
+        URL, data=raw, content_type="application/json", HTTP_STRIPE_SIGNATURE=f"t={t},v1={digest}"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_event"
+
+
+def test_a_signed_body_over_the_shared_limit_is_413(
+    client: Client, past_due: BillingAccount
+) -> None:
+    event = json.loads(_paid_event(past_due))
+    event["padding"] = "x" * (MAX_BODY_BYTES + 512 * 1024)
+    payload = json.dumps(event)
+
+    response = deliver(client, payload, sign(payload))
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert not ProcessedEvent.objects.exists()

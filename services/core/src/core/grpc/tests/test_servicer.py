@@ -152,8 +152,25 @@ def test_apply_event_of_an_unhandled_type_is_ignored(stub: core_pb2_grpc.CoreSer
         core_pb2.ApplyEventRequest(event_id="evt_1", type="invoice.paid", payload=b"not json"),
         core_pb2.ApplyEventRequest(event_id="evt_1", type="invoice.paid", payload=b"[1]"),
         core_pb2.ApplyEventRequest(event_id="evt_1", type="invoice.paid"),
+        core_pb2.ApplyEventRequest(event_id="e" * 256, type="invoice.paid", payload=b"{}"),
+        core_pb2.ApplyEventRequest(
+            event_id="evt_1",
+            type="x",
+            source="stripe",
+            payload=b'{"d": ' + b"[" * 40 + b"]" * 40 + b"}",
+        ),
+        core_pb2.ApplyEventRequest(event_id="evt_1", type="x", source="s" * 51, payload=b"{}"),
     ],
-    ids=["no-id", "no-type", "not-json", "not-an-object", "empty-payload"],
+    ids=[
+        "no-id",
+        "no-type",
+        "not-json",
+        "not-an-object",
+        "empty-payload",
+        "id-over-255",
+        "too-deep",
+        "source-over-50",
+    ],
 )
 def test_apply_event_refuses_malformed_requests(
     stub: core_pb2_grpc.CoreServiceStub, request_message: core_pb2.ApplyEventRequest
