@@ -151,6 +151,8 @@ def make_relay(outbox_path: Path, clock: ManualClock) -> Iterator[RelayFactory]:
         poll_seconds: float = 1.0,
         tracer_provider: TracerProvider | None = None,
         real_clock: bool = False,
+        max_age_seconds: float = 3 * 24 * 3600.0,
+        retention_seconds: float = 7 * 24 * 3600.0,
     ) -> Relay:
         outbox = Outbox(outbox_path) if real_clock else Outbox(outbox_path, clock=clock)
         outbox.initialize()
@@ -161,6 +163,8 @@ def make_relay(outbox_path: Path, clock: ManualClock) -> Iterator[RelayFactory]:
             lease_seconds=LEASE_SECONDS,
             retry_base_seconds=RETRY_BASE_SECONDS,
             retry_cap_seconds=RETRY_CAP_SECONDS,
+            max_age_seconds=max_age_seconds,
+            retention_seconds=retention_seconds,
         )
         forwarder = CoreForwarder(target, token, timeout_seconds=timeout_seconds)
         # The jitter at its top: every wait is exactly the capped doubling.

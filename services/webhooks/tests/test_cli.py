@@ -40,7 +40,38 @@ def test_status_counts_events_and_lists_the_failed(
     assert waited and float(waited.group(1)) == pytest.approx(30, abs=5)
     assert lines[1].split() == ["delivered", "0"]
     assert lines[2].split() == ["failed", "1"]
-    assert "evt_dead" in lines[3] and "INVALID_ARGUMENT" in lines[3]
+    assert lines[3].startswith("circuit") and "closed" in lines[3]
+    table = [line.split() for line in lines[5:8]]
+    assert table[0] == ["status", "source", "count", "oldest", "newest"]
+    assert table[1][:3] == ["failed", "stripe", "1"]
+    assert table[2][:3] == ["pending", "stripe", "1"]
+    assert float(table[2][3]) == pytest.approx(30, abs=5)
+    [dead] = [line for line in lines if "evt_dead" in line]
+    assert "INVALID_ARGUMENT" in dead
+
+
+def test_dead_letters_lists_each_with_its_error(
+    outbox: Outbox, outbox_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fail(outbox, "evt_a")
+    _fail(outbox, "evt_b")
+
+    assert main(["outbox", "--path", str(outbox_path), "dead-letters"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["evt_b", "evt_a"]
+    assert all("stripe" in line and "INVALID_ARGUMENT" in line for line in lines)
+
+
+def test_status_shows_an_open_circuit(
+    outbox: Outbox, outbox_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outbox.trip_circuit(lambda failures: 8.0)
+
+    assert main(["outbox", "--path", str(outbox_path), "status"]) == 0
+
+    [circuit] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("circ")]
+    assert "open for" in circuit and "1 failure" in circuit
 
 
 def test_retry_makes_failed_events_pending_again(

@@ -14,9 +14,18 @@ LEASE = 30.0
 CONTEXT = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
 
 
-def _event(event_id: str = "evt_1", event_type: str = "invoice.paid") -> VerifiedEvent:
+def _event(
+    event_id: str = "evt_1", event_type: str = "invoice.paid", key: str | None = None
+) -> VerifiedEvent:
     body = json.dumps({"id": event_id, "type": event_type}).encode()
-    return VerifiedEvent("stripe", event_id, event_type, body, datetime.now(UTC))
+    return VerifiedEvent("stripe", event_id, event_type, body, datetime.now(UTC), key)
+
+
+def _deliver(outbox: Outbox) -> str:
+    claimed = outbox.claim(LEASE)
+    assert claimed is not None
+    assert outbox.mark_delivered(claimed, Outcome.APPLIED)
+    return claimed.event.event_id
 
 
 def test_file_is_in_wal_mode_with_its_table(outbox: Outbox, outbox_path: Path) -> None:
@@ -128,3 +137,122 @@ def test_an_unusable_file_is_an_outbox_error(tmp_path: Path) -> None:
 
     with pytest.raises(OutboxUnavailableError, match="taken"):
         Outbox(tmp_path / "taken" / "outbox.sqlite3").initialize()
+
+
+def test_events_about_one_object_are_claimed_in_the_order_stored(
+    outbox: Outbox, clock: ManualClock
+) -> None:
+    outbox.add(_event("evt_first", key="customer:cus_1"), {})
+    outbox.add(_event("evt_other", key="customer:cus_2"), {})
+    outbox.add(_event("evt_second", key="customer:cus_1"), {})
+    first = outbox.claim(LEASE)
+    assert first is not None and first.event.event_id == "evt_first"
+    assert outbox.schedule_retry(first, 5.0, "core answered UNAVAILABLE")
+
+    # evt_second is due, but evt_first (same customer) is still pending: only evt_other goes.
+    other = outbox.claim(LEASE)
+    assert other is not None and other.event.event_id == "evt_other"
+    assert outbox.claim(LEASE) is None
+    clock.advance(5.0)
+    assert _deliver(outbox) == "evt_first"
+    assert _deliver(outbox) == "evt_second"
+
+
+def test_a_dead_letter_does_not_hold_back_later_events_of_its_object(outbox: Outbox) -> None:
+    outbox.add(_event("evt_first", key="customer:cus_1"), {})
+    outbox.add(_event("evt_second", key="customer:cus_1"), {})
+    first = outbox.claim(LEASE)
+    assert first is not None
+    outbox.mark_failed(first, "core answered INVALID_ARGUMENT")
+
+    assert _deliver(outbox) == "evt_second"
+
+
+def test_the_order_holds_for_a_fresh_outbox_on_the_same_file(
+    outbox: Outbox, outbox_path: Path, clock: ManualClock
+) -> None:
+    outbox.add(_event("evt_first", key="object:in_1"), {})
+    outbox.add(_event("evt_second", key="object:in_1"), {})
+    assert outbox.claim(LEASE) is not None  # then this relay dies, holding the lease
+
+    restarted = Outbox(outbox_path, clock=clock)
+    restarted.initialize()
+    assert restarted.claim(LEASE) is None, "evt_second waits for evt_first's lease"
+    clock.advance(LEASE)
+    assert _deliver(restarted) == "evt_first"
+    assert _deliver(restarted) == "evt_second"
+
+
+def test_delivered_events_are_pruned_only_after_the_retention_window(
+    outbox: Outbox, clock: ManualClock
+) -> None:
+    retention = 7 * 24 * 3600.0
+    outbox.add(_event("evt_old"), {})
+    _deliver(outbox)
+    outbox.add(_event("evt_waiting"), {})
+    clock.advance(retention - 1)
+
+    assert outbox.prune_delivered(retention) == 0
+    assert outbox.add(_event("evt_old"), {}) is False, "a late duplicate is still recognised"
+    clock.advance(2)
+    assert outbox.prune_delivered(retention) == 1
+    assert outbox.summary().counts == {Status.PENDING: 1, Status.DELIVERED: 0, Status.FAILED: 0}
+
+
+def test_pruning_goes_in_small_batches(outbox: Outbox, clock: ManualClock) -> None:
+    for n in range(5):
+        outbox.add(_event(f"evt_{n}"), {})
+        _deliver(outbox)
+    clock.advance(11)
+
+    assert [outbox.prune_delivered(10, batch=2) for _ in range(4)] == [2, 2, 1, 0]
+
+
+def test_an_open_circuit_stops_every_claim_until_its_wait_ends(
+    outbox: Outbox, clock: ManualClock
+) -> None:
+    outbox.add(_event("evt_1"), {})
+    outbox.add(_event("evt_2"), {})
+
+    assert outbox.trip_circuit(lambda failures: 4.0 * failures) == 4.0
+    assert outbox.claim(LEASE) is None
+    assert outbox.next_due() == clock.now + 4.0
+    clock.advance(4.0)
+    probe = outbox.claim(LEASE)
+    assert probe is not None
+    assert outbox.claim(LEASE) is None, "one probe at a time"
+    assert outbox.mark_delivered(probe, Outcome.APPLIED)
+    assert outbox.circuit() == (0, 0.0)
+    assert outbox.claim(LEASE) is not None, "closed again for everyone"
+
+
+def test_figures_count_per_status_and_source_with_ages(outbox: Outbox, clock: ManualClock) -> None:
+    outbox.add(_event("evt_1"), {})
+    standard = VerifiedEvent("standard", "msg_1", "invoice.paid", b"{}", datetime.now(UTC))
+    outbox.add(standard, {})
+    _deliver(outbox)
+    clock.advance(60)
+
+    figures = {(f.status, f.source): f for f in outbox.figures()}
+
+    assert set(figures) == {(Status.DELIVERED, "stripe"), (Status.PENDING, "standard")}
+    assert figures[Status.PENDING, "standard"].count == 1
+    assert figures[Status.PENDING, "standard"].oldest_seconds == pytest.approx(60, abs=5)
+
+
+def test_a_version_one_file_gains_the_ordering_key(tmp_path: Path) -> None:
+    path = tmp_path / "v1.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE outbox (event_id TEXT PRIMARY KEY, source TEXT NOT NULL, type TEXT NOT"
+            " NULL, payload BLOB NOT NULL, received_at TEXT NOT NULL, trace_context TEXT NOT NULL,"
+            " status TEXT NOT NULL, due_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+            " lease_id TEXT, outcome TEXT, last_error TEXT, updated_at REAL NOT NULL) STRICT"
+        )
+    outbox = Outbox(path)
+
+    outbox.initialize()
+
+    assert outbox.add(_event("evt_1", key="customer:cus_1"), {}) is True
+    claimed = outbox.claim(LEASE)
+    assert claimed is not None and claimed.event.ordering_key == "customer:cus_1"

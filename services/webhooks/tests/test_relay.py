@@ -28,9 +28,12 @@ from webhooks.testing import (
 CONTEXT: dict[str, str] = {}
 
 
-def _store(outbox: Outbox, event_type: str = "invoice.paid") -> VerifiedEvent:
+def _store(
+    outbox: Outbox, event_type: str = "invoice.paid", key: str | None = None
+) -> VerifiedEvent:
     body = stripe_event(event_type)
-    event = VerifiedEvent("stripe", json.loads(body)["id"], event_type, body, datetime.now(UTC))
+    event_id = json.loads(body)["id"]
+    event = VerifiedEvent("stripe", event_id, event_type, body, datetime.now(UTC), key)
     assert outbox.add(event, CONTEXT)
     return event
 
@@ -296,3 +299,95 @@ def test_backoff_doubles_within_equal_jitter_up_to_the_cap(
     assert backoff_seconds(attempt, 1.0, 60.0, rand=lambda: 0.0) == low
     assert backoff_seconds(attempt, 1.0, 60.0, rand=lambda: 1.0) == high
     assert low <= backoff_seconds(attempt, 1.0, 60.0) <= high
+
+
+def test_a_dead_core_costs_one_call_per_backoff_step_not_one_per_event(
+    make_relay: RelayFactory, core: RunningCore, outbox: Outbox, clock: ManualClock
+) -> None:
+    core.servicer.abort_with = grpc.StatusCode.UNAVAILABLE
+    events = [_store(outbox) for _ in range(20)]
+    relays = [make_relay(core.target) for _ in range(2)]
+
+    assert [relay.deliver_due() for relay in relays] == [1, 0], "the first failure opens it"
+    for wait in (1.0, 2.0, 4.0):
+        clock.advance(wait - 0.01)
+        assert [relay.deliver_due() for relay in relays] == [0, 0], "open: nobody calls core"
+        clock.advance(0.01)
+        assert [relay.deliver_due() for relay in relays] == [1, 0], "one probe"
+    assert len(core.servicer.calls) == 4
+
+    core.servicer.abort_with = None
+    clock.advance(RETRY_CAP_SECONDS)
+    assert sum(relay.deliver_due() for relay in relays) == len(events)
+    assert outbox.summary().counts[Status.DELIVERED] == len(events)
+    assert outbox.circuit() == (0, 0.0)
+
+
+def test_a_failure_of_one_event_does_not_open_the_circuit(
+    make_relay: RelayFactory, core: RunningCore, outbox: Outbox
+) -> None:
+    core.servicer.abort_with = grpc.StatusCode.INTERNAL
+    for _ in range(3):
+        _store(outbox)
+
+    assert make_relay(core.target).deliver_due() == 3
+    assert outbox.circuit()[0] == 0
+
+
+def test_an_event_retried_past_the_maximum_age_is_a_dead_letter_with_its_error(
+    make_relay: RelayFactory,
+    core: RunningCore,
+    outbox: Outbox,
+    outbox_path: Path,
+    clock: ManualClock,
+) -> None:
+    max_age = 3600.0
+    core.servicer.abort_with = grpc.StatusCode.UNAVAILABLE
+    event = _store(outbox)
+    relay = make_relay(core.target, max_age_seconds=max_age)
+    relay.deliver_due()
+    clock.advance(max_age - 60)
+    relay.deliver_due()
+    assert _row(outbox_path, event.event_id)["status"] == "pending", "still young enough"
+
+    # received_at is a real time a moment after the clock's start: a little past the age.
+    clock.advance(61)
+    relay.deliver_due()
+
+    row = _row(outbox_path, event.event_id)
+    assert (row["status"], row["attempts"]) == ("failed", 3)
+    assert "UNAVAILABLE" in row["last_error"] and "retried for" in row["last_error"]
+    [dead] = outbox.failed()
+    assert dead.event_id == event.event_id
+
+
+def test_events_about_one_customer_reach_core_in_the_order_received(
+    make_relay: RelayFactory, core: RunningCore, outbox: Outbox, clock: ManualClock
+) -> None:
+    failed = _store(outbox, "invoice.payment_failed", key="customer:cus_123")
+    paid = _store(outbox, "invoice.paid", key="customer:cus_123")
+    relay = make_relay(core.target)
+    core.servicer.abort_with = grpc.StatusCode.INTERNAL
+    assert relay.deliver_due() == 1, "invoice.paid waits behind the failed attempt"
+
+    core.servicer.abort_with = None
+    clock.advance(RETRY_CAP_SECONDS)
+    assert make_relay(core.target).deliver_due() == 2, "a fresh relay keeps the order"
+
+    order = [call.request.event_id for call in core.servicer.calls]
+    assert order == [failed.event_id, failed.event_id, paid.event_id]
+
+
+def test_the_relay_prunes_delivered_events_past_retention(
+    make_relay: RelayFactory, core: RunningCore, outbox: Outbox, clock: ManualClock
+) -> None:
+    relay = make_relay(core.target, retention_seconds=100.0)
+    _store(outbox)
+    relay.deliver_due()
+    clock.advance(50)
+    assert relay.prune() == 0
+
+    clock.advance(51)
+
+    assert relay.prune() == 1
+    assert outbox.summary().counts[Status.DELIVERED] == 0

@@ -58,6 +58,7 @@ def test_valid_delivery_is_stored_then_accepted(
     )
     assert row["payload"] == body
     assert row["status"] == "pending"
+    assert row["ordering_key"] == "customer:cus_123", "ordered with the customer's other events"
     assert before <= datetime.fromisoformat(row["received_at"]) <= datetime.now(UTC)
     assert core.servicer.calls == [], "with the relay off, nothing reaches core"
 

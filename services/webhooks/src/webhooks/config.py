@@ -35,6 +35,14 @@ answer alike.
 ``WEBHOOKS_OUTBOX_RETRY_BASE_SECONDS`` / ``WEBHOOKS_OUTBOX_RETRY_CAP_SECONDS``
     The wait before the first retry of a failed delivery, and the longest wait: each retry doubles
     it up to the cap, with jitter. Defaults 1 and 300.
+    The same doubling spaces the probes of the relays' shared circuit while core is down.
+``WEBHOOKS_OUTBOX_MAX_AGE_SECONDS``
+    How long after its intake an event may still be retried; the first failure past it makes
+    the event a dead letter with its last error. Default 259200 (three days).
+``WEBHOOKS_OUTBOX_RETENTION_SECONDS``
+    How long a delivered event stays in the outbox, so a late re-delivery is still recognised
+    and answered ``duplicate`` without a second delivery. Longer than the senders' retries
+    (Stripe retries for up to three days). Default 604800 (seven days).
 ``STRANGLER_SERVICE_TOKEN`` / ``STRANGLER_SERVICE_TOKEN_FILE``
     The token every call to core carries (see ``strangler_shared.environment_variables``). Tests
     may pass it as ``SERVICE_TOKEN`` in the test config instead.
@@ -59,6 +67,8 @@ DEFAULTS: Mapping[str, Any] = {
     "OUTBOX_LEASE_SECONDS": 30.0,
     "OUTBOX_RETRY_BASE_SECONDS": 1.0,
     "OUTBOX_RETRY_CAP_SECONDS": 300.0,
+    "OUTBOX_MAX_AGE_SECONDS": 3 * 24 * 3600.0,
+    "OUTBOX_RETENTION_SECONDS": 7 * 24 * 3600.0,
 }
 
 ENV_PREFIX = "WEBHOOKS"
@@ -78,6 +88,8 @@ class OutboxSettings:
     lease_seconds: float
     retry_base_seconds: float
     retry_cap_seconds: float
+    max_age_seconds: float = 3 * 24 * 3600.0
+    retention_seconds: float = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,8 @@ def load_outbox_settings(config: Mapping[str, Any]) -> OutboxSettings:
         lease_seconds=_positive_number(config, "OUTBOX_LEASE_SECONDS"),
         retry_base_seconds=_positive_number(config, "OUTBOX_RETRY_BASE_SECONDS"),
         retry_cap_seconds=_positive_number(config, "OUTBOX_RETRY_CAP_SECONDS"),
+        max_age_seconds=_positive_number(config, "OUTBOX_MAX_AGE_SECONDS"),
+        retention_seconds=_positive_number(config, "OUTBOX_RETENTION_SECONDS"),
     )
     if settings.retry_cap_seconds < settings.retry_base_seconds:
         raise ConfigError(

@@ -31,6 +31,15 @@ _TRANSIENT = frozenset(
         grpc.StatusCode.UNKNOWN,
     }
 )
+# The transient failures that say core itself is unreachable or overloaded, not this event:
+# they open the relay's circuit, so every relay waits instead of trying event after event.
+_CORE_DOWN = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
 _OUTCOMES = {
     core_pb2.ApplyEventResponse.APPLIED: Outcome.APPLIED,
     core_pb2.ApplyEventResponse.DUPLICATE: Outcome.DUPLICATE,
@@ -39,11 +48,15 @@ _OUTCOMES = {
 
 
 class DeliveryError(Exception):
-    """core did not apply an event; ``permanent`` when retrying the same call cannot help."""
+    """core did not apply an event; ``permanent`` when retrying the same call cannot help.
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    ``core_down`` when the failure is core's as a whole (unreachable, deadline, overloaded).
+    """
+
+    def __init__(self, message: str, *, permanent: bool, core_down: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.core_down = core_down
 
 
 class CoreForwarder:
@@ -93,7 +106,7 @@ class CoreForwarder:
                 code.name,
                 details,
             )
-            return DeliveryError(message, permanent=False)
+            return DeliveryError(message, permanent=False, core_down=code in _CORE_DOWN)
         if code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
             logger.critical(
                 "core at %s refused the service token; STRANGLER_SERVICE_TOKEN differs between "

@@ -9,7 +9,7 @@ harmless.
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app
 from strangler_shared.webhook_intake import (
@@ -21,7 +21,7 @@ from strangler_shared.webhook_intake import (
 )
 
 from webhooks.errors import IntakeError, StorageUnavailableError
-from webhooks.events import VerifiedEvent
+from webhooks.events import VerifiedEvent, ordering_key
 from webhooks.outbox import Outbox, OutboxUnavailableError
 from webhooks.tracing import current_trace_context
 from webhooks.verifiers import Verifier
@@ -58,11 +58,12 @@ class Intake:
         received_at = datetime.now(UTC)
         verifier = self._verifier(source)
         try:
-            event_id, event_type = _check(verifier, source, raw_body, headers)
+            event_id, event_type, payload = _check(verifier, source, raw_body, headers)
         except IntakeError as error:
             logger.warning("refused %s delivery: %s (%s)", source, error.code, error.message)
             raise
-        return VerifiedEvent(source, event_id, event_type, raw_body, received_at)
+        key = ordering_key(payload)
+        return VerifiedEvent(source, event_id, event_type, raw_body, received_at, key)
 
     def accept(self, event: VerifiedEvent) -> bool:
         """Store ``event`` for delivery; return False if its id was stored before."""
@@ -91,7 +92,7 @@ class Intake:
 
 def _check(
     verifier: Verifier, source: str, raw_body: bytes, headers: Mapping[str, str]
-) -> tuple[str, str]:
+) -> tuple[str, str, dict[str, Any]]:
     # The shared rules' order (webhook_intake.CHECK_ORDER), the same on the legacy path.
     check_body_size(len(raw_body))
     check_timestamp(verifier.signed_at(headers))
@@ -100,7 +101,7 @@ def _check(
     payload = parse_payload(body)
     event_id, event_type = verifier.identify(payload, headers)
     check_event_fields(event_id, event_type, source)
-    return cast(str, event_id), cast(str, event_type)
+    return cast(str, event_id), cast(str, event_type), payload
 
 
 def current_intake() -> Intake:

@@ -9,9 +9,20 @@ relay can only settle a row it still holds, so a relay whose lease ran out canno
 result of the one that took over. Delivery is at least once; core's ``ApplyEvent`` is idempotent
 by event id, so a second delivery never applies the event twice.
 
+Events about the same object (:attr:`VerifiedEvent.ordering_key`) are claimed in the order they
+were stored: a later one waits while an earlier one is pending, retries and restarts included.
+
 Every operation opens its own connection: connections never cross a ``fork`` or a thread, and
 opening a SQLite file is cheap next to the ``fsync`` of a commit. WAL lets the relays read while
-an intake writes; ``synchronous=FULL`` makes a commit survive power loss, not just a crash.
+an intake writes. Only the intake's insert, the promise behind the sender's 2xx, commits with
+``synchronous=FULL`` (it survives power loss); the relay's bookkeeping commits with ``NORMAL``
+(WAL: survives a crash, may lose its last commits on power loss, which only means a delivery is
+repeated and core applies it once), so the relay holds the write lock for microseconds, not for
+an ``fsync``, and never slows an intake down. Each transaction is one statement or two.
+
+The ``relay_circuit`` row is the circuit breaker every relay on this file shares (see
+:mod:`webhooks.relay`): while it is open no relay claims anything, so a dead core costs one probe
+per backoff step, not one attempt per event.
 """
 
 import json
@@ -29,8 +40,9 @@ from webhooks.events import Outcome, VerifiedEvent
 
 Clock = Callable[[], float]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 5.0
+PRUNE_BATCH = 500
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     event_id TEXT PRIMARY KEY,
@@ -48,16 +60,33 @@ CREATE TABLE IF NOT EXISTS outbox (
     updated_at REAL NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (due_at) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS relay_circuit (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    failures INTEGER NOT NULL,
+    open_until REAL NOT NULL
+) STRICT;
+INSERT OR IGNORE INTO relay_circuit (id, failures, open_until) VALUES (1, 0, 0);
+"""
+# Version 1 files had no ordering key; the column and its index are added in place.
+_ORDERING = """
+CREATE INDEX IF NOT EXISTS outbox_order ON outbox (ordering_key) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_settled ON outbox (updated_at) WHERE status = 'delivered';
 """
 _CLAIM = """
 UPDATE outbox SET due_at = :lease_end, attempts = attempts + 1, lease_id = :lease_id,
     updated_at = :now
 WHERE event_id = (
-    SELECT event_id FROM outbox WHERE status = 'pending' AND due_at <= :now
-    ORDER BY due_at LIMIT 1
+    SELECT o.event_id FROM outbox AS o WHERE o.status = 'pending' AND o.due_at <= :now
+    AND (o.ordering_key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM outbox AS e WHERE e.status = 'pending'
+        AND e.ordering_key = o.ordering_key AND e.rowid < o.rowid
+    ))
+    ORDER BY o.due_at, o.rowid LIMIT 1
 )
-RETURNING event_id, source, type, payload, received_at, trace_context, attempts, lease_id
+RETURNING event_id, source, type, payload, received_at, trace_context, attempts, lease_id,
+    ordering_key
 """
+_CIRCUIT = "SELECT failures, open_until FROM relay_circuit WHERE id = 1"
 
 
 class OutboxUnavailableError(RuntimeError):
@@ -84,12 +113,24 @@ class ClaimedEvent:
 
 @dataclass(frozen=True)
 class FailedEvent:
-    """A dead letter: an event core refused for good, kept for an operator."""
+    """A dead letter: an event core refused for good, or retried past its age, for an operator."""
 
     event_id: str
+    source: str
     type: str
     attempts: int
     last_error: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    """How many events of one source are in one status, and the ages of the oldest and newest."""
+
+    status: Status
+    source: str
+    count: int
+    oldest_seconds: float
+    newest_seconds: float
 
 
 @dataclass(frozen=True)
@@ -114,6 +155,10 @@ class Outbox:
             with closing(self._connect()) as db:
                 db.execute("PRAGMA journal_mode = WAL")
                 db.executescript(_SCHEMA)
+                columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+                if "ordering_key" not in columns:
+                    db.execute("ALTER TABLE outbox ADD COLUMN ordering_key TEXT")
+                db.executescript(_ORDERING)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def add(self, event: VerifiedEvent, trace_context: Mapping[str, str]) -> bool:
@@ -126,29 +171,73 @@ class Outbox:
             "payload": event.payload,
             "received_at": event.received_at.isoformat(timespec="microseconds"),
             "trace_context": json.dumps(dict(trace_context)),
+            "ordering_key": event.ordering_key,
             "now": now,
         }
-        with self._transaction() as db:
+        with self._transaction(durable=True) as db:
             cursor = db.execute(
                 "INSERT INTO outbox (event_id, source, type, payload, received_at, trace_context,"
-                " status, due_at, updated_at) VALUES (:event_id, :source, :type, :payload,"
-                " :received_at, :trace_context, 'pending', :now, :now)"
+                " status, due_at, updated_at, ordering_key) VALUES (:event_id, :source, :type,"
+                " :payload, :received_at, :trace_context, 'pending', :now, :now, :ordering_key)"
                 " ON CONFLICT (event_id) DO NOTHING",
                 row,
             )
             return cursor.rowcount == 1
 
     def claim(self, lease_seconds: float) -> ClaimedEvent | None:
-        """Lease the event that has been due longest, or return None if none is due."""
+        """Lease the event that has been due longest, or None if none is due or the circuit is open.
+
+        When the circuit has tripped and its wait is over, the claimed event is the probe: the
+        circuit stays closed to every other relay for the lease, until the probe settles.
+        """
         now = self.clock()
+        failures, open_until = self.circuit()
+        if failures and now < open_until:
+            # Checked before taking the write lock too: an open circuit costs intakes nothing.
+            return None
         lease = {"now": now, "lease_end": now + lease_seconds, "lease_id": uuid.uuid4().hex}
         with self._transaction() as db:
+            failures, open_until = db.execute(_CIRCUIT).fetchone()
+            if failures and now < open_until:
+                return None
             rows = db.execute(_CLAIM, lease).fetchall()
+            if rows and failures:
+                db.execute("UPDATE relay_circuit SET open_until = ?", (lease["lease_end"],))
         return _claimed(rows[0]) if rows else None
 
     def mark_delivered(self, claimed: ClaimedEvent, outcome: Outcome) -> bool:
-        """Record core's outcome; return False if the lease was lost to another relay."""
-        return self._settle(claimed, "status = 'delivered', outcome = ?", outcome.value)
+        """Record core's outcome and close the circuit; False if the lease was lost."""
+        return self._settle(
+            claimed, "status = 'delivered', outcome = ?", outcome.value, close_circuit=True
+        )
+
+    def trip_circuit(self, wait_after: Callable[[int], float]) -> float:
+        """Count one more failure in a row and open the circuit; return how long it stays open."""
+        with self._transaction() as db:
+            (failures,) = db.execute("SELECT failures + 1 FROM relay_circuit").fetchone()
+            wait = wait_after(failures)
+            db.execute(
+                "UPDATE relay_circuit SET failures = ?, open_until = ?",
+                (failures, self.clock() + wait),
+            )
+        return wait
+
+    def circuit(self) -> tuple[int, float]:
+        """Return the failures in a row and until when (epoch seconds) the circuit is open."""
+        with self._reading() as db:
+            failures, open_until = db.execute(_CIRCUIT).fetchone()
+        return int(failures), float(open_until)
+
+    def prune_delivered(self, retention_seconds: float, batch: int = PRUNE_BATCH) -> int:
+        """Delete up to ``batch`` events delivered longer than ``retention_seconds`` ago."""
+        cutoff = self.clock() - retention_seconds
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM outbox WHERE rowid IN (SELECT rowid FROM outbox"
+                " WHERE status = 'delivered' AND updated_at < ? LIMIT ?)",
+                (cutoff, batch),
+            )
+            return cursor.rowcount
 
     def schedule_retry(self, claimed: ClaimedEvent, delay_seconds: float, error: str) -> bool:
         """Make the event due again after ``delay_seconds``; False if the lease was lost."""
@@ -161,11 +250,27 @@ class Outbox:
         return self._settle(claimed, "status = 'failed', last_error = ?", error)
 
     def next_due(self) -> float | None:
-        """Return when the next pending event becomes due (epoch seconds), if any is pending."""
+        """Return when a relay should look again (epoch seconds), if any event is pending."""
         with self._reading() as db:
             query = "SELECT MIN(due_at) FROM outbox WHERE status = 'pending'"
             (due,) = db.execute(query).fetchone()
-        return float(due) if due is not None else None
+            failures, open_until = db.execute(_CIRCUIT).fetchone()
+        if due is None:
+            return None
+        return max(float(due), float(open_until)) if failures else float(due)
+
+    def figures(self) -> list[Figure]:
+        """Count the events per status and source, with the ages of the oldest and newest."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT status, source, COUNT(*), MIN(received_at), MAX(received_at)"
+                " FROM outbox GROUP BY status, source ORDER BY status, source"
+            ).fetchall()
+        now = self.clock()
+        return [
+            Figure(Status(status), source, count, _age(now, oldest), _age(now, newest))
+            for status, source, count, oldest, newest in rows
+        ]
 
     def summary(self) -> OutboxSummary:
         """Count the events by status and measure the oldest pending one's wait."""
@@ -182,8 +287,8 @@ class Outbox:
         """Return the dead letters, most recently failed first."""
         with self._reading() as db:
             rows = db.execute(
-                "SELECT event_id, type, attempts, last_error FROM outbox"
-                " WHERE status = 'failed' ORDER BY updated_at DESC LIMIT ?",
+                "SELECT event_id, source, type, attempts, last_error FROM outbox"
+                " WHERE status = 'failed' ORDER BY updated_at DESC, rowid DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         return [FailedEvent(*row) for row in rows]
@@ -200,7 +305,13 @@ class Outbox:
             )
             return cursor.rowcount
 
-    def _settle(self, claimed: ClaimedEvent, assignments: str, *values: object) -> bool:
+    def _settle(
+        self,
+        claimed: ClaimedEvent,
+        assignments: str,
+        *values: object,
+        close_circuit: bool = False,
+    ) -> bool:
         # ``assignments`` is one of the literals above, never input: the values stay parameters.
         statement = (
             f"UPDATE outbox SET {assignments}, lease_id = NULL, updated_at = ?"  # noqa: S608
@@ -208,19 +319,24 @@ class Outbox:
         )
         params = (*values, self.clock(), claimed.event.event_id, claimed.lease_id)
         with self._transaction() as db:
-            return db.execute(statement, params).rowcount == 1
+            kept = db.execute(statement, params).rowcount == 1
+            if close_circuit:
+                db.execute(
+                    "UPDATE relay_circuit SET failures = 0, open_until = 0 WHERE failures > 0"
+                )
+            return kept
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, *, durable: bool = False) -> sqlite3.Connection:
         # Autocommit mode: transactions are begun explicitly, so their extent is visible here.
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        db.execute("PRAGMA synchronous = FULL")
+        db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
         return db
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front: a read that later turned into a write could
         # fail on a snapshot another writer has moved past, which no busy timeout would retry.
-        with self._errors(), closing(self._connect()) as db:
+        with self._errors(), closing(self._connect(durable=durable)) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -242,8 +358,12 @@ class Outbox:
             raise OutboxUnavailableError(f"outbox {self.path}: {error}") from error
 
 
-def _claimed(row: tuple[str, str, str, bytes, str, str, int, str]) -> ClaimedEvent:
-    event_id, source, event_type, payload, received_at, trace_context, attempts, lease_id = row
+def _claimed(row: tuple[str, str, str, bytes, str, str, int, str, str | None]) -> ClaimedEvent:
+    event_id, source, event_type, payload, received_at, trace_context, attempts, lease_id, key = row
     received = datetime.fromisoformat(received_at).astimezone(UTC)
-    event = VerifiedEvent(source, event_id, event_type, payload, received)
+    event = VerifiedEvent(source, event_id, event_type, payload, received, key)
     return ClaimedEvent(event, json.loads(trace_context), attempts, lease_id)
+
+
+def _age(now: float, received_at: str) -> float:
+    return now - datetime.fromisoformat(received_at).timestamp()

@@ -4,7 +4,14 @@ The intake wakes it right after storing an event, so a delivery normally follows
 milliseconds. Between wake-ups it sleeps until the next retry is due, but never longer than the
 poll interval, so it also finds events another worker stored and leases that ran out.
 Each delivery either records core's outcome, schedules a retry with capped exponential backoff
-and jitter, or keeps the event as a dead letter when core refuses it for good.
+and jitter, or keeps the event as a dead letter when core refuses it for good or when the event
+has been retried for longer than the maximum age.
+
+When core as a whole is down (unreachable, past its deadline, overloaded) the relay trips the
+circuit every relay on the outbox shares: none claims anything until the circuit's wait (the same
+capped doubling) is over, then one event goes as the probe; its success closes the circuit for
+all. A dead core thus costs one call per backoff step, not one per stored event per relay.
+Delivered events are pruned once they are older than the retention window.
 """
 
 import logging
@@ -27,6 +34,11 @@ logger = logging.getLogger(__name__)
 
 THREAD_NAME = "webhooks-relay"
 _MAX_DOUBLINGS = 32
+# How often (relay clock) a relay looks for delivered events past the retention window.
+PRUNE_EVERY_SECONDS = 60.0
+# The longest wait between probes of a dead core: noticing its return soon matters more than
+# the one call a probe costs.
+CIRCUIT_CAP_SECONDS = 30.0
 
 
 class Forwarder(Protocol):
@@ -72,6 +84,7 @@ class Relay:
         self._woken = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_prune = 0.0
 
     def start(self) -> None:
         """Start the delivery thread (in the process that will run it: not before a fork)."""
@@ -110,17 +123,34 @@ class Relay:
             tried += 1
         return tried
 
+    def prune(self) -> int:
+        """Delete the delivered events older than the retention window; return how many."""
+        pruned = 0
+        with suppress_instrumentation():
+            while batch := self._outbox.prune_delivered(self._settings.retention_seconds):
+                pruned += batch
+        if pruned:
+            logger.info("pruned %s delivered event(s) past the retention window", pruned)
+        return pruned
+
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._woken.clear()
             try:
                 self.deliver_due()
+                self._prune_now_and_then()
                 wait = self._seconds_until_due()
             except Exception:
                 # The thread must outlive any failure: the events it holds wait for it.
                 logger.exception("relay pass failed; trying again in %s s", self._idle)
                 wait = self._idle
             self._woken.wait(wait)
+
+    def _prune_now_and_then(self) -> None:
+        now = self._outbox.clock()
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_SECONDS
+            self.prune()
 
     def _seconds_until_due(self) -> float:
         with suppress_instrumentation():
@@ -152,22 +182,36 @@ class Relay:
 
     def _settle_failure(self, claimed: ClaimedEvent, error: DeliveryError) -> None:
         event_id = claimed.event.event_id
+        age = self._outbox.clock() - claimed.event.received_at.timestamp()
         if error.permanent:
             kept = self._outbox.mark_failed(claimed, str(error))
             logger.error("event %s kept as failed (dead letter): %s", event_id, error)
-        else:
-            settings = self._settings
-            delay = backoff_seconds(
-                claimed.attempt,
-                settings.retry_base_seconds,
-                settings.retry_cap_seconds,
-                self._rand,
+        elif age >= self._settings.max_age_seconds:
+            kept = self._outbox.mark_failed(claimed, f"retried for {age:.0f} s; last: {error}")
+            logger.error(
+                "event %s retried past the maximum age, kept as failed: %s", event_id, error
             )
+        else:
+            delay = self._backoff(claimed.attempt)
             kept = self._outbox.schedule_retry(claimed, delay, str(error))
             logger.warning(
                 "event %s failed attempt %s; retrying in %.1f s", event_id, claimed.attempt, delay
             )
+        if error.core_down:
+            wait = self._outbox.trip_circuit(self._circuit_wait)
+            logger.warning("core is unavailable; every relay waits %.1f s before a probe", wait)
         _warn_if_lost(kept, claimed)
+
+    def _circuit_wait(self, failures: int) -> float:
+        base = self._settings.retry_base_seconds
+        cap = min(self._settings.retry_cap_seconds, CIRCUIT_CAP_SECONDS)
+        return backoff_seconds(failures, base, max(cap, base), self._rand)
+
+    def _backoff(self, attempt: int) -> float:
+        settings = self._settings
+        return backoff_seconds(
+            attempt, settings.retry_base_seconds, settings.retry_cap_seconds, self._rand
+        )
 
 
 def _warn_if_lost(kept: bool, claimed: ClaimedEvent) -> None:
