@@ -19,6 +19,8 @@ class Ports:
     rag_http: int = 8001
     rag_grpc: int = 50052
     webhooks: int = 8002
+    # The second webhook adapter process, behind the same gateway upstream.
+    webhooks_2: int = 8003
     traces: int = 4318
     shadow: int = 8090
 
@@ -33,6 +35,7 @@ class StackConfig:
     ports: Ports = Ports()
     core_workers: int = 2
     webhooks_workers: int = 2
+    webhooks_processes: int = 2
     ready_seconds: float = 60.0
     stop_seconds: float = 15.0
 
@@ -48,9 +51,15 @@ class StackConfig:
             ports=Ports(**data.get("ports", {})),
             core_workers=int(sizing.get("core_workers", 2)),
             webhooks_workers=int(sizing.get("webhooks_workers", 2)),
+            webhooks_processes=_one_or_two(sizing.get("webhooks_processes", 2)),
             ready_seconds=float(timeouts.get("ready_seconds", 60)),
             stop_seconds=float(timeouts.get("stop_seconds", 15)),
         )
+
+    @property
+    def webhooks_ports(self) -> list[int]:
+        """Return the port of each webhook adapter process, in start order."""
+        return [self.ports.webhooks, self.ports.webhooks_2][: self.webhooks_processes]
 
     def replace(self, **changes: object) -> "StackConfig":
         """Return a copy with some fields changed (tests move ports and state elsewhere)."""
@@ -71,6 +80,12 @@ class StackConfig:
     @property
     def nginx_prefix(self) -> Path:
         return self.var / "nginx"
+
+
+def _one_or_two(value: object) -> int:
+    if value not in (1, 2):
+        raise ValueError(f"[sizing] webhooks_processes must be 1 or 2, got {value!r}")
+    return int(value)  # type: ignore[call-overload]
 
 
 def find_root(start: Path | None = None) -> Path:

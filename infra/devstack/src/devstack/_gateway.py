@@ -19,13 +19,15 @@ def upstream_servers(config: StackConfig) -> dict[str, list[str]]:
     servers = {
         "core": ports.core_http,
         "rag": ports.rag_http,
-        "webhooks": ports.webhooks,
         "core_grpc": ports.core_grpc,
         "rag_grpc": ports.rag_grpc,
         "shadow": ports.shadow,
         "traces": ports.traces,
     }
-    return {name: [f"{_HOST}:{port}"] for name, port in servers.items() if name in names}
+    found = {name: [f"{_HOST}:{port}"] for name, port in servers.items() if name in names}
+    if "webhooks" in names:
+        found["webhooks"] = [f"{_HOST}:{port}" for port in config.webhooks_ports]
+    return found
 
 
 def render(config: StackConfig) -> Path:

@@ -157,18 +157,19 @@ def _rag(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
     )
 
 
-def _webhooks(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+def _webhooks(config: StackConfig, secrets: DevSecrets, port: int, name: str) -> ProcessSpec:
     env = _common_env(config, secrets, "webhooks")
     env.update(
         WEBHOOKS_CORE_GRPC_TARGET=f"{_HOST}:{config.ports.core_grpc}",
         WEBHOOKS_STRIPE_SIGNING_SECRET=secrets.stripe_webhook_secret,
-        # Accepted events wait here for delivery to core; kept across restarts like core's data.
+        WEBHOOKS_STANDARD_SIGNING_SECRET=secrets.standard_webhook_secret,
+        # Accepted events wait here for delivery to core; kept across restarts like core's data,
+        # and shared by every adapter process (one host: SQLite's WAL needs shared memory).
         WEBHOOKS_OUTBOX_PATH=str(config.data_dir / "webhooks-outbox.sqlite3"),
         GUNICORN_WORKERS=str(config.webhooks_workers),
     )
-    port = config.ports.webhooks
     return ProcessSpec(
-        name="webhooks",
+        name=name,
         argv=[
             sys.executable,
             "-m",
@@ -235,7 +236,10 @@ def build_specs(
         _core_grpc(config, secrets),
         _core_http(config, secrets),
         _rag(config, secrets),
-        _webhooks(config, secrets),
+        *[
+            _webhooks(config, secrets, port, "webhooks" if n == 0 else f"webhooks-{n + 1}")
+            for n, port in enumerate(config.webhooks_ports)
+        ],
         _shadow(config, secrets, upstreams),
         _gateway(config, secrets, nginx_argv),
     ]

@@ -1,5 +1,6 @@
 """Development secrets, generated once per checkout into var/secrets and never committed."""
 
+import base64
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ class DevSecrets:
 
     service_token: str
     stripe_webhook_secret: str
+    standard_webhook_secret: str
     django_secret_key: str
     admin_password: str
 
@@ -18,6 +20,10 @@ class DevSecrets:
 _GENERATORS = {
     "service-token": lambda: secrets.token_urlsafe(32),
     "stripe-webhook-secret": lambda: "whsec_" + secrets.token_hex(24),
+    # Standard Webhooks secrets are base64 after the prefix.
+    "standard-webhook-secret": lambda: (
+        "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    ),
     "django-secret-key": lambda: secrets.token_urlsafe(50),
     "admin-password": lambda: secrets.token_urlsafe(12),
 }
@@ -40,6 +46,7 @@ def ensure_secrets(var: Path) -> DevSecrets:
     return DevSecrets(
         service_token=values["service-token"],
         stripe_webhook_secret=values["stripe-webhook-secret"],
+        standard_webhook_secret=values["standard-webhook-secret"],
         django_secret_key=values["django-secret-key"],
         admin_password=values["admin-password"],
     )

@@ -153,7 +153,8 @@ class Stack:
             ("legacy API docs (core)", f"{gateway}/api/docs"),
             ("Django admin (user admin)", f"{gateway}/admin/"),
             ("rag OpenAPI docs", f"http://127.0.0.1:{self.config.ports.rag_http}/docs"),
-            ("webhook intake", f"{gateway}/webhooks/stripe"),
+            ("webhook intake (Stripe)", f"{gateway}/webhooks/stripe"),
+            ("webhook intake (Standard Webhooks)", f"{gateway}/webhooks/standard"),
             ("trace store API", f"http://127.0.0.1:{self.config.ports.traces}/api/traces"),
         ]
 
