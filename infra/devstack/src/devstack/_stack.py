@@ -1,5 +1,6 @@
 """The whole local stack as one object: prepare, start in order with readiness checks, stop."""
 
+import signal
 import socket
 import subprocess
 import sys
@@ -119,6 +120,14 @@ class Stack:
         """Stop one process of the running stack (a test taking the new service down)."""
         spec = self._spec(name)
         stop(self.config, spec.name, spec.stop_signal)
+        child = self._children.pop(name, None)
+        if child is not None:
+            child.wait(timeout=self.config.stop_seconds)
+
+    def kill_process(self, name: str) -> None:
+        """SIGKILL one process of the running stack and its children (a crash, for drills)."""
+        spec = self._spec(name)
+        stop(self.config, spec.name, signal.SIGKILL)
         child = self._children.pop(name, None)
         if child is not None:
             child.wait(timeout=self.config.stop_seconds)
