@@ -6,10 +6,18 @@ creates the app only after ``post_fork``, so the app is built as an instrumented
 The app factory starts the worker's outbox relay thread, so each worker delivers stored events;
 on exit the worker stops its relay first, so the spans of its last delivery are flushed too.
 
+On SIGTERM (a graceful stop or restart) each worker first stops listening, so new connections
+are refused at once and nginx sends them to the other adapter process, then finishes the
+requests it holds, stops its relay and exits.
+
 ``GUNICORN_WORKERS`` (default 2) and ``GUNICORN_THREADS`` (default 4) size the server.
 """
 
+import contextlib
 import os
+import signal
+import socket
+from types import FrameType
 from typing import Any
 
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
@@ -28,7 +36,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = 30
 # Time for the relay to finish a delivery in flight (core's gRPC deadline, 5 s) and stop.
 graceful_timeout = 20
-keepalive = 5
+# No keep-alive: nginx sends a POST on a kept-alive connection the moment a stopping worker
+# closes it, and a POST that was sent is never passed to another server, so the sender got a
+# 502. A fresh connection per delivery is refused instead while this process stops, and nginx
+# passes a refused delivery to the other adapter process (a loopback connect costs ~0.1 ms).
+keepalive = 0
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 errorlog = "-"
@@ -42,6 +54,26 @@ def post_fork(server: Any, worker: Any) -> None:
     setup_tracing(SERVICE_NAME)
     configure_logging(SERVICE_NAME)
     FlaskInstrumentor().instrument()
+
+
+def post_worker_init(worker: Any) -> None:
+    """Make SIGTERM stop the listener before the worker drains and exits."""
+    drain = signal.getsignal(signal.SIGTERM)
+
+    def stop_listening(signum: int, frame: FrameType | None) -> None:
+        # Out of the poller first, so the loop never accepts on the shut socket; then shut the
+        # listening socket itself (shared by the master and every worker), which makes the
+        # kernel refuse new connections instead of queueing them for a worker that is leaving.
+        set_accept = getattr(worker, "set_accept_enabled", None)
+        if set_accept is not None:
+            set_accept(False)
+        for listener in worker.sockets:
+            with contextlib.suppress(OSError):
+                listener.sock.shutdown(socket.SHUT_RDWR)
+        if callable(drain):
+            drain(signum, frame)
+
+    signal.signal(signal.SIGTERM, stop_listening)
 
 
 def worker_exit(server: Any, worker: Any) -> None:
