@@ -5,6 +5,7 @@ from typing import Any, cast
 
 import flask
 from flask import Flask, Response
+from strangler_shared import SERVICE_HEADER
 
 from webhooks.blueprints import health, intake
 from webhooks.config import DEFAULTS, ENV_PREFIX, ConfigError, Settings, load_settings
@@ -73,5 +74,5 @@ def build_verifiers(settings: Settings) -> dict[str, Verifier]:
 
 def _add_service_header(response: Response) -> Response:
     # Behind the gateway, this header says which process answered (legacy core or the adapter).
-    response.headers["X-Service"] = SERVICE_NAME
+    response.headers[SERVICE_HEADER] = SERVICE_NAME
     return response
