@@ -37,12 +37,14 @@ from enum import StrEnum
 from pathlib import Path
 
 from webhooks.events import Outcome, VerifiedEvent
+from webhooks.group_commit import GroupCommit
 
 Clock = Callable[[], float]
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 5.0
 PRUNE_BATCH = 500
+_LOCK_POLL_SECONDS = 0.001
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     event_id TEXT PRIMARY KEY,
@@ -85,6 +87,13 @@ WHERE event_id = (
 )
 RETURNING event_id, source, type, payload, received_at, trace_context, attempts, lease_id,
     ordering_key
+"""
+_INSERT = """
+INSERT INTO outbox (event_id, source, type, payload, received_at, trace_context, status, due_at,
+    updated_at, ordering_key)
+VALUES (:event_id, :source, :type, :payload, :received_at, :trace_context, 'pending', :now, :now,
+    :ordering_key)
+ON CONFLICT (event_id) DO NOTHING
 """
 _CIRCUIT = "SELECT failures, open_until FROM relay_circuit WHERE id = 1"
 
@@ -147,6 +156,7 @@ class Outbox:
     def __init__(self, path: Path, *, clock: Clock = time.time) -> None:
         self.path = path
         self.clock = clock
+        self._inserts = GroupCommit(lambda: self._transaction(durable=True), _INSERT)
 
     def initialize(self) -> None:
         """Create the file, switch it to WAL and create the table, if not done before."""
@@ -162,7 +172,10 @@ class Outbox:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def add(self, event: VerifiedEvent, trace_context: Mapping[str, str]) -> bool:
-        """Store ``event`` as pending; return False, storing nothing, if its id is stored."""
+        """Store ``event`` as pending; return False, storing nothing, if its id is stored.
+
+        Concurrent adds in this process commit together (see :mod:`webhooks.group_commit`).
+        """
         now = self.clock()
         row = {
             "event_id": event.event_id,
@@ -174,15 +187,7 @@ class Outbox:
             "ordering_key": event.ordering_key,
             "now": now,
         }
-        with self._transaction(durable=True) as db:
-            cursor = db.execute(
-                "INSERT INTO outbox (event_id, source, type, payload, received_at, trace_context,"
-                " status, due_at, updated_at, ordering_key) VALUES (:event_id, :source, :type,"
-                " :payload, :received_at, :trace_context, 'pending', :now, :now, :ordering_key)"
-                " ON CONFLICT (event_id) DO NOTHING",
-                row,
-            )
-            return cursor.rowcount == 1
+        return self._inserts.insert(row)
 
     def claim(self, lease_seconds: float) -> ClaimedEvent | None:
         """Lease the event that has been due longest, or None if none is due or the circuit is open.
@@ -337,7 +342,7 @@ class Outbox:
         # IMMEDIATE takes the write lock up front: a read that later turned into a write could
         # fail on a snapshot another writer has moved past, which no busy timeout would retry.
         with self._errors(), closing(self._connect(durable=durable)) as db:
-            db.execute("BEGIN IMMEDIATE")
+            _begin_immediate(db, time.monotonic() + BUSY_TIMEOUT_SECONDS)
             try:
                 yield db
             except BaseException:
@@ -356,6 +361,24 @@ class Outbox:
             yield
         except (sqlite3.Error, OSError) as error:
             raise OutboxUnavailableError(f"outbox {self.path}: {error}") from error
+
+
+def _begin_immediate(db: sqlite3.Connection, deadline: float) -> None:
+    """Take the write lock, polling every millisecond until ``deadline``.
+
+    SQLite's own busy handler sleeps in growing steps, up to 100 ms each, so a writer that missed
+    a lock freed a millisecond later still slept for tens of ms: the tail of every acknowledgement.
+    """
+    db.execute("PRAGMA busy_timeout = 0")
+    while True:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(_LOCK_POLL_SECONDS)
+    db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
 
 def _claimed(row: tuple[str, str, str, bytes, str, str, int, str, str | None]) -> ClaimedEvent:
