@@ -188,3 +188,14 @@ def test_large_bodies_pass_both_ways(make_gateway: MakeGateway) -> None:
     reply = gateway.fetch("/api/customers", method="POST", body=body)
     assert reply.status == 200
     assert reply.json()["body"] == body.decode()
+
+
+def test_a_body_over_the_gateway_limit_is_a_413_in_the_envelope(make_gateway: MakeGateway) -> None:
+    gateway = make_gateway('mode = "legacy"')
+    body = b"z" * (11 * 1024 * 1024)  # the table's client_max_body_size is 10m
+
+    reply = gateway.fetch("/api/customers", method="POST", body=body)
+
+    assert reply.status == 413
+    assert reply.json()["error"]["code"] == "payload_too_large"
+    assert reply.headers["x-served-by"] == "gateway"

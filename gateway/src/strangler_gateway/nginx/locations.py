@@ -24,6 +24,7 @@ __all__ = [
     "DECISION_HEADERS",
     "GATEWAY_DECISION",
     "TIMEOUT",
+    "TOO_LARGE",
     "UNAVAILABLE",
     "catch_all_location",
     "error_pages",
@@ -33,6 +34,7 @@ __all__ = [
 
 UNAVAILABLE = "@sf_upstream_unavailable"
 TIMEOUT = "@sf_upstream_timeout"
+TOO_LARGE = "@sf_payload_too_large"
 # Headers only the gateway may set: an upstream's own copy would make the decision ambiguous.
 # X-Gateway-Config names the config that routed the response, so a client can tell a reload landed.
 DECISION_HEADERS = (
@@ -55,7 +57,11 @@ _SHADOW_TIMEOUTS = {"proxy_connect_timeout": "1s", "proxy_send_timeout": "2s",
 
 def error_pages() -> EmptyBlock:
     """Return the error pages turning the gateway's own 502/503/504 into the error envelope."""
-    return repeated("error_page", [["502", "503", UNAVAILABLE], ["504", TIMEOUT]])
+    # 413: a body over client_max_body_size gets the envelope (the same code as the services'
+    # own 413), not nginx's HTML page.
+    return repeated(
+        "error_page", [["502", "503", UNAVAILABLE], ["504", TIMEOUT], ["413", TOO_LARGE]]
+    )
 
 
 def route_locations(route: Route, table: RouteTable, config: str) -> list[Location]:

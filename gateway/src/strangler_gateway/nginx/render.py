@@ -28,6 +28,7 @@ from strangler_gateway.nginx.layout import TEMP_KINDS, Layout
 from strangler_gateway.nginx.locations import (
     GATEWAY_DECISION,
     TIMEOUT,
+    TOO_LARGE,
     UNAVAILABLE,
     catch_all_location,
     error_location,
@@ -251,6 +252,8 @@ def _server(table: RouteTable, listen: str, ident: str) -> Block:
                        "The service behind this route is unreachable.", ident),
         error_location(TIMEOUT, 504, "upstream_timeout",
                        "The service behind this route did not answer in time.", ident),
+        error_location(TOO_LARGE, 413, "payload_too_large",
+                       "The request body is larger than the gateway accepts.", ident),
     )  # fmt: skip
     return server
 
