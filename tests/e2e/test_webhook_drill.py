@@ -270,6 +270,10 @@ def test_webhook_drill(stack: Stack, poll: Callable[..., Any]) -> None:
     print(_table(results, steps))
     print(f"deliveries {len(results)}, valid events {len(valid)}, invalid {len(invalid)}")
     print(f"outbox: {Counter(status for status, _ in outbox.values())}")
+    failures = Counter(
+        (p, s) for r in results for s, p in zip(r.statuses, r.phases, strict=True) if s >= 500
+    )
+    print(f"5xx by phase and status (599: no answer): {dict(failures)}")
 
     answered = [r for r in results if r.statuses[-1] < 500]
     assert len(answered) == len(results), "every delivery got an answer in the end"

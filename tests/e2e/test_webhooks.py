@@ -11,12 +11,14 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from devstack import Stack
+from standardwebhooks.webhooks import Webhook
 
 pytestmark = pytest.mark.stack
 
@@ -135,3 +137,48 @@ def test_missing_signature_is_refused(stack: Stack, gateway: httpx.Client) -> No
     response = gateway.post("/webhooks/stripe", content=_event("invoice.paid", "cus_x"))
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "missing_signature"
+
+
+def test_standard_webhooks_delivery_changes_billing_state(
+    stack: Stack, gateway: httpx.Client, poll: Callable[..., Any]
+) -> None:
+    customer = _active_customers()[3]
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    event = {
+        "type": "invoice.payment_failed",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "data": {"object": {"object": "invoice", "customer": customer, "amount_due": 990}},
+    }
+    body = json.dumps(event)
+    signature = Webhook(stack.secrets.standard_webhook_secret).sign(msg_id, datetime.now(UTC), body)
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(time.time())),
+        "webhook-signature": signature,
+        "Content-Type": "application/json",
+    }
+
+    response = gateway.post("/webhooks/standard", content=body, headers=headers)
+
+    assert response.status_code == 202, response.text
+    assert response.headers["x-service"] == "webhooks"
+    assert response.json() == {"received": True, "event_id": msg_id, "outcome": "accepted"}
+    poll(lambda: _billing(stack, customer) == ("past_due", 990), seconds=20)
+    poll(lambda: _outbox_row(stack, msg_id) == ("delivered", "applied", 1), seconds=20)
+
+
+def test_a_future_timestamp_is_refused_through_the_gateway(
+    stack: Stack, gateway: httpx.Client
+) -> None:
+    body = _event("invoice.paid", _active_customers()[4])
+    signature = _stripe_signature(
+        stack.secrets.stripe_webhook_secret, body, int(time.time()) + 3600
+    )
+
+    response = gateway.post(
+        "/webhooks/stripe", content=body, headers={"Stripe-Signature": signature}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_signature"
+    assert _outbox_row(stack, json.loads(body)["id"]) is None
