@@ -88,7 +88,7 @@ def _main_location(route: Route, table: RouteTable, config: str) -> Location:
     location.sections.add(
         sets(_decision(route, target=f"${route.var}_target")),
         error_pages(),
-        _proxy(f"http://${route.var}_upstream", route.streaming, table),
+        _proxy(f"http://${route.var}_upstream", route.streaming, table, route.resend_posts),
         _response_headers(route.name, f"${route.var}_target", config),
     )
     if route.mode.falls_back:
@@ -102,7 +102,7 @@ def _new_location(route: Route, table: RouteTable, config: str) -> Location:
                         proxy_intercept_errors=True)  # fmt: skip
     location.sections.add(
         repeated("error_page", [["502", "503", "504", "=", f"@{route.var}_fallback"]]),
-        _proxy(f"http://{route.new}", route.streaming, table),
+        _proxy(f"http://{route.new}", route.streaming, table, route.resend_posts),
         _response_headers(route.name, "new", config),
     )
     return location
@@ -189,8 +189,18 @@ def _decision(route: Route | None, *, target: str) -> dict[str, str]:
     }
 
 
-def _proxy(upstream: str, streaming: bool, table: RouteTable) -> EmptyBlock:
+def _proxy(
+    upstream: str, streaming: bool, table: RouteTable, resend_posts: bool = False
+) -> EmptyBlock:
     block = EmptyBlock(proxy_pass=upstream, proxy_http_version="1.1")
+    if resend_posts:
+        # nginx passes a POST to the next server only if it was never sent (connection refused).
+        # One sent to a server that then reset (a queued connection of a process going down) is
+        # passed on too when the route says a repeat has no second effect; once, so a failing
+        # upstream costs at most one more try. (On a legacy-mode route the upstream is legacy's
+        # single server: nothing to pass to.)
+        block.options["proxy_next_upstream"] = ["error", "timeout", "non_idempotent"]
+        block.options["proxy_next_upstream_tries"] = 2
     block.sections.add(
         repeated("proxy_set_header", _proxy_headers(streaming)),
         repeated("proxy_hide_header", list(DECISION_HEADERS)),

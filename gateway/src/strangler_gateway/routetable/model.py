@@ -71,7 +71,9 @@ class Route:
     ``percent`` is the mode's parameter: the share of users sent to new (canary) or the cap on the
     share of idempotent requests mirrored to the comparator (shadow). ``compare`` and ``ignore``
     tell the comparator how to compare the two answers; they are kept whatever the mode, so a route
-    keeps its comparison rule across a promotion and a rollback.
+    keeps its comparison rule across a promotion and a rollback. ``resend_posts`` says the new
+    side answers a repeated POST without a second effect (webhook intake, idempotent by event id),
+    so a POST whose server of the new upstream failed may go to another server of that upstream.
     """
 
     name: str
@@ -83,6 +85,7 @@ class Route:
     match: Match = Match.PREFIX
     override: bool = True
     streaming: bool = False
+    resend_posts: bool = False
     compare: Compare = Compare.JSON
     ignore: tuple[str, ...] = ()
 

@@ -60,6 +60,7 @@ _ROUTE_KEYS = {
     "percent",
     "override",
     "streaming",
+    "resend_posts",
     "compare",
     "ignore",
 }
@@ -195,6 +196,7 @@ def _route(data: object, section: Section, upstreams: set[str], gateway: Gateway
         match=Match(get_str(data, "match", section, choices=list(Match), default=Match.PREFIX)),
         override=get_bool(data, "override", section, default=True),
         streaming=get_bool(data, "streaming", section, default=False),
+        resend_posts=get_bool(data, "resend_posts", section, default=False),
         compare=Compare(
             get_str(data, "compare", section, choices=list(Compare), default=Compare.JSON)
         ),
