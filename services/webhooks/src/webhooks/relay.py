@@ -38,7 +38,7 @@ _MAX_DOUBLINGS = 32
 PRUNE_EVERY_SECONDS = 60.0
 # The longest wait between probes of a dead core: noticing its return soon matters more than
 # the one call a probe costs.
-CIRCUIT_CAP_SECONDS = 30.0
+CIRCUIT_CAP_SECONDS = 10.0
 
 
 class Forwarder(Protocol):
