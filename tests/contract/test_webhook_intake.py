@@ -179,3 +179,11 @@ def test_get_is_not_allowed(intake: httpx.Client) -> None:
     response = intake.get("/webhooks/stripe")
 
     _refused(response, 405, "method_not_allowed")
+
+
+def test_twelve_mib_through_the_gateway_is_the_same_json_413(gateway: httpx.Client) -> None:
+    response = gateway.post(
+        "/webhooks/stripe", content=b"x" * (12 * MIB), headers={"Content-Type": "application/json"}
+    )
+
+    _refused(response, 413, "payload_too_large")
