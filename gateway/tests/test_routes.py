@@ -45,7 +45,11 @@ def test_the_shipped_table_describes_the_initial_migration() -> None:
         "search": ("/api/search", "core", "rag", Mode.LEGACY),
         "chat": ("/api/chat", "core", "rag", Mode.LEGACY),
         "stripe-webhooks": ("/webhooks/stripe", "core", "webhooks", Mode.MIGRATED),
+        "standard-webhooks": ("/webhooks/standard", "core", "webhooks", Mode.RETIRED),
     }
+    webhook_routes = [table.route(name) for name in ("stripe-webhooks", "standard-webhooks")]
+    assert all(route.resend_posts for route in webhook_routes), "intake is idempotent by event id"
+    assert not any(table.route(name).resend_posts for name in ("search", "chat"))
     assert table.route("chat").streaming, "chat answers stream over SSE"
     assert (table.route("search").compare, table.route("chat").compare) == ("search", "chat")
     assert table.gateway.catch_all == "core"
@@ -54,7 +58,7 @@ def test_the_shipped_table_describes_the_initial_migration() -> None:
     assert {u.name: u.servers for u in table.upstreams} == {
         "core": ("127.0.0.1:8000",),
         "rag": ("127.0.0.1:8001",),
-        "webhooks": ("127.0.0.1:8002",),
+        "webhooks": ("127.0.0.1:8002", "127.0.0.1:8003"),
         "core_grpc": ("127.0.0.1:50051",),
         "rag_grpc": ("127.0.0.1:50052",),
         "shadow": ("127.0.0.1:8090",),
