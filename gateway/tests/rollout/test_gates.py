@@ -1,20 +1,27 @@
-"""Each gate decides with a test: a small sample neither passes a bad canary nor fails a good one."""
+"""Each gate decides with a test: a small sample cannot pass a bad canary or fail a good one."""
 
 import random
 
 from strangler_gateway.traffic.rollout.evidence import StepEvidence
-from strangler_gateway.traffic.rollout.gates import Parity, errors_gate, latency_gate, parity_gate
-from strangler_gateway.traffic.rollout.gates import split_gate
+from strangler_gateway.traffic.rollout.gates import (
+    Parity,
+    errors_gate,
+    latency_gate,
+    parity_gate,
+    split_gate,
+)
 from strangler_gateway.traffic.rollout.judge import judge_step
 from strangler_gateway.traffic.rollout.plan import Plan, PlanStep
 
-PLAN = Plan(steps=(PlanStep("canary", 50), PlanStep("migrated", 100)), min_requests=50, min_users=10)
+PLAN = Plan(
+    steps=(PlanStep("canary", 50), PlanStep("migrated", 100)), min_requests=50, min_users=10
+)
 
 
 def _entry(side: str, user: int, *, status: int = 200, ms: float = 10.0) -> dict[str, object]:
-    return {"route": "search", "target": side, "fallback": False, "status": status, "unit": f"u{user}",
-            "request_time": ms / 1000, "mode": "canary", "split": 50, "trace_id": f"{user:032x}",
-            "request_id": f"r{user}", "override": ""}  # fmt: skip
+    return {"route": "search", "target": side, "fallback": False, "status": status,
+            "unit": f"u{user}", "request_time": ms / 1000, "mode": "canary", "split": 50,
+            "trace_id": f"{user:032x}", "request_id": f"r{user}", "override": ""}  # fmt: skip
 
 
 def _evidence(requests: int, *, new_error_every: int = 0, new_ms: float = 10.0) -> StepEvidence:

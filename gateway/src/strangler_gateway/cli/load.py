@@ -20,7 +20,9 @@ def load_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --duration, --rate, --users and --url."""
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--rate", type=float, default=50.0, help="requests a second (default 50)")
-    parser.add_argument("--users", type=int, default=500, help="distinct sticky users (default 500)")
+    parser.add_argument(
+        "--users", type=int, default=500, help="distinct sticky users (default 500)"
+    )
     parser.add_argument("--url", help="the gateway (default: where the live config listens)")
 
 

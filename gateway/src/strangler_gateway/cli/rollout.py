@@ -59,7 +59,9 @@ def rollout_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sources(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log", type=Path, help="the access log (default <prefix>/logs/access.log)")
+    parser.add_argument(
+        "--log", type=Path, help="the access log (default <prefix>/logs/access.log)"
+    )
     parser.add_argument("--db", type=Path, help=f"the comparator's database (env {DB_ENV})")
 
 
@@ -67,7 +69,9 @@ def _percents(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected percents like 1,5,25,50, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected percents like 1,5,25,50, got {text!r}"
+        ) from None
 
 
 def rollout(args: argparse.Namespace, ctx: Context) -> int:
@@ -77,7 +81,9 @@ def rollout(args: argparse.Namespace, ctx: Context) -> int:
         return _status(args.route, ctx)
     if args.action == "abort":
         change = abort_rollout(ctx.routes, ctx.prefix, args.route)
-        ctx.console.print(f"{args.route}: rollout aborted; back on legacy (config {change.config_id})")
+        ctx.console.print(
+            f"{args.route}: rollout aborted; back on legacy (config {change.config_id})"
+        )
         return Exit.OK
     controller = Controller(_settings(args, ctx), args.route)
     if args.action == "resume":
@@ -95,8 +101,11 @@ def rollout(args: argparse.Namespace, ctx: Context) -> int:
 def _settings(args: argparse.Namespace, ctx: Context) -> Settings:
     log = args.log or Layout.at(ctx.prefix).access_log
     db = args.db or default_db()
-    return Settings(ctx.routes, ctx.prefix, log, db,
-                    say=lambda line: ctx.console.print(line, markup=False, soft_wrap=True))  # fmt: skip
+
+    def say(line: str) -> None:
+        ctx.console.print(line, markup=False, soft_wrap=True)
+
+    return Settings(ctx.routes, ctx.prefix, log, db, say=say)
 
 
 def _report(ctx: Context, result: RolloutResult) -> int:
@@ -110,7 +119,9 @@ def _status(route: str, ctx: Context) -> int:
     if state is None:
         raise GatewayError(f"'{route}' has never been rolled out")
     entries = [e for e in read_ledger(files.ledger) if e.get("rollout_id") == state.rollout_id]
-    view = Table(title=f"rollout {state.rollout_id} of {route}: {state.status}", title_justify="left")
+    view = Table(
+        title=f"rollout {state.rollout_id} of {route}: {state.status}", title_justify="left"
+    )
     for column in ("time", "event", "step", "outcome", "legacy req/err/p99", "new req/err/p99",
                    "gates", "reason"):  # fmt: skip
         view.add_column(column)

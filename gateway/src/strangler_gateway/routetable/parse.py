@@ -62,6 +62,8 @@ _ROUTE_KEYS = {
     "streaming",
     "compare",
     "ignore",
+    # The route's rollout plan: checked by traffic.rollout.plan when a rollout starts.
+    "rollout",
 }
 _GRPC_KEYS = {"name", "services", "upstream"}
 

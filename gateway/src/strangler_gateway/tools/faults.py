@@ -21,7 +21,7 @@ __all__ = ["TOKEN_ENV", "FaultService", "read_faults", "service_token", "write_f
 
 # STRANGLER_SERVICE_TOKEN: the token services accept on /internal (default: the local runner's
 # var/secrets/service-token next to the gateway's prefix).
-TOKEN_ENV = "STRANGLER_SERVICE_TOKEN"
+TOKEN_ENV = "STRANGLER_SERVICE_TOKEN"  # noqa: S105 (the name of a variable, not a secret)
 _TIMEOUT = 3.0
 
 

@@ -60,9 +60,15 @@ class MixResult:
 class MixedLoad:
     """Send the mix to ``url`` at ``rate`` requests a second for ``seconds``, from ``users``."""
 
-    def __init__(self, url: str, *, seconds: float, rate: float, users: int, workers: int = 16) -> None:
+    def __init__(
+        self, url: str, *, seconds: float, rate: float, users: int, workers: int = 16
+    ) -> None:
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname or not ipaddress.ip_address(parts.hostname).is_loopback:
+        if (
+            parts.scheme != "http"
+            or not parts.hostname
+            or not ipaddress.ip_address(parts.hostname).is_loopback
+        ):
             raise GatewayError(f"load goes to 127.0.0.1 only, not {url}")
         if not 0 < seconds <= _MAX_SECONDS or not 0 < rate <= _MAX_RATE or users < 1:
             raise GatewayError(f"duration 0..{_MAX_SECONDS} s, rate 0..{_MAX_RATE}/s, users >= 1")
@@ -125,7 +131,6 @@ class MixedLoad:
         failure = None if response.status < 500 else f"HTTP {response.status}"
         self._record(kind, side, (time.perf_counter() - started) * 1000, failure)
         return connection
-
 
     def _record(self, kind: str, side: str, ms: float | None, failure: str | None) -> None:
         with self._lock:

@@ -118,7 +118,9 @@ class Controller:
             self.state = _with_status(state, "running")
             self.state.write(self.files)
             index = self._next_index()
-            self._log("resumed", index, reason=f"resumed at step {index + 1} of {len(state.plan.steps)}")
+            self._log(
+                "resumed", index, reason=f"resumed at step {index + 1} of {len(state.plan.steps)}"
+            )
             return self._run_from(index, expected=None)
 
     def _run_from(self, index: int, expected: tuple[str, int | None] | None) -> RolloutResult:
@@ -142,8 +144,7 @@ class Controller:
         plan = self._plan()
         cursor = cursor_at_end(self.settings.access_log)
         started, started_iso = time.time(), now_iso()
-        mode, percent = step_state(step)
-        evidence = StepEvidence(self.route, mode, percent if step.kind == "canary" else 0)
+        evidence = StepEvidence(self.route, step.kind, step.weight if step.kind == "canary" else 0)
         judgement: Judgement | None = None
         for _ in range(plan.deadline_intervals):
             self._wait(plan.interval_seconds, step)
@@ -161,7 +162,9 @@ class Controller:
             if judgement.outcome == "failed":
                 return self._fail(index, step, judgement, evidence, window)
         missing = judgement.reason if judgement is not None else "no judgement"
-        return self._stall(index, step, f"stalled at {step} after {plan.deadline_intervals} intervals: {missing}")
+        return self._stall(
+            index, step, f"stalled at {step} after {plan.deadline_intervals} intervals: {missing}"
+        )
 
     def _fail(self, index: int, step: PlanStep, judgement: Judgement, evidence: StepEvidence,
               window: dict[str, str]) -> RolloutResult:  # fmt: skip
@@ -179,21 +182,30 @@ class Controller:
         plan = self._plan()
         back = step_state(plan.steps[index - 1]) if index > 0 else self._require_state().before
         self._move_to(back, expected=step_state(step))
-        return self._finish("stalled", "stalled", index, f"{reason}; the route is back at {_text(back)}")
+        return self._finish(
+            "stalled", "stalled", index, f"{reason}; the route is back at {_text(back)}"
+        )
 
-    def _finish(self, result: Result, event: Event | None, index: int, reason: str) -> RolloutResult:
+    def _finish(
+        self, result: Result, event: Event | None, index: int, reason: str
+    ) -> RolloutResult:
         if event is not None:
-            self._log(event, index, outcome="stalled" if event == "stalled" else None, reason=reason)
-        self._set_status({"completed": "completed", "failed": "failed", "stalled": "stalled",
-                          "stopped": "stopped"}[result])  # fmt: skip
+            self._log(
+                event, index, outcome="stalled" if event == "stalled" else None, reason=reason
+            )
+        self._set_status(result)
         self.settings.say(reason)
         return RolloutResult(result, reason)
 
     def _apply(self, index: int, step: PlanStep, expected: tuple[str, int | None] | None) -> None:
         self._move_to(step_state(step), expected=expected)
-        self.settings.say(f"step {index + 1}/{len(self._plan().steps)}: {step} (config {self.config_id})")
+        self.settings.say(
+            f"step {index + 1}/{len(self._plan().steps)}: {step} (config {self.config_id})"
+        )
 
-    def _move_to(self, target: tuple[str, int | None], *, expected: tuple[str, int | None] | None) -> None:
+    def _move_to(
+        self, target: tuple[str, int | None], *, expected: tuple[str, int | None] | None
+    ) -> None:
         # Checked and changed under the change lock: a rollback typed meanwhile is never undone.
         with exclusive(self.settings.prefix):
             current = _route_state(self._current())
@@ -202,7 +214,9 @@ class Controller:
             if current == target and self.config_id is not None:
                 return
             mode, percent = target
-            change = set_route_mode(self.settings.table, self.settings.prefix, self.route, mode, percent)
+            change = set_route_mode(
+                self.settings.table, self.settings.prefix, self.route, mode, percent
+            )
             self.config_id = change.config_id
 
     def _wait(self, seconds: float, step: PlanStep) -> None:
@@ -218,11 +232,18 @@ class Controller:
 
     def _manual_change(self, current: tuple[str, int | None]) -> RolloutResult:
         state = self._require_state()
-        mine = [e for e in read_ledger(self.files.ledger) if e.get("rollout_id") == state.rollout_id]
+        mine = [
+            e for e in read_ledger(self.files.ledger) if e.get("rollout_id") == state.rollout_id
+        ]
         if any(entry.get("event") == "aborted" for entry in mine):
             self._set_status("aborted")
-            return RolloutResult("stopped", f"the rollout was aborted; {self.route} is at {_text(current)}")
-        reason = f"{self.route} was moved by hand to {_text(current)}: the manual change wins, the rollout stops"
+            return RolloutResult(
+                "stopped", f"the rollout was aborted; {self.route} is at {_text(current)}"
+            )
+        reason = (
+            f"{self.route} was moved by hand to {_text(current)}: "
+            "the manual change wins, the rollout stops"
+        )
         self._log("manual_rollback", self._next_index(), reason=reason)
         self._set_status("stopped")
         self.settings.say(reason)
@@ -246,7 +267,8 @@ class Controller:
             "time": now_iso(), "route": self.route, "rollout_id": state.rollout_id, "event": event,
             "step": {"index": index, "kind": step.kind, "weight": step.weight},
             "window": window, "sides": None, "comparisons": None, "parity": None, "gates": [],
-            "outcome": outcome, "reason": reason or "", "config_id": self.config_id, "trace_ids": [],
+            "outcome": outcome, "reason": reason or "", "config_id": self.config_id,
+            "trace_ids": [],
         }  # fmt: skip
         if evidence is not None:
             entry["sides"] = {"legacy": evidence.legacy.summary(), "new": evidence.new.summary()}

@@ -95,17 +95,22 @@ def errors_gate(evidence: StepEvidence, plan: Plan) -> GateResult:
                "floor": gates.success_floor, "margin": gates.error_margin}  # fmt: skip
     missing = _missing(evidence, plan)
     if missing is not None:
-        return _result("errors", "inconclusive", test, None, gates, f"too few samples: {missing}", numbers)
+        return _result(
+            "errors", "inconclusive", test, None, gates, f"too few samples: {missing}", numbers
+        )
     floor_p = _binomial_greater(new.errors, new.requests, 1 - gates.success_floor)
     margin_p = _two_proportion_greater(new, legacy, gates.error_margin)
     p_value = min(floor_p, margin_p)
     new_rate, old_rate = new.errors / new.requests, legacy.errors / legacy.requests
-    rates = f"new {new_rate:.2%} ({new.errors}/{new.requests}) vs legacy {old_rate:.2%} ({legacy.errors}/{legacy.requests})"
+    rates = (
+        f"new {new_rate:.2%} ({new.errors}/{new.requests}) vs "
+        f"legacy {old_rate:.2%} ({legacy.errors}/{legacy.requests})"
+    )
     if floor_p < gates.alpha:
         why = f"new's success rate is below the {gates.success_floor:.2%} floor: {rates}"
         return _result("errors", "fail", test, floor_p, gates, why, numbers)
     if margin_p < gates.alpha:
-        why = f"new's error rate is worse than legacy's by more than {gates.error_margin:.2%}: {rates}"
+        why = f"new's error rate exceeds legacy's by over {gates.error_margin:.2%}: {rates}"
         return _result("errors", "fail", test, margin_p, gates, why, numbers)
     if new_rate <= 1 - gates.success_floor and new_rate - old_rate <= gates.error_margin:
         return _result("errors", "pass", test, p_value, gates, f"within limits: {rates}", numbers)
@@ -116,8 +121,10 @@ def errors_gate(evidence: StepEvidence, plan: Plan) -> GateResult:
 def latency_gate(evidence: StepEvidence, plan: Plan) -> GateResult:
     """Judge new's p99 against the ceiling and against legacy's p99 times the factor."""
     gates, new, legacy = plan.gates, evidence.new, evidence.legacy
-    test = (f"Mann-Whitney U (one-sided) of new against legacy x {gates.latency_factor:g}, and "
-            f"binomial test of the share above the {gates.latency_ceiling_ms:g} ms ceiling")  # fmt: skip
+    test = (
+        f"Mann-Whitney U (one-sided) of new against legacy x {gates.latency_factor:g}, and "
+        f"binomial test of the share above the {gates.latency_ceiling_ms:g} ms ceiling"
+    )
     new_p99 = percentile(sorted(new.latencies_ms), 99)
     old_p99 = percentile(sorted(legacy.latencies_ms), 99)
     numbers = {"legacy_p99_ms": _ms(old_p99), "new_p99_ms": _ms(new_p99),
@@ -156,7 +163,9 @@ def parity_gate(parity: Parity, plan: Plan) -> GateResult:
         return _result("parity", "inconclusive", test, None, gates, why, numbers)
     from scipy.stats import binomtest
 
-    p_value = float(binomtest(parity.matches, parity.compared, gates.parity, alternative="less").pvalue)
+    p_value = float(
+        binomtest(parity.matches, parity.compared, gates.parity, alternative="less").pvalue
+    )
     share = f"{parity.matches}/{parity.compared} answers matched ({parity.rate:.2%})"
     if p_value < gates.alpha:
         why = f"parity below {gates.parity:.2%}: {share}"

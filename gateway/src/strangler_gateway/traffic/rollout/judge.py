@@ -41,12 +41,18 @@ class Judgement:
     parity: Parity | None
 
 
-def judge_step(step: PlanStep, evidence: StepEvidence, parity: Parity | None, plan: Plan) -> Judgement:
+def judge_step(
+    step: PlanStep, evidence: StepEvidence, parity: Parity | None, plan: Plan
+) -> Judgement:
     """Return the outcome of ``step`` on ``evidence`` (and ``parity`` for a shadow step)."""
     if step.kind == "shadow":
         gates: tuple[GateResult, ...] = (parity_gate(parity or Parity(0, 0), plan),)
     else:
-        gates = (errors_gate(evidence, plan), latency_gate(evidence, plan), split_gate(evidence, plan))
+        gates = (
+            errors_gate(evidence, plan),
+            latency_gate(evidence, plan),
+            split_gate(evidence, plan),
+        )
     failed = [gate for gate in gates if gate.verdict == "fail"]
     if failed:
         reason = "; ".join(f"{gate.name} gate failed: {gate.reason}" for gate in failed)

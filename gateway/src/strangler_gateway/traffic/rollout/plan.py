@@ -27,6 +27,8 @@ __all__ = [
 StepKind = Literal["shadow", "canary", "migrated"]
 OnFailure = Literal["rollback", "hold"]
 DEFAULT_STEPS = (1, 5, 25, 50)
+_NUMBERS = ("interval_seconds", "min_requests", "min_users", "min_comparisons",
+            "deadline_intervals")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,9 @@ class Plan:
         return asdict(self)
 
 
-def build_steps(canary: tuple[int, ...], *, shadow: bool, shadow_percent: int) -> tuple[PlanStep, ...]:
+def build_steps(
+    canary: tuple[int, ...], *, shadow: bool, shadow_percent: int
+) -> tuple[PlanStep, ...]:
     """Return shadow (if asked), the canary percents in order, then migrated."""
     if not canary or any(not 0 < percent < 100 for percent in canary):
         raise RouteTableError(f"canary steps must be percents between 1 and 99, got {list(canary)}")
@@ -87,9 +91,12 @@ def build_steps(canary: tuple[int, ...], *, shadow: bool, shadow_percent: int) -
 
 def load_plan(table_path: Path, route: str, overrides: dict[str, Any]) -> Plan:
     """Return ``route``'s plan from its ``[routes.rollout]`` table, with ``overrides`` on top."""
-    data = {**_route_rollout(table_path, route), **{k: v for k, v in overrides.items() if v is not None}}
-    known = {"steps", "shadow", "shadow_percent", "interval_seconds", "min_requests", "min_users",
-             "min_comparisons", "deadline_intervals", "on_failure", *Gates.__dataclass_fields__}  # fmt: skip
+    data = {
+        **_route_rollout(table_path, route),
+        **{k: v for k, v in overrides.items() if v is not None},
+    }
+    known = {"steps", "shadow", "shadow_percent", "on_failure", *_NUMBERS,
+             *Gates.__dataclass_fields__}  # fmt: skip
     unknown = sorted(set(data) - known)
     if unknown:
         raise RouteTableError(f"route '{route}': unknown rollout setting(s): {', '.join(unknown)}")
@@ -99,11 +106,12 @@ def load_plan(table_path: Path, route: str, overrides: dict[str, Any]) -> Plan:
         shadow_percent=int(data.get("shadow_percent", 10)),
     )
     if data.get("on_failure", "rollback") not in ("rollback", "hold"):
-        raise RouteTableError(f"on_failure must be 'rollback' or 'hold', got {data['on_failure']!r}")
+        raise RouteTableError(
+            f"on_failure must be 'rollback' or 'hold', got {data['on_failure']!r}"
+        )
     gates = Gates(**{k: float(data[k]) for k in Gates.__dataclass_fields__ if k in data})
     plan = Plan(steps=steps, gates=gates)
-    numbers = {k: data[k] for k in ("interval_seconds", "min_requests", "min_users",
-                                    "min_comparisons", "deadline_intervals") if k in data}  # fmt: skip
+    numbers = {key: data[key] for key in _NUMBERS if key in data}
     plan = replace(plan, on_failure=data.get("on_failure", "rollback"), **numbers)
     _check(plan, route)
     return plan
