@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -120,26 +121,34 @@ def _users(count: int = USERS) -> list[str]:
 @pytest.mark.usefixtures("legacy_search")
 def test_a_healthy_rollout_reaches_migrated_and_every_step_passed(stack: Stack, url: str) -> None:
     with SearchLoad(url, _users()):
-        done = _run(stack, "rollout", "start", "search", "--no-shadow", "--steps", "25,50", *FAST)
+        done = _run(stack, "rollout", "start", "search", "--steps", "25,50",
+                    "--shadow-percent", "100", "--min-comparisons", "20", *FAST)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert _route(stack) == ("migrated", None)
     ledger = _ledger(stack)
     judged = [e for e in ledger if e["event"] == "judged" and e["outcome"] == "passed"]
-    assert [e["step"]["weight"] for e in judged] == [25, 50]
-    for entry in judged:
+    assert [(e["step"]["kind"], e["step"]["weight"]) for e in judged] == [
+        ("shadow", 100), ("canary", 25), ("canary", 50)]  # fmt: skip
+    shadow, *canaries = judged
+    assert shadow["comparisons"] >= 20 and shadow["parity"] >= 0.99, "honest answers match"
+    for entry in canaries:
         assert (
             entry["sides"]["new"]["requests"] >= 30 and entry["sides"]["legacy"]["requests"] >= 30
         )
         assert {g["name"]: g["verdict"] for g in entry["gates"]} == {
             "errors": "pass", "latency": "pass", "split": "pass"}  # fmt: skip
     assert ledger[-1]["event"] == "completed"
+    status = _run(stack, "rollout", "status", "search")
+    assert status.returncode == 0 and ": completed" in status.stdout, status.stderr
 
 
 @pytest.mark.usefixtures("legacy_search")
 def test_twenty_percent_errors_fail_the_first_step_and_roll_back(
     stack: Stack, url: str, faults: Callable[..., None]
 ) -> None:
-    faults(error_rate=0.2)
+    set_fault = _run(stack, "fault", "rag", "--error-rate", "0.2")
+    assert set_fault.returncode == 0 and "20% errors" in set_fault.stdout, set_fault.stderr
+    assert "faults: rag: 20% errors" in _run(stack, "routes").stdout
     with SearchLoad(url, _users()):
         done = _run(stack, "rollout", "start", "search", "--no-shadow", "--steps", "50", *FAST)
         assert _route(stack) == ("legacy", None)
@@ -202,18 +211,11 @@ def test_a_field_injected_into_rag_fails_the_shadow_parity_gate(
 
 
 @pytest.mark.usefixtures("legacy_search")
-def test_honest_answers_pass_the_shadow_parity_gate(stack: Stack, url: str) -> None:
-    with SearchLoad(url, _users()):
-        done = _run(stack, "rollout", "start", "search", "--steps", "50", "--shadow-percent",
-                    "100", "--min-comparisons", "20", *FAST)  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    shadow = next(e for e in _ledger(stack) if e["event"] == "judged" and e["outcome"] == "passed")
-    assert shadow["step"]["kind"] == "shadow" and shadow["parity"] >= 0.99
-
-
-@pytest.mark.usefixtures("legacy_search")
 def test_a_skewed_split_fails_the_srm_gate(stack: Stack, url: str) -> None:
-    buckets = {user: _bucket(url, user) for user in _users()}
+    with ThreadPoolExecutor(8) as pool:
+        buckets = dict(
+            zip(_users(), pool.map(lambda user: _bucket(url, user), _users()), strict=True)
+        )
     new_side = [user for user, bucket in buckets.items() if bucket < 50]
     legacy_side = [user for user, bucket in buckets.items() if bucket >= 50]
     # Most users on new: what a client that picks its side, or a lost cookie, would look like.
@@ -233,8 +235,8 @@ def test_a_skewed_split_fails_the_srm_gate(stack: Stack, url: str) -> None:
 def test_a_killed_controller_resumes_without_repeating_a_passed_step(
     stack: Stack, url: str
 ) -> None:
-    args = ["rollout", "start", "search", "--no-shadow", "--steps", "10,25,50", *FAST]
-    known = {("legacy", None), ("canary", 10), ("canary", 25), ("canary", 50), ("migrated", None)}
+    args = ["rollout", "start", "search", "--no-shadow", "--steps", "25,50", *FAST]
+    known = {("legacy", None), ("canary", 25), ("canary", 50), ("migrated", None)}
     with SearchLoad(url, _users()):
         controller = _spawn(stack, *args)
         try:
@@ -251,7 +253,7 @@ def test_a_killed_controller_resumes_without_repeating_a_passed_step(
     assert _route(stack) == ("migrated", None)
     ledger = _ledger(stack)
     passed = [e["step"]["index"] for e in ledger if e.get("outcome") == "passed"]
-    assert passed == sorted(set(passed)) == [0, 1, 2]
+    assert passed == sorted(set(passed)) == [0, 1]
     assert "resumed" in [e["event"] for e in ledger]
 
 
