@@ -1,6 +1,5 @@
 """The rendered config is what the route table says, and real ``nginx -t`` accepts it."""
 
-import itertools
 import re
 from pathlib import Path
 
@@ -8,6 +7,7 @@ import pytest
 from strangler_gateway.errors import GatewayError, NginxConfigError
 from strangler_gateway.nginx.process import check
 from strangler_gateway.nginx.render import render_nginx_config
+from strangler_gateway.nginx.status import ConfigHeader
 from strangler_gateway.routetable import load_route_table, parse_route_table
 
 from .conftest import table_text
@@ -26,11 +26,6 @@ def _block(config: str, header: str) -> str:
     indent = lines[start][: len(lines[start]) - len(lines[start].lstrip())]
     end = next(n for n in range(start + 1, len(lines)) if lines[n] == indent + "}")
     return "\n".join(lines[start + 1 : end])
-
-
-def _new_buckets(config: str, route: str) -> set[int]:
-    block = _block(config, f"map $sf_bucket ${route}_split")
-    return {int(bucket) for bucket in re.findall(r"^\s*(\d+) new;$", block, re.MULTILINE)}
 
 
 def test_the_shipped_table_renders_a_config_nginx_accepts(tmp_path: Path) -> None:
@@ -67,23 +62,27 @@ def test_one_split_of_100_one_percent_buckets_keyed_by_the_user(tmp_path: Path) 
     assert '"" $request_id;' in _block(config, "map $http_x_user_id $sf_header_key")
 
 
-def test_raising_the_percent_only_adds_buckets_to_new(tmp_path: Path) -> None:
-    shares = [0, 1, 30, 31, 60, 99]
-    buckets = [_new_buckets(_render(f'mode = "canary"\npercent = {p}', tmp_path), "search")
-               for p in shares]  # fmt: skip
-    for share, new in zip(shares, buckets, strict=True):
-        assert new == set(range(share))
-    for smaller, larger in itertools.pairwise(buckets):
-        assert smaller < larger
-    all_new = _render('mode = "canary"\npercent = 100', tmp_path)
-    assert "default new;" in _block(all_new, "map $sf_bucket $search_split")
+def test_percentages_are_live_values_with_the_table_as_their_fallback(tmp_path: Path) -> None:
+    shares = (0, 1, 30, 100)
+    configs = {p: _render(f'mode = "canary"\npercent = {p}', tmp_path) for p in shares}
+    headers = {p: ConfigHeader.parse(config) for p, config in configs.items()}
+    assert len({header.layout_id for header in headers.values()}) == 1, "a shift needs no reload"
+    assert len({header.config_id for header in headers.values()}) == len(shares)
+    for share, config in configs.items():
+        assert headers[share].weights == {"search": share}
+        search = _block(config, "location /api/search")
+        # weights.js compares the user's bucket with the share: it must be set before the target.
+        assert search.index(f"set $sf_split {share};") < search.index("set $sf_target")
+        assert '"" $sf_live_side;' in _block(config, "map $search_override $search_target")
+    migrated = ConfigHeader.parse(_render('mode = "migrated"', tmp_path))
+    assert migrated.layout_id != headers[30].layout_id, "a mode change is structural"
 
 
 def test_override_maps_follow_the_route_settings(tmp_path: Path) -> None:
     config = _render('mode = "canary"\npercent = 30', tmp_path)
     search = _block(config, "map $http_x_migration_target $search_override")
     assert "legacy legacy;" in search and "new new;" in search
-    assert '"" $search_split;' in _block(config, "map $search_override $search_target")
+    assert '"" $sf_live_side;' in _block(config, "map $search_override $search_target")
     assert "$hooks_override" not in config, "override = false must ignore the header"
     assert "$gone_override" not in config, "a retired route has no legacy side to force"
     assert "default new;" in _block(config, "map $request_method $gone_target")
@@ -111,8 +110,8 @@ def test_only_shadow_routes_mirror(tmp_path: Path) -> None:
     assert "mirror /__gateway/shadow/search;" in _block(config, "location /api/search")
     mirror = _block(config, "location = /__gateway/shadow/search")
     assert "internal;" in mirror and "proxy_pass http://shadow/compare;" in mirror
-    assert len(re.findall(r"^\s*\d+ 1;$", _block(config, "map $sf_sample $search_sampled"),
-                          re.MULTILINE)) == 25  # fmt: skip
+    assert 'if ($sf_live_sampled = "")' in mirror
+    assert "set $sf_mirror_percent 25;" in _block(config, "location /api/search")
 
 
 def test_no_server_level_set_which_mirror_subrequests_would_rerun(tmp_path: Path) -> None:

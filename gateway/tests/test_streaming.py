@@ -205,7 +205,8 @@ def test_an_old_worker_ends_a_stream_that_outlives_max_stream_seconds(
     try:
         buffer = bytearray()
         assert _next_event(response, buffer) == ": ping"
-        set_route_mode(gateway.table_path, gateway.prefix, "search", "canary", 100)
+        # A mode change is structural: it reloads (a new percentage would not).
+        set_route_mode(gateway.table_path, gateway.prefix, "search", "migrated")
         with pytest.raises(http.client.IncompleteRead):
             while True:
                 _next_event(response, buffer)

@@ -38,8 +38,23 @@ async def test_faults_are_off_by_default(client: httpx.AsyncClient, service_toke
         "error_rate": 0.0,
         "added_latency_seconds": 0.0,
         "token_delay_seconds": 0.0,
+        "inject_field": "",
     }
     assert (await client.get("/api/search", params={"q": "card"})).status_code == 200
+
+
+async def test_an_injected_field_is_in_every_search_answer_until_cleared(
+    client: httpx.AsyncClient, service_token: str
+) -> None:
+    plain = (await client.get("/api/search", params={"q": "card"})).json()
+    flags = await client.put(
+        "/internal/faults", json={"inject_field": "ranker"}, headers=_auth(service_token)
+    )
+    assert flags.json()["inject_field"] == "ranker"
+    injected = (await client.get("/api/search", params={"q": "card"})).json()
+    assert injected == {**plain, "ranker": "injected"}
+    await client.put("/internal/faults", json={}, headers=_auth(service_token))
+    assert (await client.get("/api/search", params={"q": "card"})).json() == plain
 
 
 async def test_changing_faults_needs_the_service_token(client: httpx.AsyncClient) -> None:
@@ -58,6 +73,7 @@ async def test_changing_faults_needs_the_service_token(client: httpx.AsyncClient
         ({"added_latency_seconds": 61}, "added_latency_seconds"),
         ({"token_delay_seconds": 10.5}, "token_delay_seconds"),
         ({"token_delay_seconds": -0.1}, "token_delay_seconds"),
+        ({"inject_field": "no spaces"}, "inject_field"),
         ({"token_delay_seconds": "slow"}, "token_delay_seconds"),
         ({"error_rate": 0.5, "explode": True}, "explode"),
     ],
@@ -69,7 +85,7 @@ async def test_bad_flags_are_refused(
     assert response.status_code == 422
     assert field in response.json()["error"]["fields"]
     flags = await client.get("/internal/faults", headers=_auth(service_token))
-    assert set(flags.json().values()) == {0.0}, "a refused change leaves the flags as they were"
+    assert set(flags.json().values()) <= {0.0, ""}, "a refused change leaves the flags as they were"
 
 
 async def test_an_error_rate_of_one_fails_every_public_request_until_cleared(
@@ -80,6 +96,7 @@ async def test_an_error_rate_of_one_fails_every_public_request_until_cleared(
         "error_rate": 1.0,
         "added_latency_seconds": 0.0,
         "token_delay_seconds": 0.0,
+        "inject_field": "",
     }
     search = await client.get("/api/search", params={"q": "card"})
     chat = await client.post("/api/chat", json={"question": "card"})

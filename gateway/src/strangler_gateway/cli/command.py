@@ -23,6 +23,10 @@ class Exit(IntEnum):
     USAGE = 2
     # `stats` found a sample ratio mismatch: the split is broken, do not trust the comparison.
     SAMPLE_RATIO_MISMATCH = 3
+    # `rollout`: a step failed (the route rolled back, or held), or a manual change stopped it.
+    ROLLOUT_FAILED = 4
+    # `rollout`: not enough evidence before the deadline; the route is back at its last passed step.
+    ROLLOUT_STALLED = 5
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="strangler",
         description="Inspect the route table and move traffic from the monolith, step by step.",
         epilog="exit codes: 0 ok, 1 refused (the message says why), 2 wrong command line, "
-        "3 sample ratio mismatch (stats)",
+        "3 sample ratio mismatch (stats), 4 rollout step failed or stopped, 5 rollout stalled",
     )
     parser.add_argument(
         "--routes",

@@ -5,6 +5,9 @@ and an entry here.
 """
 
 from strangler_gateway.cli.command import Command
+from strangler_gateway.cli.fault import fault, fault_arguments
+from strangler_gateway.cli.load import load, load_arguments
+from strangler_gateway.cli.rollout import rollout, rollout_arguments
 from strangler_gateway.cli.routes import (
     check_config,
     k8s,
@@ -55,6 +58,16 @@ COMMANDS: list[Command] = [
         stats_arguments,
         stats,
     ),
+    Command(
+        "rollout",
+        "start|status|abort|resume ROUTE: a progressive rollout judged on evidence",
+        rollout_arguments,
+        rollout,
+    ),
+    Command(
+        "load", "send a bounded mix of searches and chats through the gateway", load_arguments, load
+    ),
+    Command("fault", "set or clear a service's runtime faults", fault_arguments, fault),
     Command("k8s", "render the table as Gateway API HTTPRoutes", k8s_arguments, k8s),
     Command(
         "serve",

@@ -12,11 +12,13 @@ from pathlib import Path
 from rich.table import Table
 
 from strangler_gateway.cli.command import Context, Exit
+from strangler_gateway.cli.fault import describe_faults
 from strangler_gateway.errors import GatewayError
 from strangler_gateway.k8s import render_k8s
 from strangler_gateway.nginx.layout import Layout
 from strangler_gateway.nginx.process import apply, check, nginx_argv, render_live
 from strangler_gateway.routetable import Match, Mode, Route
+from strangler_gateway.tools.faults import FaultService, read_faults
 
 __all__ = [
     "check_config",
@@ -55,7 +57,16 @@ def list_routes(args: argparse.Namespace, ctx: Context) -> int:
         for entry in table.grpc:
             grpc.add_row(entry.name, "\n".join(entry.services), entry.upstream)
         ctx.console.print(grpc)
+    if "rag" in {upstream.name for upstream in table.upstreams}:
+        ctx.console.print(f"faults: rag: {_faults_of('rag', ctx)}", markup=False)
     return Exit.OK
+
+
+def _faults_of(upstream: str, ctx: Context) -> str:
+    try:
+        return describe_faults(read_faults(FaultService.locate(upstream, ctx.routes, ctx.prefix)))
+    except GatewayError as exc:
+        return f"unknown ({exc})"
 
 
 def _path(route: Route) -> str:

@@ -90,7 +90,9 @@ def _report(ctx: Context, result: ModeChange) -> int:
 
 
 def _report_applied(ctx: Context, applied: ApplyResult) -> int:
-    if applied.reloaded:
+    if applied.live:
+        ctx.console.print(f"gateway updated without a reload: config {applied.config_id} is live")
+    elif applied.reloaded:
         ctx.console.print(f"gateway reloaded: config {applied.config_id} is live")
     else:
         ctx.console.print(f"no gateway running; {applied.conf} is ready for the next start")

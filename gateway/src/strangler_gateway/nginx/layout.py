@@ -46,6 +46,20 @@ class Layout:
         return self.prefix / "conf" / "render.json"
 
     @property
+    def control_socket(self) -> Path:
+        """The Unix socket of the gateway's control listener (live weights)."""
+        return self.prefix / "control.sock"
+
+    @property
+    def rollouts(self) -> Path:
+        """The folder of the rollout ledgers (``<route>.jsonl``) and controller state."""
+        return self.prefix / "rollouts"
+
+    def rollout_ledger(self, route: str) -> Path:
+        """Return the ledger of ``route``'s rollouts."""
+        return self.rollouts / f"{route}.jsonl"
+
+    @property
     def pid(self) -> Path:
         return self.prefix / "nginx.pid"
 

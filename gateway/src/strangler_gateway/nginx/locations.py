@@ -133,7 +133,7 @@ def _mirror_location(route: Route, table: RouteTable) -> Location:
     location.sections.add(
         KeyOption("internal"),
         if_return('$sf_mirrorable = ""', 204),
-        if_return(f'${route.var}_sampled = ""', 204),
+        if_return('$sf_live_sampled = ""', 204),
         sets({"$args": ""}),
         repeated("proxy_set_header", [*upstream_context(), *shadow]),
         EmptyBlock(
@@ -179,14 +179,19 @@ def _decision(route: Route | None, *, target: str) -> dict[str, str]:
         return {"$sf_route": "catch-all", "$sf_mode": "legacy", "$sf_target": target,
                 "$sf_fallback": "false", "$sf_split": "0", "$sf_override": ""}  # fmt: skip
     override = f"${route.var}_override" if route.honours_override else ""
-    return {
+    decision = {
         "$sf_route": route.name,
         "$sf_mode": str(route.mode),
+        # The rendered share, what weights.js serves until a live value is written: set before
+        # the target, which weights.js computes from it (`set` runs in order).
+        "$sf_split": str(route.new_percent),
         "$sf_target": target,
         "$sf_fallback": "false",
-        "$sf_split": str(route.new_percent),
         "$sf_override": override,
     }
+    if route.mode is Mode.SHADOW:
+        decision["$sf_mirror_percent"] = str(route.mirror_percent)
+    return decision
 
 
 def _proxy(

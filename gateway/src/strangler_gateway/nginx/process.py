@@ -25,6 +25,7 @@ from strangler_gateway.errors import NginxConfigError, NginxError
 from strangler_gateway.nginx.layout import Layout, RenderState, write_atomically
 from strangler_gateway.nginx.render import render_nginx_config
 from strangler_gateway.nginx.status import ConfigHeader, wait_for_config
+from strangler_gateway.nginx.weights import install_script, push_weights
 from strangler_gateway.routetable import load_route_table
 
 __all__ = [
@@ -46,6 +47,8 @@ NGINX_ENV = "STRANGLER_NGINX"
 _REQUIRED_MODULES = ("split_clients", "map", "proxy", "rewrite", "gzip", "mirror", "grpc")
 # Not built by default: HTTP/2 for the gRPC listener (a 1.25.1+ nginx: the `http2` directive).
 _REQUIRED_OPTIONAL = ("--with-http_v2_module",)
+# Built in, not loaded: njs keeps the live percentages (js_shared_dict_zone, njs 0.8.0 or later).
+_REQUIRED_ADDED = ("njs",)
 # "2026/01/02 03:04:05 [emerg] 123#123: " in front of each of nginx's messages.
 _LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: ")
 
@@ -85,6 +88,7 @@ def _has_required_modules(binary: Path) -> bool:
         and tuple(int(part) for part in version.groups()) >= (1, 25, 1)
         and "--without-pcre" not in flags
         and all(flag in flags for flag in _REQUIRED_OPTIONAL)
+        and all(f"--add-module={name}" in flags or f"/{name}" in flags for name in _REQUIRED_ADDED)
         and not any(f"--without-http_{module}_module" in flags for module in _REQUIRED_MODULES)
     )
 
@@ -116,6 +120,7 @@ def check(conf_path: Path, *, prefix: Path | None = None, binary: Path | None = 
     """Run ``nginx -t`` on ``conf_path``; raise NginxConfigError with nginx's words on refusal."""
     layout = Layout.at(prefix or conf_path.resolve().parent.parent)
     layout.create()
+    install_script(layout)
     command = [str(binary or find_nginx()), "-t", "-q", "-p", f"{layout.prefix}/"]
     command += ["-c", str(conf_path.resolve()), "-e", "stderr"]
     try:
@@ -250,7 +255,10 @@ class ApplyResult:
 
     conf: Path
     config_id: str
+    # Whether a running gateway took the config (reloaded, or its weights written live).
     reloaded: bool
+    # True when only percentages changed: written into the gateway's memory, no reload.
+    live: bool = False
 
 
 def render_live(
@@ -293,22 +301,59 @@ def apply(
     binary: Path | None = None,
     timeout: float = 10.0,
 ) -> ApplyResult:
-    """Validate, render, check and install the table's config, then reload a running gateway."""
+    """Validate, render, check and install the table's config, then put it in a running gateway.
+
+    A change of percentages only is written into the gateway's memory (no reload, no connection
+    closed); any other change reloads gracefully.
+    """
     layout = Layout.at(prefix)
     layout.create()
     with exclusive(layout.prefix):
         text, state = render_live(
             table_path, layout.prefix, upstream_overrides, listen=listen, grpc_listen=grpc_listen
         )
+        header = ConfigHeader.parse(text)
         previous = _snapshot(layout)
         _install(text, layout, binary)
         state.write(layout)
         try:
-            reloaded = reload_running(layout.prefix, timeout=timeout)
+            how = _take(layout, header, _header_of(previous[0]), timeout)
         except NginxError:
             _restore(previous, layout)
             raise
-    return ApplyResult(layout.conf, ConfigHeader.parse(text).config_id, reloaded)
+    return ApplyResult(layout.conf, header.config_id, how != "none", live=how == "live")
+
+
+def _take(layout: Layout, header: ConfigHeader, live: ConfigHeader | None, timeout: float) -> str:
+    """Put the installed config in the running gateway: "live", "reload", or "none" running."""
+    pid = running_pid(layout.prefix)
+    if pid is None:
+        return "none"
+    knows_weights = live is not None and live.layout_id is not None
+    if knows_weights:
+        # Also before a reload: the new workers must not read weights a layout had before.
+        push_weights(layout, header.layout_id or "", header.config_id, header.weights)
+    if not knows_weights or live is None or _structure(live) != _structure(header):
+        reload_running(layout.prefix, timeout=timeout)
+        return "reload"
+    try:
+        wait_for_config(header, timeout=timeout, is_alive=lambda: running_pid(layout.prefix) == pid)
+    except NginxError as exc:
+        raise NginxError(f"the live weights did not take: {exc}") from exc
+    return "live"
+
+
+def _structure(header: ConfigHeader) -> tuple[str | None, str]:
+    return header.layout_id, header.listen
+
+
+def _header_of(text: str | None) -> ConfigHeader | None:
+    if text is None:
+        return None
+    try:
+        return ConfigHeader.parse(text)
+    except NginxError:
+        return None
 
 
 def _install(text: str, layout: Layout, binary: Path | None) -> None:
@@ -339,6 +384,11 @@ def _restore(previous: _Snapshot, layout: Layout) -> None:
         else:
             write_atomically(path, text)
     pid = running_pid(layout.prefix)
+    restored = _header_of(previous[0])
+    if pid is not None and restored is not None and restored.layout_id is not None:
+        # Put the previous weights back first: the restored config may share the new layout.
+        with suppress(NginxError):
+            push_weights(layout, restored.layout_id, restored.config_id, restored.weights)
     if pid is not None:
         # The reload may have landed after the deadline: converge the workers on the restored file.
         os.kill(pid, signal.SIGHUP)

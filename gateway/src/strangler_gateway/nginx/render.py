@@ -1,19 +1,22 @@
 """Render the route table into an nginx config with nginx-config-builder.
 
 The config is build output: every routing decision lives in ``routes.toml`` and this module turns
-it into nginx's own primitives, so the gateway is plain nginx with no code on the request path:
+it into nginx's own primitives, so the gateway is plain nginx with no service code on the request
+path:
 
 - one ``split_clients`` hashes each user's sticky key into a bucket 0..99, the same bucket on every
   route, so raising a route's percent only ever moves more users to the new side (monotonic);
-- per route, ``map`` blocks turn the bucket into a side (``_split``), let a tester's override
-  header force a side (``_override``, ``_target``), name the upstream block for that side
-  (``_upstream``), and say whether a request is guarded by the legacy fallback (``_guard``) or
-  sampled for the shadow comparator (``_sampled``);
+- the percentages themselves are live values in shared memory (``weights``: a few lines of njs
+  compare the bucket with the route's live share), so changing one needs no reload;
+- per route, ``map`` blocks let a tester's override header force a side (``_override``,
+  ``_target``), name the upstream block for that side (``_upstream``), and say whether a request is
+  guarded by the legacy fallback (``_guard``);
 - the locations (``locations``), the trace context and access log (``tracecontext``) and the gRPC
   listener (``grpc``) are built in modules of their own.
 """
 
 import hashlib
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +25,7 @@ from nginx.config.api import Block, Comment, EmptyBlock, Location
 from nginx.config.api.options import KeyValuesMultiLines
 
 from strangler_gateway.errors import GatewayError
-from strangler_gateway.nginx.directives import BUCKETS, error_json, header_var, sets, split_clients
+from strangler_gateway.nginx.directives import error_json, header_var, sets, split_clients
 from strangler_gateway.nginx.grpc import grpc_server
 from strangler_gateway.nginx.layout import TEMP_KINDS, Layout
 from strangler_gateway.nginx.locations import (
@@ -37,6 +40,13 @@ from strangler_gateway.nginx.locations import (
     viewer_locations,
 )
 from strangler_gateway.nginx.tracecontext import access_log_formats, trace_context_maps, unit_splits
+from strangler_gateway.nginx.weights import (
+    LIVE_CONFIG,
+    control_server,
+    live_weights,
+    weights_directives,
+    without_weights,
+)
 from strangler_gateway.routetable import ADDRESS, Mode, Route, RouteTable, Upstream
 
 __all__ = ["STATUS_PATH", "config_id", "render_nginx_config"]
@@ -66,14 +76,20 @@ def render_nginx_config(
     listen = listen or table.gateway.listen
     grpc_listen = (grpc_listen or table.gateway.grpc_listen) if table.grpc else None
     ident = config_id(table, layout.prefix, listen, user, grpc_listen)
+    layout_id = config_id(without_weights(table), layout.prefix, listen, user, grpc_listen)
     config = EmptyBlock(
         Comment(comment="generated from routes.toml — do not edit; edit the route table instead"),
         Comment(comment=f"config {ident} listen {listen}"),
+        Comment(comment=f"layout {layout_id} weights {_weights_text(table)}"),
         _main(table, layout, user),
         Block("events", worker_connections=1024),
-        _http(table, layout, listen, grpc_listen, ident),
+        _http(table, layout, listen, grpc_listen, (ident, layout_id)),
     )
     return str(config).lstrip("\n") + "\n"
+
+
+def _weights_text(table: RouteTable) -> str:
+    return json.dumps(live_weights(table), sort_keys=True, separators=(",", ":"))
 
 
 def config_id(
@@ -124,10 +140,18 @@ def _main(table: RouteTable, layout: Layout, user: str | None) -> EmptyBlock:
 
 
 def _http(
-    table: RouteTable, layout: Layout, listen: str, grpc_listen: str | None, ident: str
+    table: RouteTable,
+    layout: Layout,
+    listen: str,
+    grpc_listen: str | None,
+    ids: tuple[str, str],
 ) -> Block:
+    # Responses, the log and the status page name the config whose percentages are live.
+    ident = LIVE_CONFIG
     http = Block("http", **_http_options(table), **_temp_paths(layout))
     http.sections.add(
+        Comment(comment="Live percentages: read per request from shared memory (weights.js)."),
+        weights_directives(layout, layout_id=ids[1], config_id=ids[0]),
         access_log_formats(layout, ident, grpc=grpc_listen is not None),
         *(_upstream(upstream) for upstream in table.upstreams),
         Comment(comment="The sticky key: cookie, else header, else the request id (never the IP)."),
@@ -147,6 +171,8 @@ def _http(
         http.sections.add(*_route_maps(route, table))
     # Each server in an EmptyBlock of its own: the builder keys sections by block name.
     http.sections.add(EmptyBlock(_server(table, listen, ident)))
+    http.sections.add(Comment(comment="The control listener: live percentages, this machine only."))
+    http.sections.add(EmptyBlock(control_server(layout)))
     if grpc_listen is not None:
         http.sections.add(Comment(comment="gRPC (h2c), routed by service name."))
         http.sections.add(EmptyBlock(grpc_server(table, grpc_listen, layout, ident)))
@@ -202,8 +228,6 @@ def _user_key_maps(table: RouteTable) -> EmptyBlock:
 def _route_maps(route: Route, table: RouteTable) -> list[Block]:
     var = route.var
     maps = []
-    if route.mode is Mode.CANARY:
-        maps.append(_bucket_map("$sf_bucket", f"${var}_split", route.new_percent, "new", "legacy"))
     if route.honours_override:
         override = f"$http_{header_var(table.gateway.override_header)}"
         maps.append(Block(f"map {override} ${var}_override", default='""',
@@ -216,23 +240,15 @@ def _route_maps(route: Route, table: RouteTable) -> list[Block]:
     if route.mode.falls_back:
         maps.append(Block(f'map "${var}_target:$sf_idempotent" ${var}_guard',
                           default='""', **{'"new:1"': "1"}))  # fmt: skip
-    if route.mode is Mode.SHADOW:
-        maps.append(_bucket_map("$sf_sample", f"${var}_sampled", route.mirror_percent, "1", '""'))
     return maps
-
-
-def _bucket_map(source: str, variable: str, percent: int, inside: str, outside: str) -> Block:
-    if percent == BUCKETS:
-        return Block(f"map {source} {variable}", default=inside)
-    entries = {str(bucket): inside for bucket in range(percent)}
-    return Block(f"map {source} {variable}", default=outside, **entries)
 
 
 def _default_side(route: Route) -> str:
     return {
         Mode.LEGACY: "legacy",
         Mode.SHADOW: "legacy",
-        Mode.CANARY: f"${route.var}_split",
+        # The user's bucket against the live share (weights.js): "bucket < percent" is new.
+        Mode.CANARY: "$sf_live_side",
         Mode.MIGRATED: "new",
         Mode.RETIRED: "new",
     }[route.mode]

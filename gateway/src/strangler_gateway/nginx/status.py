@@ -12,13 +12,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from strangler_gateway.errors import NginxError
 from strangler_gateway.nginx.render import STATUS_PATH
 
 _HEADER = re.compile(r"^# config (?P<id>[0-9a-f]+) listen (?P<listen>\S+)$", re.MULTILINE)
+_LAYOUT = re.compile(r"^# layout (?P<id>[0-9a-f]+) weights (?P<weights>\{.*\})$", re.MULTILINE)
 # After a reload the nginx master starts the new workers and gives them 100 ms before it tells the
 # old ones to stop accepting: for that moment both generations take new connections. Seeing the new
 # id on every fresh connection for longer than that means the old workers no longer accept.
@@ -33,6 +34,10 @@ class ConfigHeader:
 
     config_id: str
     listen: str
+    # The config's id without its percentages: equal layouts differ only in live weights.
+    layout_id: str | None = None
+    # The live percentage of each canary and shadow route in this config.
+    weights: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, text: str) -> "ConfigHeader":
@@ -40,7 +45,11 @@ class ConfigHeader:
         match = _HEADER.search(text)
         if match is None:
             raise NginxError("the config has no '# config <id> listen <address>' header")
-        return cls(match["id"], match["listen"])
+        layout = _LAYOUT.search(text)
+        if layout is None:
+            return cls(match["id"], match["listen"])
+        weights = {str(k): int(v) for k, v in json.loads(layout["weights"]).items()}
+        return cls(match["id"], match["listen"], layout["id"], weights)
 
     @classmethod
     def read(cls, conf: Path) -> "ConfigHeader":

@@ -121,7 +121,8 @@ def trace_context_maps() -> EmptyBlock:
         # gateway's own): `set` runs per location, since a server-level `set` would also run in
         # mirror subrequests, which share the user's variables, and reset them.
         Block("map $sf_fallback $sf_log_fallback", default="$sf_fallback", **{'""': "false"}),
-        Block("map $sf_split $sf_log_split", default="$sf_split", **{'""': "0"}),
+        # The live share (weights.js), which is the split that really applied to the request.
+        Block("map $sf_live_split $sf_log_split", default="$sf_live_split", **{'""': "0"}),
     )  # fmt: skip
 
 

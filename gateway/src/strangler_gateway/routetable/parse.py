@@ -63,6 +63,8 @@ _ROUTE_KEYS = {
     "resend_posts",
     "compare",
     "ignore",
+    # The route's rollout plan: checked by traffic.rollout.plan when a rollout starts.
+    "rollout",
 }
 _GRPC_KEYS = {"name", "services", "upstream"}
 

@@ -53,6 +53,7 @@ class Load:
         headers: Headers = lambda number: {},
         expect_status: int = 200,
         timeout: float = 10.0,
+        retry_stale: bool = True,
     ) -> None:
         self._address = url.removeprefix("http://")
         self._path = path
@@ -60,6 +61,8 @@ class Load:
         self._headers = headers
         self._expect = expect_status
         self._timeout = timeout
+        # False: a client that never retries (wrk), for which a closed keep-alive connection fails.
+        self._retry_stale = retry_stale
         self._numbers = itertools.count()
         self._lock = threading.Lock()
         self.result = LoadResult()
@@ -108,7 +111,7 @@ class Load:
             connection = connection or self._connect()
             status, side, keep = self._exchange(connection, number)
         except _STALE as exc:
-            if not reused:
+            if not reused or not self._retry_stale:
                 self._fail(connection, f"request {number}: {exc!r} on a new connection")
                 return None
             self._count_retry()

@@ -109,8 +109,11 @@ def promote_route(
     table_path: Path, prefix: Path, route: str, *, timeout: float = 10.0
 ) -> ModeChange:
     """Move ``route`` one step up the ladder and apply it."""
-    step = next_step(load_route_table(table_path).route(route))
-    return set_route_mode(table_path, prefix, route, step.mode, step.percent, timeout=timeout)
+    # The step is computed from the table read under the change lock: computed before it, a
+    # rollback that took the lock first would be undone by a step from the route it left.
+    with exclusive(prefix):
+        step = next_step(load_route_table(table_path).route(route))
+        return set_route_mode(table_path, prefix, route, step.mode, step.percent, timeout=timeout)
 
 
 def rollback_route(

@@ -124,3 +124,9 @@ class FaultFlagsBody(BaseModel):
         le=MAX_TOKEN_DELAY_SECONDS,
         description="Pause before each token of every answer (SSE, WebSocket, gRPC and JSON).",
     )
+    inject_field: str = Field(
+        default="",
+        max_length=64,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$|^$",
+        description="A field of this name added to every search answer (empty: none).",
+    )

@@ -3,11 +3,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
 
 from rag.api.routes.params import KParam
 from rag.config import MAX_QUERY_CHARS
-from rag.deps import IndexDep, SettingsDep, inject_faults
+from rag.deps import FaultsDep, IndexDep, SettingsDep, inject_faults
 from rag.schemas import ErrorResponse, SearchResponse, SearchResult
 
 router = APIRouter(tags=["search"], dependencies=[Depends(inject_faults)])
@@ -28,9 +29,12 @@ QueryParam = Annotated[
     },
 )
 async def search_articles(
-    q: QueryParam, index: IndexDep, settings: SettingsDep, k: KParam = None
-) -> SearchResponse:
+    q: QueryParam, index: IndexDep, settings: SettingsDep, faults: FaultsDep, k: KParam = None
+) -> SearchResponse | JSONResponse:
     """Rank the knowledge base's articles for a query and return the best k."""
     limit = k or settings.search_default_k
     hits = await index.search_async(q, limit)
-    return SearchResponse(query=q, k=limit, results=[SearchResult.from_hit(hit) for hit in hits])
+    answer = SearchResponse(query=q, k=limit, results=[SearchResult.from_hit(h) for h in hits])
+    if not faults.flags.inject_field:
+        return answer
+    return JSONResponse(faults.decorate(answer.model_dump(mode="json")))
