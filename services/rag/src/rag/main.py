@@ -124,7 +124,6 @@ def create_app(
     # Built by the lifespan (it may need the outbound HTTP client); tests may set one first.
     app.state.provider = None
     app.state.core_client = app.state.sync = None
-    app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     app.add_middleware(ServiceHeaderMiddleware, service=SERVICE_NAME)
     app.include_router(api_router)
