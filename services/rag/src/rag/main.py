@@ -107,6 +107,9 @@ def create_app(
         version="0.1.0",
         summary="Search and chat over the knowledge base, taken over from the monolith.",
         lifespan=lifespan,
+        # The official OpenTelemetry instrumentation (rag.serving) makes the server spans;
+        # FastAPI's own would only add a per-request check that finds it there.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.service_token = load_service_token()
