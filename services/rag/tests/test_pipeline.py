@@ -2,8 +2,11 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from rag.providers import Passage, ProviderError
 from rag.retrieval.index import Article
 from rag.streaming.events import HEARTBEAT, ChatEvent, StreamItem
@@ -187,3 +190,41 @@ async def test_a_consumer_that_leaves_during_a_pause_cancels_it_and_stops_the_pr
     await events.aclose()  # type: ignore[attr-defined]
     assert pace.log == ["pause"]
     assert pace.cancelled.is_set() and provider.stopped.is_set()
+
+
+async def test_without_heartbeat_no_task_is_started_per_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[object] = []
+    original = asyncio.create_task
+
+    def counting_create_task(coro: Any, **kwargs: Any) -> "asyncio.Task[Any]":
+        started.append(coro)
+        return original(coro, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_task", counting_create_task)
+    provider = ScriptedProvider([f" word{n}" for n in range(20)])
+    items = await _all(answer_events(provider, "q", PASSAGES, timeout=1))
+    assert _names(items) == ["sources"] + ["token"] * 20 + ["done"]
+    assert started == []
+
+
+async def test_without_heartbeat_the_provider_runs_under_the_stream_span() -> None:
+    tracer = TracerProvider().get_tracer("test")
+    span = tracer.start_span("stream")
+    seen: list[trace.Span] = []
+
+    class SpanWatcher:
+        name = "watcher"
+
+        async def stream_answer(
+            self, question: str, passages: Sequence[Passage]
+        ) -> AsyncIterator[str]:
+            for chunk in ("a", "b"):
+                seen.append(trace.get_current_span())
+                yield chunk
+
+    items = await _all(answer_events(SpanWatcher(), "q", PASSAGES, timeout=1, span=span))
+    assert _names(items) == ["sources", "token", "token", "done"]
+    assert seen == [span, span]
+    assert trace.get_current_span() is not span

@@ -11,8 +11,9 @@ An optional ``pace`` is awaited after each chunk, inside the provider step: the 
 (``rag.faults``) makes the provider look slower, so the pause gets heartbeats, counts against the
 timeout and is cancelled with the step, exactly as a slow model would.
 
-Each provider step runs in a task (so the wait can time out and beat) in a context whose current
-span is the stream's span, so the provider's own spans (its httpx call) nest under it.
+Each provider step runs with the stream's span current, so the provider's own spans (its httpx
+call) nest under it: in a task of its own when heartbeats are wanted (so the wait can beat), in
+the consumer's task otherwise.
 """
 
 import asyncio
@@ -73,6 +74,50 @@ async def _provider_items(
     pace: Pace | None,
 ) -> AsyncGenerator[str | Heartbeat, None]:
     """Yield the provider's chunks, and heartbeats while waiting; time out a silent provider."""
+    steps: AsyncGenerator[str | Heartbeat, None]
+    if heartbeat is None:
+        steps = _steps_inline(chunks, span, timeout, pace)
+    else:
+        steps = _steps_beating(chunks, span, timeout, heartbeat, pace)
+    async with aclosing(steps):
+        async for item in steps:
+            yield item
+
+
+async def _steps_inline(
+    chunks: AsyncIterator[str], span: trace.Span | None, timeout: float, pace: Pace | None
+) -> AsyncGenerator[str | Heartbeat, None]:
+    """Run each step in the consumer's own task: without heartbeats nothing needs a second one.
+
+    A task per chunk (and the wait on it) cost more than the chunk itself once answers stream
+    token by token; a deadline on the consumer's await times the step out just as well.
+    """
+    parent = trace.set_span_in_context(span) if span is not None else None
+    while True:
+        # Attached only around the step, never across a yield, so the consumer's context is
+        # the same whenever it runs.
+        token = otel_context.attach(parent) if parent is not None else None
+        try:
+            async with asyncio.timeout(timeout):
+                item = await _step(chunks, pace)
+        except TimeoutError as error:
+            raise ProviderTimeoutError(f"the provider sent nothing for {timeout:g} s") from error
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+        if isinstance(item, _End):
+            return
+        yield item
+
+
+async def _steps_beating(
+    chunks: AsyncIterator[str],
+    span: trace.Span | None,
+    timeout: float,
+    heartbeat: float,
+    pace: Pace | None,
+) -> AsyncGenerator[str | Heartbeat, None]:
+    """Run each step in a task, so the wait can beat while the provider is silent."""
     step_context = _context_for(span)
     loop = asyncio.get_running_loop()
     while True:
@@ -83,8 +128,8 @@ async def _provider_items(
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise ProviderTimeoutError(f"the provider sent nothing for {timeout:g} s")
-                await asyncio.wait({task}, timeout=min(remaining, heartbeat or remaining))
-                if not task.done() and heartbeat is not None and loop.time() < deadline:
+                await asyncio.wait({task}, timeout=min(remaining, heartbeat))
+                if not task.done() and loop.time() < deadline:
                     yield HEARTBEAT
         finally:
             if not task.done():
