@@ -71,6 +71,44 @@ def test_an_article_body_is_analysed_once_across_answers(
     )
 
 
+REFUND_POLICY = Article(
+    11,
+    "requesting-a-refund",
+    "Requesting a refund",
+    "Annual subscriptions can be refunded in full within 30 days of purchase. "
+    "Monthly subscriptions are not refunded for partial months.",
+)
+PLAN_CHANGES = Article(
+    12,
+    "changing-plans-mid-cycle",
+    "Changing plans mid-cycle",
+    "Team is built for groups that write together every day. "
+    "Moving to a smaller plan gives a credit on the next invoice, never a refund.",
+)
+
+
+async def test_only_passages_scored_near_the_best_are_cited() -> None:
+    index = ArticleIndex([REFUND_POLICY, PLAN_CHANGES, EXPORT])
+    passages = await retrieve_passages(index, "How do I get a refund?", 4)
+    assert [passage.article.slug for passage in passages] == [
+        "requesting-a-refund",
+        "changing-plans-mid-cycle",
+    ]
+
+    answer = "".join(ExtractiveProvider().compose("How do I get a refund?", passages))
+
+    assert "[1]" in answer
+    assert "[2]" not in answer
+    assert "Team is built" not in answer
+
+
+def test_passages_scored_alike_are_all_cited() -> None:
+    passages = [Passage(1, REFUNDS, 2.0), Passage(2, REFUND_POLICY, 1.9)]
+    answer = "".join(ExtractiveProvider().compose("refund card", passages))
+    assert "[1]" in answer
+    assert "[2]" in answer
+
+
 async def test_each_sentence_is_followed_by_its_citation() -> None:
     chunks = [
         chunk
