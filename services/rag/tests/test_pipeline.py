@@ -228,3 +228,31 @@ async def test_without_heartbeat_the_provider_runs_under_the_stream_span() -> No
     assert _names(items) == ["sources", "token", "token", "done"]
     assert seen == [span, span]
     assert trace.get_current_span() is not span
+
+
+class SteadyProvider:
+    """Yields a chunk every ``interval`` seconds: slow in total, never silent for long."""
+
+    name = "steady"
+
+    def __init__(self, chunks: int, interval: float) -> None:
+        self.chunks, self.interval = chunks, interval
+
+    async def stream_answer(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[str]:
+        for number in range(self.chunks):
+            await asyncio.sleep(self.interval)
+            yield f" {number}"
+
+
+async def test_the_timeout_bounds_each_silence_not_the_whole_answer() -> None:
+    provider = SteadyProvider(chunks=12, interval=0.05)
+    items = await _all(answer_events(provider, "q", PASSAGES, timeout=0.2))
+    assert _names(items) == ["sources"] + ["token"] * 12 + ["done"]
+
+
+async def test_a_silence_after_steady_chunks_still_times_out() -> None:
+    provider = ScriptedProvider([" a", " b", " c"], "stall")
+    items = await _all(answer_events(provider, "q", PASSAGES, timeout=0.1))
+    assert _names(items) == ["sources", "token", "token", "token", "error"]
+    assert items[-1].data["code"] == "provider_timeout"  # type: ignore[union-attr]
+    assert provider.stopped.is_set()
