@@ -22,7 +22,9 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def rag_process(core: Any, service_token: str, poll: Any) -> Iterator[tuple[Any, int, int]]:
+def rag_process(
+    core: Any, service_token: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[Any, int, int]]:
     from socket import socket
 
     with socket() as http_sock, socket() as grpc_sock:
@@ -34,6 +36,7 @@ def rag_process(core: Any, service_token: str, poll: Any) -> Iterator[tuple[Any,
         RAG_CORE_GRPC_TARGET=core.target,
         RAG_GRPC_BIND=f"127.0.0.1:{grpc_port}",
         RAG_SYNC_INTERVAL_SECONDS="0.1",
+        **getattr(request, "param", {}),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "rag", "--host", "127.0.0.1", "--port", str(http_port)],
@@ -72,11 +75,31 @@ def test_serves_http_and_grpc_then_stops_on_sigterm(
     assert process.returncode == 0
     records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
     assert any(r["service"] == "rag" and "ready" in r["message"] for r in records)
+    # The gateway's access log and the request's span record each request already.
+    assert not [r for r in records if r["logger"] == "uvicorn.access"]
     with (
         grpc.insecure_channel(f"127.0.0.1:{grpc_port}") as channel,
         pytest.raises(grpc.FutureTimeoutError),
     ):
         grpc.channel_ready_future(channel).result(timeout=0.5)
+
+
+@pytest.mark.parametrize("rag_process", [{"RAG_WORKERS": "2"}], indirect=True)
+def test_two_workers_each_sync_and_serve_then_stop_on_sigterm(
+    rag_process: tuple[Any, int, int], poll: Any
+) -> None:
+    process, http_port, _ = rag_process
+    poll(lambda: _ready(http_port), timeout=150, what="rag /healthz")
+    for _ in range(4):
+        response = httpx.get(f"http://127.0.0.1:{http_port}/api/search", params={"q": "invoice"})
+        assert response.status_code == 200
+
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    records = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    ready = [r for r in records if r["message"].startswith("knowledge base ready")]
+    assert len(ready) == 2
+    assert not [r for r in records if r["level"] == "error"]
 
 
 def test_refuses_to_start_without_a_service_token() -> None:

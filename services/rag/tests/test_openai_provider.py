@@ -38,6 +38,16 @@ async def test_streams_the_servers_tokens(http: httpx.AsyncClient, fake_openai: 
     assert chunks == fake_openai.fake.tokens
 
 
+async def test_successive_answers_reuse_one_connection(
+    http: httpx.AsyncClient, fake_openai: Any
+) -> None:
+    provider = _provider(http, fake_openai.base_url)
+    for _ in range(3):
+        assert await _chunks(provider, PASSAGES) == fake_openai.fake.tokens
+    assert len(fake_openai.fake.peers) == 3
+    assert len(set(fake_openai.fake.peers)) == 1
+
+
 async def test_sends_model_stream_key_and_numbered_articles(
     http: httpx.AsyncClient, fake_openai: Any
 ) -> None:

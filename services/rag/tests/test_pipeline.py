@@ -2,8 +2,11 @@
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from rag.providers import Passage, ProviderError
 from rag.retrieval.index import Article
 from rag.streaming.events import HEARTBEAT, ChatEvent, StreamItem
@@ -187,3 +190,69 @@ async def test_a_consumer_that_leaves_during_a_pause_cancels_it_and_stops_the_pr
     await events.aclose()  # type: ignore[attr-defined]
     assert pace.log == ["pause"]
     assert pace.cancelled.is_set() and provider.stopped.is_set()
+
+
+async def test_without_heartbeat_no_task_is_started_per_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[object] = []
+    original = asyncio.create_task
+
+    def counting_create_task(coro: Any, **kwargs: Any) -> "asyncio.Task[Any]":
+        started.append(coro)
+        return original(coro, **kwargs)
+
+    monkeypatch.setattr(asyncio, "create_task", counting_create_task)
+    provider = ScriptedProvider([f" word{n}" for n in range(20)])
+    items = await _all(answer_events(provider, "q", PASSAGES, timeout=1))
+    assert _names(items) == ["sources"] + ["token"] * 20 + ["done"]
+    assert started == []
+
+
+async def test_without_heartbeat_the_provider_runs_under_the_stream_span() -> None:
+    tracer = TracerProvider().get_tracer("test")
+    span = tracer.start_span("stream")
+    seen: list[trace.Span] = []
+
+    class SpanWatcher:
+        name = "watcher"
+
+        async def stream_answer(
+            self, question: str, passages: Sequence[Passage]
+        ) -> AsyncIterator[str]:
+            for chunk in ("a", "b"):
+                seen.append(trace.get_current_span())
+                yield chunk
+
+    items = await _all(answer_events(SpanWatcher(), "q", PASSAGES, timeout=1, span=span))
+    assert _names(items) == ["sources", "token", "token", "done"]
+    assert seen == [span, span]
+    assert trace.get_current_span() is not span
+
+
+class SteadyProvider:
+    """Yields a chunk every ``interval`` seconds: slow in total, never silent for long."""
+
+    name = "steady"
+
+    def __init__(self, chunks: int, interval: float) -> None:
+        self.chunks, self.interval = chunks, interval
+
+    async def stream_answer(self, question: str, passages: Sequence[Passage]) -> AsyncIterator[str]:
+        for number in range(self.chunks):
+            await asyncio.sleep(self.interval)
+            yield f" {number}"
+
+
+async def test_the_timeout_bounds_each_silence_not_the_whole_answer() -> None:
+    provider = SteadyProvider(chunks=12, interval=0.05)
+    items = await _all(answer_events(provider, "q", PASSAGES, timeout=0.2))
+    assert _names(items) == ["sources"] + ["token"] * 12 + ["done"]
+
+
+async def test_a_silence_after_steady_chunks_still_times_out() -> None:
+    provider = ScriptedProvider([" a", " b", " c"], "stall")
+    items = await _all(answer_events(provider, "q", PASSAGES, timeout=0.1))
+    assert _names(items) == ["sources", "token", "token", "token", "error"]
+    assert items[-1].data["code"] == "provider_timeout"  # type: ignore[union-attr]
+    assert provider.stopped.is_set()

@@ -1,7 +1,7 @@
 """The extractive provider: cited sentences, streamed in chunks."""
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import httpx
 import pytest
@@ -13,10 +13,11 @@ from rag.providers import (
     Passage,
     SimulatedProvider,
     build_provider,
+    extractive,
 )
 from rag.providers.extractive import NOTHING_FOUND, best_sentences, split_sentences
 from rag.retrieval.index import Article, ArticleIndex
-from rag.retrieval.text import analyze
+from rag.retrieval.text import Word, analyze
 
 pytestmark = pytest.mark.anyio
 
@@ -44,6 +45,68 @@ def test_best_sentences_keep_the_articles_order() -> None:
 
 def test_without_a_matching_sentence_the_opening_one_is_used() -> None:
     assert best_sentences(REFUNDS.body, frozenset({"zebra"}), 2) == ["We are a small team."]
+
+
+def test_an_article_body_is_analysed_once_across_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    analysed: list[str] = []
+    original = extractive.words
+
+    def counting_words(text: str) -> Iterator[Word]:
+        analysed.append(text)
+        return original(text)
+
+    monkeypatch.setattr(extractive, "words", counting_words)
+    article = Article(7, "once", "Analysed once", "Refunds reach your card. Invoices are PDFs.")
+    provider = ExtractiveProvider()
+    first = provider.compose("refund card", [Passage(1, article)])
+    calls_for_first_answer = len(analysed)
+    second = provider.compose("invoice card", [Passage(1, article)])
+    assert calls_for_first_answer > 0
+    assert len(analysed) == calls_for_first_answer
+    assert (first, second) == (
+        ["Refunds reach your card. [1]"],
+        ["Refunds reach your card. [1]", " Invoices are PDFs. [1]"],
+    )
+
+
+REFUND_POLICY = Article(
+    11,
+    "requesting-a-refund",
+    "Requesting a refund",
+    "Annual subscriptions can be refunded in full within 30 days of purchase. "
+    "Monthly subscriptions are not refunded for partial months.",
+)
+PLAN_CHANGES = Article(
+    12,
+    "changing-plans-mid-cycle",
+    "Changing plans mid-cycle",
+    "Team is built for groups that write together every day. "
+    "Moving to a smaller plan gives a credit on the next invoice, never a refund.",
+)
+
+
+async def test_only_passages_scored_near_the_best_are_cited() -> None:
+    index = ArticleIndex([REFUND_POLICY, PLAN_CHANGES, EXPORT])
+    passages = await retrieve_passages(index, "How do I get a refund?", 4)
+    assert [passage.article.slug for passage in passages] == [
+        "requesting-a-refund",
+        "changing-plans-mid-cycle",
+    ]
+
+    answer = "".join(ExtractiveProvider().compose("How do I get a refund?", passages))
+
+    assert "[1]" in answer
+    assert "[2]" not in answer
+    assert "Team is built" not in answer
+
+
+def test_passages_scored_alike_are_all_cited() -> None:
+    passages = [Passage(1, REFUNDS, 2.0), Passage(2, REFUND_POLICY, 1.9)]
+    answer = "".join(ExtractiveProvider().compose("refund card", passages))
+    assert "[1]" in answer
+    assert "[2]" in answer
 
 
 async def test_each_sentence_is_followed_by_its_citation() -> None:

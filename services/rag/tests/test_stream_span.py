@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from rag.main import create_app
+from rag.serving import instrument
 from rag.streaming.tracing import SPAN_NAME
 
 pytestmark = pytest.mark.anyio
@@ -33,7 +34,7 @@ async def traced_app(
 ) -> AsyncIterator[FastAPI]:
     _, provider = exporter
     application = create_app(settings_for(core.target), tracer_provider=provider)
-    FastAPIInstrumentor.instrument_app(application, tracer_provider=provider)
+    instrument(application, tracer_provider=provider)
     async with application.router.lifespan_context(application):
         with anyio.fail_after(10):
             await application.state.sync.wait_ready()
@@ -50,6 +51,14 @@ async def _post(app: FastAPI, body: dict[str, Any]) -> httpx.Response:
 
 def _spans(exporter: tuple[InMemorySpanExporter, TracerProvider]) -> list[ReadableSpan]:
     return list(exporter[0].get_finished_spans())
+
+
+async def test_a_streamed_answer_makes_no_span_per_message_sent_or_received(
+    traced_app: FastAPI, exporter: tuple[InMemorySpanExporter, TracerProvider]
+) -> None:
+    response = await _post(traced_app, {"question": "reset my password", "k": 2})
+    assert response.text.count("event: token") > 1
+    assert sorted(span.name for span in _spans(exporter)) == ["POST /api/chat", SPAN_NAME]
 
 
 async def test_the_stream_span_is_a_child_of_the_server_span_with_first_token(

@@ -58,7 +58,7 @@ def _names(events: list[tuple[float, str, Any]]) -> list[str]:
 
 
 def test_the_first_event_arrives_well_before_the_answer_is_complete(serve_rag: Any) -> None:
-    settings = {"simulated_first_token_seconds": 0.3, "simulated_tokens_per_second": 40}
+    settings = {"simulated_first_token_seconds": 0.3, "simulated_tokens_per_second": 20}
     with serve_rag(provider="simulated", **settings) as served:
         started = time.monotonic()
         events = streamed(served.base_url)

@@ -139,12 +139,23 @@ def _core_http(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
     )
 
 
-def _rag(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+def rag_env(config: StackConfig, secrets: DevSecrets) -> dict[str, str]:
+    """Return rag's environment.
+
+    Rag's own ``RAG_*`` settings pass through from the caller's environment (a load study runs
+    ``RAG_PROVIDER=simulated make up``), except those that wire the stack together.
+    """
     env = _common_env(config, secrets, "rag")
+    env.update({key: value for key, value in os.environ.items() if key.startswith("RAG_")})
     env.update(
         RAG_CORE_GRPC_TARGET=f"{_HOST}:{config.ports.core_grpc}",
         RAG_GRPC_BIND=f"{_HOST}:{config.ports.rag_grpc}",
     )
+    return env
+
+
+def _rag(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+    env = rag_env(config, secrets)
     port = config.ports.rag_http
     return ProcessSpec(
         name="rag",

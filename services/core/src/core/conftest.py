@@ -1,6 +1,6 @@
 """Fixtures shared by the tests of every app of the monolith."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -8,8 +8,16 @@ import pytest
 from core.billing.models import BillingAccount
 from core.customers.models import Customer
 from core.knowledge.models import Article
+from core.outbound import close_clients
 
 TEST_SERVICE_TOKEN = "test-service-token-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+
+
+@pytest.fixture(autouse=True)
+def fresh_outbound_clients() -> Iterator[None]:
+    """Give each test new pooled clients, made under whatever instrumentation it sets up."""
+    yield
+    close_clients()
 
 
 @pytest.fixture

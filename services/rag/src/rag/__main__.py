@@ -1,7 +1,7 @@
 """Run rag: ``python -m rag --host 127.0.0.1 --port 8001``.
 
-Tracing and logging are set up first: the gRPC instrumentation patches ``grpc.aio.server``, so it
-must be in place before the lifespan creates the RagService server.
+One process by default; ``RAG_WORKERS=2`` runs two uvicorn workers on the same port, each with
+its own index, sync, gRPC server (the port is shared with SO_REUSEPORT) and tracing.
 """
 
 import argparse
@@ -11,16 +11,18 @@ import sys
 from types import FrameType
 
 import uvicorn
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pydantic import ValidationError
-from strangler_shared import InvalidSecretError, configure_logging, setup_tracing
+from strangler_shared import (
+    InvalidSecretError,
+    configure_logging,
+    load_service_token,
+    shutdown_tracing,
+)
 
-from rag.main import create_app
+from rag.config import Settings, get_settings
+from rag.serving import build_app, set_up_process
 
 logger = logging.getLogger("rag")
-
-# Readiness probes would otherwise fill the trace store with one trace every second.
-UNTRACED_URLS = "/healthz"
 
 
 class _StopRequested(Exception):
@@ -41,19 +43,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve HTTP and gRPC until SIGINT or SIGTERM; return the exit status."""
-    args = _parse_args(argv)
-    provider = setup_tracing("rag")
-    configure_logging("rag")
-    # bm25s sets its own logger to DEBUG on import; its per-rebuild lines are noise here.
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+def _serve_one(args: argparse.Namespace, settings: Settings) -> int:
+    set_up_process()
     try:
-        app = create_app()
+        app = build_app()
     except (InvalidSecretError, ValidationError) as error:
         logger.error("rag cannot start: %s", error)
         return 2
-    FastAPIInstrumentor.instrument_app(app, excluded_urls=UNTRACED_URLS)
     # uvicorn shuts down gracefully on these, then re-raises the signal to the handler it found
     # installed; without this one the default handler would kill the process before the spans
     # below are flushed (SIGTERM) or print a KeyboardInterrupt traceback (SIGINT).
@@ -61,14 +57,50 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(stop_signal, _raise_stop)
     try:
         # log_config=None keeps configure_logging's structured lines for uvicorn's loggers too.
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_config=None, access_log=settings.access_log
+        )
     except _StopRequested as stop:
         logger.info("rag stopped on %s", stop)
     finally:
-        if provider is not None:
-            # Export the spans still buffered by the batch processor before the process ends.
-            provider.shutdown()
+        # Export the spans still buffered by the batch processor before the process ends.
+        shutdown_tracing()
     return 0
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings) -> int:
+    # The supervisor serves nothing, so it traces nothing; each worker sets itself up.
+    configure_logging("rag")
+    try:
+        load_service_token()
+    except InvalidSecretError as error:
+        logger.error("rag cannot start: %s", error)
+        return 2
+    uvicorn.run(
+        "rag.serving:worker_app",
+        factory=True,
+        workers=settings.workers,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=settings.access_log,
+    )
+    logger.info("rag stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve HTTP and gRPC until SIGINT or SIGTERM; return the exit status."""
+    args = _parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        configure_logging("rag")
+        logger.error("rag cannot start: %s", error)
+        return 2
+    if settings.workers > 1:
+        return _serve_workers(args, settings)
+    return _serve_one(args, settings)
 
 
 if __name__ == "__main__":

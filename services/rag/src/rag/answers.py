@@ -33,7 +33,7 @@ class AnswerFailedError(Exception):
 async def retrieve_passages(index: ArticleIndex, question: str, k: int) -> list[Passage]:
     """Return the best ``k`` articles for a question, numbered for citation from 1."""
     hits = await index.search_async(question, k)
-    return [Passage(number, hit.article) for number, hit in enumerate(hits, start=1)]
+    return [Passage(number, hit.article, hit.score) for number, hit in enumerate(hits, start=1)]
 
 
 def traced_answer(

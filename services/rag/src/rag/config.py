@@ -172,6 +172,23 @@ class Settings(BaseSettings):
         gt=0,
         description="RAG_HTTP_POOL_TIMEOUT_SECONDS: longest wait for a free pooled connection.",
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description=(
+            "RAG_WORKERS: uvicorn worker processes on the HTTP port. Each holds its own index, "
+            "sync and gRPC server (sharing the port), and its own fault flags: PUT "
+            "/internal/faults reaches the one worker that answers it."
+        ),
+    )
+    access_log: bool = Field(
+        default=False,
+        description=(
+            "RAG_ACCESS_LOG: one log line per request. Off by default: the gateway's access "
+            "log and the request's span already record each one."
+        ),
+    )
     fault_error_rate: float = Field(
         default=0.0,
         ge=0,

@@ -1,7 +1,9 @@
 """Typed dependencies for the routes; tests replace them through ``app.dependency_overrides``.
 
-The long-lived objects (index, core client, sync, provider) are created by ``create_app`` and
-its lifespan and kept on ``app.state``; these functions hand them to the handlers.
+The long-lived objects (settings, index, core client, sync, provider) are created by
+``create_app`` and its lifespan and kept on ``app.state``; these functions hand them to the
+handlers. Each is ``async def``: FastAPI runs a plain ``def`` dependency in the thread pool,
+a round trip per dependency per request that costs more than the attribute read it wraps.
 """
 
 import hmac
@@ -11,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
 
-from rag.config import Settings, get_settings
+from rag.config import Settings
 from rag.core_client import CoreClient
 from rag.errors import ApiError
 from rag.faults import Faults
@@ -22,13 +24,19 @@ from rag.retrieval.sync import KnowledgeBaseSync
 _bearer = HTTPBearer(auto_error=False, description="The shared service token.")
 
 
-def get_index(request: Request) -> ArticleIndex:
+async def get_app_settings(request: Request) -> Settings:
+    """Return the settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_index(request: Request) -> ArticleIndex:
     """Return the process's article index."""
     index: ArticleIndex = request.app.state.index
     return index
 
 
-def get_core_client(request: Request) -> CoreClient:
+async def get_core_client(request: Request) -> CoreClient:
     """Return the client for core's CoreService (opened by the lifespan)."""
     core: CoreClient | None = getattr(request.app.state, "core_client", None)
     if core is None:
@@ -36,13 +44,13 @@ def get_core_client(request: Request) -> CoreClient:
     return core
 
 
-def get_sync(request: Request) -> KnowledgeBaseSync | None:
+async def get_sync(request: Request) -> KnowledgeBaseSync | None:
     """Return the knowledge-base sync, or None before the lifespan started it."""
     sync: KnowledgeBaseSync | None = getattr(request.app.state, "sync", None)
     return sync
 
 
-def get_provider(request: Request) -> AnswerProvider:
+async def get_provider(request: Request) -> AnswerProvider:
     """Return the answer provider (built by the lifespan)."""
     provider: AnswerProvider | None = getattr(request.app.state, "provider", None)
     if provider is None:
@@ -50,13 +58,13 @@ def get_provider(request: Request) -> AnswerProvider:
     return provider
 
 
-def get_tracer(request: Request) -> trace.Tracer:
+async def get_tracer(request: Request) -> trace.Tracer:
     """Return the tracer for the spans rag makes itself (answer streams)."""
     tracer: trace.Tracer = request.app.state.tracer
     return tracer
 
 
-def get_faults(request: Request) -> Faults:
+async def get_faults(request: Request) -> Faults:
     """Return the process's fault flags."""
     faults: Faults = request.app.state.faults
     return faults
@@ -64,10 +72,11 @@ def get_faults(request: Request) -> Faults:
 
 async def inject_faults(request: Request) -> None:
     """Apply the fault flags to a public API request (see ``rag.faults``)."""
-    await get_faults(request).inject()
+    faults: Faults = request.app.state.faults
+    await faults.inject()
 
 
-def require_service_token(
+async def require_service_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
@@ -83,7 +92,7 @@ def require_service_token(
         )
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 IndexDep = Annotated[ArticleIndex, Depends(get_index)]
 CoreClientDep = Annotated[CoreClient, Depends(get_core_client)]
 SyncDep = Annotated[KnowledgeBaseSync | None, Depends(get_sync)]

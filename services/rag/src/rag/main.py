@@ -106,6 +106,9 @@ def create_app(
         version="0.1.0",
         summary="Search and chat over the knowledge base, taken over from the monolith.",
         lifespan=lifespan,
+        # The official OpenTelemetry instrumentation (rag.serving) makes the server spans;
+        # FastAPI's own would only add a per-request check that finds it there.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.service_token = load_service_token()
@@ -123,7 +126,6 @@ def create_app(
     # Built by the lifespan (it may need the outbound HTTP client); tests may set one first.
     app.state.provider = None
     app.state.core_client = app.state.sync = None
-    app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
     app.add_middleware(ServiceHeaderMiddleware, service=SERVICE_NAME)
     app.include_router(api_router)

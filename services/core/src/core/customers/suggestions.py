@@ -2,8 +2,9 @@
 
 Core calls ``GET {RAG_BASE_URL}/internal/customers/{id}/suggestions`` with the service token and a
 deadline, and turns every way that call can fail into one exception with an HTTP status and code,
-so the API answers a clear error instead of hanging or leaking a traceback. A client is created
-per call: the httpx instrumentation, installed after the worker forks, then always applies.
+so the API answers a clear error instead of hanging or leaking a traceback. The calls share the
+process's pooled client (``core.outbound``), made after the worker forks, so the httpx
+instrumentation applies and a call reuses a kept-alive connection.
 """
 
 import logging
@@ -12,6 +13,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 from strangler_shared import load_service_token
+
+from core.outbound import pooled_client
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +37,8 @@ def fetch_suggestions(customer_id: int, k: int) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {load_service_token()}"}
     timeout = httpx.Timeout(settings.CORE_RAG_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
     try:
-        with httpx.Client(timeout=timeout) as client:
-            response = client.get(url, params={"k": k}, headers=headers)
+        client = pooled_client("rag")
+        response = client.get(url, params={"k": k}, headers=headers, timeout=timeout)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         # Nothing reached rag: the request can be retried elsewhere (the gateway falls back).
         logger.warning("rag is unreachable at %s: %s", url, exc)

@@ -25,6 +25,8 @@ class Passage:
 
     number: int
     article: Article
+    # The retriever's score for the question (0 when unknown): how relevant the article is.
+    score: float = 0.0
 
 
 class AnswerProvider(Protocol):

@@ -81,9 +81,9 @@ async def _raise_for_status(response: httpx.Response) -> None:
 async def _texts(response: httpx.Response) -> AsyncIterator[str]:
     stream = ChatCompletionStream()
     async for line in response.aiter_lines():
+        # Read on past [DONE] to the body's end (nothing more is taken from it): a response
+        # left unread closes its connection, where a finished one returns it to the pool.
         text = stream.feed(line)
         if text:
             yield text
-        if stream.done:
-            return
     stream.end()

@@ -11,8 +11,9 @@ An optional ``pace`` is awaited after each chunk, inside the provider step: the 
 (``rag.faults``) makes the provider look slower, so the pause gets heartbeats, counts against the
 timeout and is cancelled with the step, exactly as a slow model would.
 
-Each provider step runs in a task (so the wait can time out and beat) in a context whose current
-span is the stream's span, so the provider's own spans (its httpx call) nest under it.
+Each provider step runs with the stream's span current, so the provider's own spans (its httpx
+call) nest under it: in a task of its own when heartbeats are wanted (so the wait can beat), in
+the consumer's task otherwise.
 """
 
 import asyncio
@@ -73,6 +74,110 @@ async def _provider_items(
     pace: Pace | None,
 ) -> AsyncGenerator[str | Heartbeat, None]:
     """Yield the provider's chunks, and heartbeats while waiting; time out a silent provider."""
+    steps: AsyncGenerator[str | Heartbeat, None]
+    if heartbeat is None:
+        steps = _steps_inline(chunks, span, timeout, pace)
+    else:
+        steps = _steps_beating(chunks, span, timeout, heartbeat, pace)
+    async with aclosing(steps):
+        async for item in steps:
+            yield item
+
+
+class _SilenceWatch:
+    """Time out the step the consumer's task waits in, with one timer per stream.
+
+    An ``asyncio.timeout`` per step set and cancelled a timer for every token; this timer fires at
+    most once per ``timeout`` and then checks how long the step under way has been waiting.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._timeout = timeout
+        self._since: float | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self.expired = False
+
+    def step_started(self) -> None:
+        self._since = self._loop.time()
+        if self._handle is None:
+            self._handle = self._loop.call_at(self._since + self._timeout, self._check)
+
+    def step_ended(self) -> None:
+        self._since = None
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _check(self) -> None:
+        self._handle = None
+        if self._since is None or self._task is None:
+            return
+        due = self._since + self._timeout
+        if self._loop.time() < due:
+            self._handle = self._loop.call_at(due, self._check)
+            return
+        # The task is suspended in the step (only then does the loop run this), so the
+        # cancellation lands in the step's await.
+        self.expired = True
+        self._task.cancel()
+
+
+async def _steps_inline(
+    chunks: AsyncIterator[str], span: trace.Span | None, timeout: float, pace: Pace | None
+) -> AsyncGenerator[str | Heartbeat, None]:
+    """Run each step in the consumer's own task: without heartbeats nothing needs a second one.
+
+    A task per chunk (and the wait on it) cost more than the chunk itself once answers stream
+    token by token; a watch on the consumer's await times the step out just as well.
+    """
+    parent = trace.set_span_in_context(span) if span is not None else None
+    watch = _SilenceWatch(timeout)
+    try:
+        while True:
+            item = await _watched_step(chunks, pace, parent, watch, timeout)
+            if isinstance(item, _End):
+                return
+            yield item
+    finally:
+        watch.close()
+
+
+async def _watched_step(
+    chunks: AsyncIterator[str],
+    pace: Pace | None,
+    parent: otel_context.Context | None,
+    watch: _SilenceWatch,
+    timeout: float,
+) -> str | _End:
+    # Attached only around the step, never across a yield, so the consumer's context is the
+    # same whenever it runs.
+    token = otel_context.attach(parent) if parent is not None else None
+    watch.step_started()
+    try:
+        return await _step(chunks, pace)
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if watch.expired and task is not None and task.uncancel() == 0:
+            raise ProviderTimeoutError(f"the provider sent nothing for {timeout:g} s") from None
+        raise
+    finally:
+        watch.step_ended()
+        if token is not None:
+            otel_context.detach(token)
+
+
+async def _steps_beating(
+    chunks: AsyncIterator[str],
+    span: trace.Span | None,
+    timeout: float,
+    heartbeat: float,
+    pace: Pace | None,
+) -> AsyncGenerator[str | Heartbeat, None]:
+    """Run each step in a task, so the wait can beat while the provider is silent."""
     step_context = _context_for(span)
     loop = asyncio.get_running_loop()
     while True:
@@ -83,8 +188,8 @@ async def _provider_items(
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise ProviderTimeoutError(f"the provider sent nothing for {timeout:g} s")
-                await asyncio.wait({task}, timeout=min(remaining, heartbeat or remaining))
-                if not task.done() and heartbeat is not None and loop.time() < deadline:
+                await asyncio.wait({task}, timeout=min(remaining, heartbeat))
+                if not task.done() and loop.time() < deadline:
                     yield HEARTBEAT
         finally:
             if not task.done():

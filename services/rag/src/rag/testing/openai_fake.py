@@ -41,6 +41,7 @@ class FakeChatCompletions:
     behaviour: Behaviour = "ok"
     requests: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
+    peers: list[tuple[str, int]] = field(default_factory=list)
     client_gone: threading.Event = field(default_factory=threading.Event)
 
     def app(self) -> Starlette:
@@ -62,6 +63,8 @@ class FakeChatCompletions:
         body = await request.json()
         self.requests.append(body)
         self.authorizations.append(request.headers.get("authorization", ""))
+        if request.client is not None:
+            self.peers.append((request.client.host, request.client.port))
         if self.behaviour == "http_error":
             error = {"message": "The server had an error", "type": "server_error"}
             return JSONResponse({"error": error}, status_code=500)

@@ -38,8 +38,13 @@ class FakeRag:
 
 def _handler(rag: FakeRag) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as uvicorn serves rag: a client may reuse its connection.
+        protocol_version = "HTTP/1.1"
+
         def do_GET(self) -> None:
-            rag.requests.append({"path": self.path, "headers": dict(self.headers)})
+            rag.requests.append(
+                {"path": self.path, "headers": dict(self.headers), "peer": self.client_address}
+            )
             if rag.hold:
                 rag.release.wait(timeout=10)
             self.send_response(rag.status)
@@ -81,6 +86,14 @@ def test_success_passes_rags_body_through_with_the_token_sent(
     [sent] = rag.requests
     assert sent["path"] == "/internal/customers/7/suggestions?k=2"
     assert sent["headers"]["Authorization"] == f"Bearer {service_token}"
+
+
+def test_sequential_calls_reuse_one_connection(client: Client, rag: FakeRag) -> None:
+    for _ in range(3):
+        assert client.get("/api/customers/7/suggestions").status_code == 200
+
+    assert len(rag.requests) == 3
+    assert len({sent["peer"] for sent in rag.requests}) == 1
 
 
 def test_k_defaults_to_three(client: Client, rag: FakeRag) -> None:

@@ -7,9 +7,9 @@ inside the generator: the worker thread waits on every read, and closing the gen
 response, which drops the connection so the model server stops generating. The read timeout is
 the longest silence allowed between two pieces (the first one included).
 
-A client is created per answer, like core's other outbound calls: the httpx instrumentation,
-installed after the worker forks, then always applies, and a model call of seconds dwarfs the
-cost of a connection.
+Every answer uses the process's one pooled client for the model server (``core.outbound``),
+made after the worker forks so the httpx instrumentation applies: a new client per answer cost a
+fresh SSL context and connection each time.
 """
 
 from collections.abc import Sequence
@@ -25,6 +25,7 @@ from core.knowledge.providers.base import (
     ProviderTimeoutError,
 )
 from core.knowledge.services import NO_ANSWER
+from core.outbound import pooled_client
 
 CONNECT_TIMEOUT_SECONDS = 2.0
 
@@ -59,10 +60,10 @@ class OpenAICompatibleProvider(ComposingProvider):
             "messages": chat_messages(question, titled),
         }
         try:
-            with (
-                httpx.Client(timeout=self._timeout) as client,
-                client.stream("POST", self._url, json=payload, headers=self._headers) as response,
-            ):
+            client = pooled_client("model")
+            with client.stream(
+                "POST", self._url, json=payload, headers=self._headers, timeout=self._timeout
+            ) as response:
                 _raise_for_status(response)
                 yield from _texts(response)
         except ChatCompletionError as exc:
@@ -83,9 +84,9 @@ def _raise_for_status(response: httpx.Response) -> None:
 def _texts(response: httpx.Response) -> Chunks:
     stream = ChatCompletionStream()
     for line in response.iter_lines():
+        # Read on past [DONE] to the body's end (nothing more is taken from it): a response
+        # left unread closes its connection, where a finished one returns it to the pool.
         text = stream.feed(line)
         if text:
             yield text
-        if stream.done:
-            return
     stream.end()

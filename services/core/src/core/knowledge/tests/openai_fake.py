@@ -40,6 +40,7 @@ class FakeChatCompletions:
     behaviour: Behaviour = "ok"
     requests: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
+    peers: list[tuple[str, int]] = field(default_factory=list)
     client_gone: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
     base_url: str = ""
@@ -74,6 +75,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.fake.requests.append(body)
+        self.fake.peers.append(self.client_address)
         self.fake.authorizations.append(self.headers.get("Authorization", ""))
         if self.fake.behaviour == "http_error":
             self._json_error()
@@ -81,7 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
-        self.send_header("Connection", "close")
+        if self.fake.behaviour != "ok":
+            # A broken stream ends its connection; a complete one stays open for the next.
+            self.send_header("Connection", "close")
         self.end_headers()
         self._stream()
 

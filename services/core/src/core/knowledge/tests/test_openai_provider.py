@@ -82,6 +82,19 @@ def test_the_event_stream_relays_each_chunk_as_a_token(
     assert events[-1][1] == {"answer": "".join(model.tokens)}
 
 
+def test_successive_answers_share_one_connection_to_the_model(
+    client: Client,
+    openai_settings: Settings,
+    model: FakeChatCompletions,
+    articles: list[Article],
+) -> None:
+    for _ in range(3):
+        assert post_chat(client).status_code == 200
+
+    assert len(model.peers) == 3
+    assert len(set(model.peers)) == 1
+
+
 def test_without_articles_no_model_is_asked(
     client: Client, openai_settings: Settings, model: FakeChatCompletions
 ) -> None:
