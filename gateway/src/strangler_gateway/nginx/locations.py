@@ -25,6 +25,7 @@ from nginx.config.api import EmptyBlock, KeyOption, Location
 
 from strangler_gateway.nginx.directives import add_headers, if_return, repeated, sets
 from strangler_gateway.nginx.errors import error_pages
+from strangler_gateway.nginx.hardening import hidden_upstream_headers, rate_limit, security_headers
 from strangler_gateway.nginx.identity import auth_directives, identity_headers
 from strangler_gateway.nginx.tracecontext import upstream_context
 from strangler_gateway.routetable import Auth, Match, Mode, Route, RouteTable
@@ -83,12 +84,21 @@ def _path_match(route: Route) -> str:
     return f"= {route.path}" if route.match is Match.EXACT else route.path
 
 
+def _limits(route: Route | None, table: RouteTable) -> EmptyBlock:
+    # Bodies and rates are bounded where the request arrives, before anything else is done.
+    body = route.max_body if route and route.max_body else table.gateway.client_max_body_size
+    block = EmptyBlock(client_max_body_size=body)
+    block.sections.add(rate_limit(table))
+    return block
+
+
 def _gate_location(route: Route, table: RouteTable, config: str) -> Location:
     # Logged as the route even when refused; the side is decided after the check (see above).
     decision = {k: v for k, v in _decision(route, target="").items() if k != "$sf_override"}
     location = Location(_path_match(route))
     location.sections.add(
         sets(decision),
+        _limits(route, table),
         error_pages(),
         auth_directives(route.auth),
         # No file is ever there: try_files is the documented way to go on to a named location
@@ -102,8 +112,10 @@ def _gate_location(route: Route, table: RouteTable, config: str) -> Location:
 def _main_location(route: Route, table: RouteTable, config: str) -> Location:
     gated = route.auth is not Auth.NONE
     location = Location(f"@{route.var}_main" if gated else _path_match(route))
+    location.sections.add(sets(_decision(route, target=f"${route.var}_target")))
+    if not gated:
+        location.sections.add(_limits(route, table))
     location.sections.add(
-        sets(_decision(route, target=f"${route.var}_target")),
         error_pages(),
         _proxy(f"http://${route.var}_upstream", route.streaming, table),
         response_headers(route.name, f"${route.var}_target", config),
@@ -167,6 +179,7 @@ def catch_all_location(table: RouteTable, config: str) -> Location:
     location = Location("/")
     location.sections.add(
         sets(_decision(None, target="legacy")),
+        _limits(None, table),
         error_pages(),
         _proxy(f"http://{table.gateway.catch_all}", False, table),
         response_headers("catch-all", "legacy", config),
@@ -187,9 +200,12 @@ def viewer_locations(table: RouteTable) -> list[Location]:
         repeated(
             "proxy_set_header", [["Host", "$host"], ["Connection", '""'], *identity_headers()]
         ),
+        repeated("proxy_hide_header", hidden_upstream_headers()),
         EmptyBlock(proxy_http_version="1.1"),
+        add_headers(security_headers()),
     )
     bare = Location("= /traces", access_log=False, **{"return": ["301", "/traces/"]})
+    bare.sections.add(add_headers(security_headers()))
     return [viewer, bare]
 
 
@@ -212,7 +228,7 @@ def _proxy(upstream: str, streaming: bool, table: RouteTable) -> EmptyBlock:
     block = EmptyBlock(proxy_pass=upstream, proxy_http_version="1.1")
     block.sections.add(
         repeated("proxy_set_header", _proxy_headers(streaming)),
-        repeated("proxy_hide_header", list(DECISION_HEADERS)),
+        repeated("proxy_hide_header", [*DECISION_HEADERS, *hidden_upstream_headers()]),
     )
     if streaming:
         # Tokens must reach the client as they are produced: no buffering, no compression; the
@@ -246,8 +262,8 @@ def _proxy_headers(streaming: bool) -> list[Sequence[str]]:
 
 
 def response_headers(route: str, served_by: str, config: str) -> EmptyBlock:
-    """Return the routing decision's response headers."""
-    return add_headers(decision_headers(route, served_by, config))
+    """Return the routing decision's response headers and the security headers."""
+    return add_headers(decision_headers(route, served_by, config) | security_headers())
 
 
 def decision_headers(route: str, served_by: str, config: str) -> dict[str, str]:

@@ -24,9 +24,10 @@ from nginx.config.api.options import KeyValuesMultiLines
 from strangler_gateway.errors import GatewayError
 from strangler_gateway.nginx.directives import BUCKETS, header_var, split_clients
 from strangler_gateway.nginx.grpc import grpc_server
+from strangler_gateway.nginx.hardening import rate_limit_zone
 from strangler_gateway.nginx.identity import identity_cache, identity_variables
 from strangler_gateway.nginx.layout import TEMP_KINDS, Layout
-from strangler_gateway.nginx.servers import STATUS_PATH, gateway_server
+from strangler_gateway.nginx.servers import STATUS_PATH, default_server, gateway_server
 from strangler_gateway.nginx.tracecontext import access_log_formats, trace_context_maps, unit_splits
 from strangler_gateway.routetable import ADDRESS, Mode, Route, RouteTable, Upstream
 
@@ -128,9 +129,10 @@ def _http(
         Block("map $http_upgrade $sf_connection", default="upgrade", **{'""': '""'}),
         Comment(comment="Trace context, baggage and the access log's timestamp."),
         trace_context_maps(),
-        Comment(comment="Session checks (auth_request), cached per session."),
+        Comment(comment="Session checks (auth_request), cached per session; per-client rates."),
         identity_cache(layout),
         identity_variables(),
+        rate_limit_zone(table),
     )
     if table.shadowing:
         # Shadow sampling is per request, independent of the user's bucket (another hash input).
@@ -139,6 +141,7 @@ def _http(
         http.sections.add(Comment(comment=f"route {route.name}: {_describe(route)}"))
         http.sections.add(*_route_maps(route, table))
     # Each server in an EmptyBlock of its own: the builder keys sections by block name.
+    http.sections.add(EmptyBlock(default_server(listen, ident)))
     http.sections.add(EmptyBlock(gateway_server(table, listen, ident)))
     if grpc_listen is not None:
         http.sections.add(Comment(comment="gRPC (h2c), routed by service name."))

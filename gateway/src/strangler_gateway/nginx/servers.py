@@ -1,13 +1,19 @@
-"""The HTTP server: the gateway's own paths, the session check, the routes and the catch-all.
+"""The HTTP servers: the gateway's own, for the hosts it serves, and a default for every other.
 
-Its errors, those nginx makes before it has read the request line included, are answered in the
-envelope (``errors``).
+A request reaches the gateway's server only with a ``Host`` the table lists (``server_names``);
+anything else, an HTTP/1.0 request without ``Host`` included, lands on the default server, which
+answers 421 in the envelope and proxies nothing. Django would refuse such a host too, but the local
+stack runs it with DEBUG on, where the refusal is a page of settings and file paths. Both servers
+answer the errors nginx makes before it knows the host (a malformed or oversized request line) in
+the envelope, and both serve the status page, which is how a reload is confirmed whatever address
+the gateway listens on.
 """
 
 from nginx.config.api import Block, EmptyBlock, Location
 
 from strangler_gateway.nginx.directives import error_json, sets
 from strangler_gateway.nginx.errors import PAGES, error_location, error_pages
+from strangler_gateway.nginx.hardening import security_headers, server_names, unknown_host_location
 from strangler_gateway.nginx.identity import session_locations
 from strangler_gateway.nginx.locations import (
     GATEWAY_DECISION,
@@ -19,7 +25,7 @@ from strangler_gateway.nginx.locations import (
 )
 from strangler_gateway.routetable import RouteTable
 
-__all__ = ["STATUS_PATH", "gateway_server"]
+__all__ = ["STATUS_PATH", "default_server", "gateway_server"]
 
 # The gateway's own status page: answers with the id of the config the serving worker runs, which
 # is how a reload is known to have taken effect.
@@ -27,8 +33,8 @@ STATUS_PATH = "/__gateway/status"
 
 
 def gateway_server(table: RouteTable, listen: str, ident: str) -> Block:
-    """Return the server that routes every request."""
-    server = Block("server", listen=[listen, "default_server"], server_name="_")
+    """Return the server that routes the table's hosts."""
+    server = Block("server", listen=listen, server_name=server_names(table))
     server.sections.add(
         error_pages(),
         _status_location(ident),
@@ -43,8 +49,21 @@ def gateway_server(table: RouteTable, listen: str, ident: str) -> Block:
     return server
 
 
+def default_server(listen: str, ident: str) -> Block:
+    """Return the server for every host the table does not list: 421, nothing proxied."""
+    server = Block("server", listen=[listen, "default_server"], server_name='""')
+    headers = decision_headers("", "gateway", ident) | security_headers()
+    server.sections.add(
+        error_pages(),
+        _status_location(ident),
+        unknown_host_location(headers, GATEWAY_DECISION),
+        *_error_locations(ident),
+    )
+    return server
+
+
 def _error_locations(ident: str) -> list[Location]:
-    headers = decision_headers("$sf_route", "gateway", ident)
+    headers = decision_headers("$sf_route", "gateway", ident) | security_headers()
     return [error_location(page, headers) for page in PAGES]
 
 

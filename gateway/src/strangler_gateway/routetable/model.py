@@ -81,7 +81,8 @@ class Route:
     tell the comparator how to compare the two answers; they are kept whatever the mode, so a route
     keeps its comparison rule across a promotion and a rollback. ``auth`` says whether the gateway
     asks the monolith who the user is first (``required``: anonymous is 401; ``optional``: the
-    identity is passed when there is one).
+    identity is passed when there is one); ``max_body`` caps the request body (the table-wide
+    ``client_max_body_size`` when unset).
     """
 
     name: str
@@ -96,6 +97,7 @@ class Route:
     compare: Compare = Compare.JSON
     ignore: tuple[str, ...] = ()
     auth: Auth = Auth.NONE
+    max_body: str | None = None
 
     @property
     def var(self) -> str:
@@ -159,6 +161,11 @@ class GatewaySettings:
     client_max_body_size: str = "10m"
     # The monolith's session cookie, sent to its session check before routes that need a user.
     session_cookie: str = "sessionid"
+    # The host names the gateway answers for; any other Host is a 421.
+    server_names: tuple[str, ...] = ("127.0.0.1", "localhost")
+    # Requests per client key (nginx rate: "50r/s", "600r/m") and the burst allowed above it.
+    rate_limit: str = "50r/s"
+    rate_burst: int = 100
     grpc_listen: str | None = None
     shadow_upstream: str = "shadow"
     trace_viewer: str | None = None

@@ -30,6 +30,12 @@ _PATH = r"/[A-Za-z0-9._~/-]*"
 _COOKIE = r"[A-Za-z0-9_]+"
 _HEADER = r"[A-Za-z0-9-]+"
 _SIZE = r"[0-9]+[kKmMgG]?"
+# An nginx request rate: "50r/s" or "600r/m".
+_RATE = r"[1-9][0-9]{0,5}r/[sm]"
+# A host name or an IPv4 address (server_name); no wildcards: the gateway's hosts are explicit.
+_HOST = (
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
 # A fully qualified protobuf service name, e.g. strangler.core.v1.CoreService.
 _SERVICE = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+"
 # A JSON path the comparator ignores: "k", "results[].score", "sources[].title".
@@ -50,6 +56,9 @@ _GATEWAY_KEYS = {
     "shadow_upstream",
     "trace_viewer",
     "session_cookie",
+    "server_names",
+    "rate_limit",
+    "rate_burst",
 }
 _UPSTREAM_KEYS = {"servers", "keepalive"}
 _ROUTE_KEYS = {
@@ -65,6 +74,7 @@ _ROUTE_KEYS = {
     "compare",
     "ignore",
     "auth",
+    "max_body",
 }
 _GRPC_KEYS = {"name", "services", "upstream"}
 
@@ -134,9 +144,19 @@ def _gateway(data: object, section: Section, upstreams: set[str]) -> GatewaySett
 
 
 def _edges(data: dict[str, object], section: Section, base: GatewaySettings) -> GatewaySettings:
-    # Whose session the gateway asks the monolith about, for routes that need a user.
+    # What the facade enforces for every client: whose session it asks about, the hosts it
+    # serves, and the per-client rate.
+    names = (
+        get_str_list(data, "server_names", section, pattern=_HOST)
+        if "server_names" in data
+        else base.server_names
+    )
     return replace(
-        base, session_cookie=_str(data, "session_cookie", section, _COOKIE, base.session_cookie)
+        base,
+        session_cookie=_str(data, "session_cookie", section, _COOKIE, base.session_cookie),
+        server_names=names,
+        rate_limit=_str(data, "rate_limit", section, _RATE, base.rate_limit),
+        rate_burst=get_int(data, "rate_burst", section, 0, 100_000, default=base.rate_burst),
     )
 
 
@@ -214,6 +234,9 @@ def _route(data: object, section: Section, upstreams: set[str], gateway: Gateway
         ),
         ignore=_ignore(data, section),
         auth=Auth(get_str(data, "auth", section, choices=list(Auth), default=Auth.NONE)),
+        max_body=(
+            get_str(data, "max_body", section, pattern=_SIZE) if "max_body" in data else None
+        ),
     )
 
 
