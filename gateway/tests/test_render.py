@@ -157,7 +157,13 @@ def test_the_grpc_listener_routes_by_service(tmp_path: Path) -> None:
     assert "http2 on;" in grpc
     assert "grpc_pass grpc://core_grpc;" in _block(grpc, "location /strangler.core.v1.CoreService/")
     assert "grpc_pass grpc://rag_grpc;" in _block(grpc, "location /strangler.rag.v1.RagService/")
-    assert "grpc_pass grpc://core_grpc;" in _block(grpc, "location /grpc.health.v1.Health/")
+    # Health goes to the service named in the request: njs reads it, a map names the location.
+    assert "js_content sf_health.route;" in _block(grpc, "location /grpc.health.v1.Health/")
+    assert "grpc_pass grpc://core_grpc;" in _block(grpc, "location @sf_health_core_grpc")
+    assert "grpc_pass grpc://rag_grpc;" in _block(grpc, "location @sf_health_rag_grpc")
+    health = _block(config, "map $sf_health_service $sf_health_location")
+    assert "default @sf_health_core_grpc;" in health
+    assert '"strangler.rag.v1.RagService" @sf_health_rag_grpc;' in health
     assert "add_header grpc-status 12 always;" in _block(grpc, "location /")
 
 

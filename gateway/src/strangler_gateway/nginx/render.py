@@ -23,7 +23,7 @@ from nginx.config.api.options import KeyValuesMultiLines
 
 from strangler_gateway.errors import GatewayError
 from strangler_gateway.nginx.directives import BUCKETS, header_var, split_clients
-from strangler_gateway.nginx.grpc import grpc_server
+from strangler_gateway.nginx.grpc import grpc_js, grpc_server
 from strangler_gateway.nginx.hardening import rate_limit_zone
 from strangler_gateway.nginx.identity import identity_cache, identity_variables
 from strangler_gateway.nginx.layout import TEMP_KINDS, Layout
@@ -134,6 +134,8 @@ def _http(
         identity_variables(),
         rate_limit_zone(table),
     )
+    if grpc_listen is not None:
+        http.sections.add(grpc_js(table))
     if table.shadowing:
         # Shadow sampling is per request, independent of the user's bucket (another hash input).
         http.sections.add(split_clients("shadow:${request_id}", "$sf_sample"))
