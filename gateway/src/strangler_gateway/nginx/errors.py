@@ -40,17 +40,19 @@ class GatewayErrorPage:
     code: str
     message: str
     headers: dict[str, str] = field(default_factory=dict)
+    early: bool = False
 
     @property
     def name(self) -> str:
-        """Return the internal location answering this error."""
-        # A URI, not a named location: nginx cannot redirect to a named location from a request
-        # whose line it could not read (a 414 or a 400 has no URI yet).
-        return f"/__gateway/error/{self.status}"
+        """Return the location answering this error: named, or internal for ``early`` errors."""
+        # nginx cannot redirect to a named location from a request whose line it could not read
+        # (no URI yet), so those errors go to an internal URI. The others keep a named location:
+        # a redirect to a URI turns the request into a GET, and the access log would lie.
+        return f"/__gateway/error/{self.status}" if self.early else f"@sf_error_{self.status}"
 
 
 PAGES = (
-    GatewayErrorPage((400,), 400, "bad_request", "The request is malformed."),
+    GatewayErrorPage((400,), 400, "bad_request", "The request is malformed.", early=True),
     GatewayErrorPage((401,), 401, "unauthenticated",
                      "This route needs a signed-in user: sign in first."),
     GatewayErrorPage((403,), 403, "forbidden", "This route is not open to this user."),
@@ -59,12 +61,13 @@ PAGES = (
                      {"Allow": f'"{ALLOWED_METHODS}"'}),
     GatewayErrorPage((413,), 413, "body_too_large",
                      "The request body is larger than this route accepts."),
-    GatewayErrorPage((414,), 414, "uri_too_long", "The request URL is too long."),
+    GatewayErrorPage((414,), 414, "uri_too_long", "The request URL is too long.", early=True),
     # Retry-After in seconds: the limits are per second, so one second frees a request's room.
     GatewayErrorPage((429,), 429, "rate_limited", "Too many requests: slow down and retry.",
                      {"Retry-After": "1"}),
     # nginx's own 494 (headers too large) is answered as the standard 431.
-    GatewayErrorPage((494,), 431, "headers_too_large", "The request headers are too large."),
+    GatewayErrorPage((494,), 431, "headers_too_large", "The request headers are too large.",
+                     early=True),
     GatewayErrorPage((500,), 500, "internal_error", "Something went wrong in the gateway."),
     GatewayErrorPage((502, 503), 502, "upstream_unavailable",
                      "The service behind this route is unreachable."),
@@ -92,9 +95,11 @@ def error_location(page: GatewayErrorPage, response_headers: dict[str, str]) -> 
     body = error_json(page.code, page.message)
     # The route variables the access log reads are unset when nginx fails a request before any
     # location ran (a malformed request line): empty is the right value there, not a warning.
-    location = Location(f"= {page.name}", uninitialized_variable_warn=False)
+    location = Location(page.name if page.name.startswith("@") else f"= {page.name}",
+                        uninitialized_variable_warn=False)  # fmt: skip
+    if not page.name.startswith("@"):
+        location.sections.add(KeyOption("internal"))
     location.sections.add(
-        KeyOption("internal"),
         EmptyBlock(**{"return": [str(page.status), f"'{body}'"]}),
         add_headers({**response_headers, **page.headers}),
     )
