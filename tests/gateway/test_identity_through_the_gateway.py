@@ -43,7 +43,7 @@ def _rag(stack: Stack) -> str:
 
 
 def test_an_anonymous_request_to_a_protected_route_is_401_json(gateway: httpx.Client) -> None:
-    assert not gateway.cookies, "the shared client is anonymous"
+    assert "sessionid" not in gateway.cookies, "the shared client is anonymous"
     response = gateway.get(PROTECTED)
 
     assert response.status_code == 401
