@@ -18,6 +18,9 @@ override_header = "X-Migration-Target"
 max_stream_seconds = 30
 stream_read_seconds = 20
 trace_viewer = "traces"
+# These tests send bursts from one client without a key; the rate limit has tests of its own.
+rate_limit = "100000r/s"
+rate_burst = 100000
 
 [upstreams.monolith]
 servers = ["127.0.0.1:8000"]

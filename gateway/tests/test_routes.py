@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 from strangler_gateway.errors import RouteTableError
-from strangler_gateway.routetable import Compare, Match, Mode, load_route_table, parse_route_table
+from strangler_gateway.routetable import (
+    Auth,
+    Compare,
+    Match,
+    Mode,
+    load_route_table,
+    parse_route_table,
+)
 
 SHIPPED = Path(__file__).resolve().parents[1] / "routes.toml"
 
@@ -44,12 +51,16 @@ def test_the_shipped_table_describes_the_initial_migration() -> None:
     assert modes == {
         "search": ("/api/search", "core", "rag", Mode.LEGACY),
         "chat": ("/api/chat", "core", "rag", Mode.LEGACY),
+        "me": ("/api/me", "core", "rag", Mode.RETIRED),
         "stripe-webhooks": ("/webhooks/stripe", "core", "webhooks", Mode.MIGRATED),
         "standard-webhooks": ("/webhooks/standard", "core", "webhooks", Mode.RETIRED),
     }
     webhook_routes = [table.route(name) for name in ("stripe-webhooks", "standard-webhooks")]
     assert all(route.resend_posts for route in webhook_routes), "intake is idempotent by event id"
     assert not any(table.route(name).resend_posts for name in ("search", "chat"))
+    auth = {route.name: route.auth for route in table.routes}
+    assert auth == {"search": Auth.OPTIONAL, "chat": Auth.OPTIONAL, "me": Auth.REQUIRED,
+                    "stripe-webhooks": Auth.NONE, "standard-webhooks": Auth.NONE}  # fmt: skip
     assert table.route("chat").streaming, "chat answers stream over SSE"
     assert (table.route("search").compare, table.route("chat").compare) == ("search", "chat")
     assert table.gateway.catch_all == "core"
@@ -98,8 +109,48 @@ def test_grpc_routes_need_a_grpc_listener() -> None:
     assert table.grpc[0].services == ("strangler.rag.v1.RagService",)
 
 
+def test_edges_have_safe_defaults_and_read_their_fields() -> None:
+    default = parse_route_table(HEAD + SEARCH + 'mode = "legacy"\n')
+    assert (default.routes[0].auth, default.routes[0].max_body) == (Auth.NONE, None)
+    assert default.gateway.server_names == ("127.0.0.1", "localhost")
+    assert (default.gateway.rate_limit, default.gateway.rate_burst) == ("50r/s", 100)
+    edges = parse_route_table(
+        HEAD.replace("[gateway]", '[gateway]\nrate_limit = "600r/m"\nrate_burst = 5\n'
+                     'server_names = ["example.org"]\nsession_cookie = "sid"')
+        + SEARCH + 'auth = "required"\nmax_body = "64k"\nmode = "legacy"\n'
+    )  # fmt: skip
+    assert (edges.routes[0].auth, edges.routes[0].max_body) == (Auth.REQUIRED, "64k")
+    gateway = edges.gateway
+    assert (gateway.rate_limit, gateway.rate_burst, gateway.server_names,
+            gateway.session_cookie) == ("600r/m", 5, ("example.org",), "sid")  # fmt: skip
+
+
 # Each case marks the line the error must name with "# <-".
 BAD_TABLES = {
+    "unknown auth": (
+        HEAD + SEARCH + 'auth = "maybe"  # <-\nmode = "legacy"\n',
+        "field 'auth'",
+        "one of: none, optional, required",
+    ),
+    "body size not a size": (
+        HEAD + SEARCH + 'max_body = "lots"  # <-\nmode = "legacy"\n',
+        "field 'max_body'",
+        "invalid value 'lots'",
+    ),
+    "rate not an nginx rate": (
+        HEAD.replace("[gateway]", '[gateway]\nrate_limit = "fast"  # <-')
+        + SEARCH
+        + 'mode = "legacy"\n',
+        "field 'rate_limit'",
+        "invalid value 'fast'",
+    ),
+    "server name with a wildcard": (
+        HEAD.replace("[gateway]", '[gateway]\nserver_names = ["*.example.org"]  # <-')
+        + SEARCH
+        + 'mode = "legacy"\n',
+        "field 'server_names'",
+        "invalid entry '*.example.org'",
+    ),
     "unknown upstream": (
         HEAD + SEARCH.replace('new = "rag"', 'new = "ragg"  # <-') + 'mode = "legacy"\n',
         "field 'new'",

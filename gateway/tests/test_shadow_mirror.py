@@ -17,6 +17,9 @@ TABLE = """\
 [gateway]
 listen = "127.0.0.1:8080"
 catch_all = "monolith"
+# A thousand requests from one client without a key: past any per-client rate limit.
+rate_limit = "100000r/s"
+rate_burst = 100000
 
 [upstreams.monolith]
 servers = ["127.0.0.1:8000"]

@@ -60,6 +60,7 @@ def _rag_env(stack: Stack, grpc_port: int) -> dict[str, str]:
         **inherited,
         "PYTHONUNBUFFERED": "1",
         "STRANGLER_SERVICE_TOKEN": stack.secrets.service_token,
+        "STRANGLER_IDENTITY_SECRET": stack.secrets.identity_secret,
         "OTEL_SERVICE_NAME": "rag",
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{stack.config.ports.traces}",
         "OTEL_BSP_SCHEDULE_DELAY": "200",

@@ -46,3 +46,33 @@ def test_the_health_service_answers_through_the_gateway(stack: Stack) -> None:
             health_pb2.HealthCheckRequest(service="strangler.core.v1.CoreService"), timeout=5
         )
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.mark.parametrize(
+    "service", ["strangler.core.v1.CoreService", "strangler.rag.v1.RagService", ""]
+)
+def test_health_is_asked_of_the_service_named_in_the_request(stack: Stack, service: str) -> None:
+    with grpc.insecure_channel(_target(stack)) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=service), timeout=5
+        )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_health_of_an_unknown_service_is_not_found(stack: Stack) -> None:
+    with grpc.insecure_channel(_target(stack)) as channel, pytest.raises(grpc.RpcError) as caught:
+        health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="no.such.v1.Service"), timeout=5
+        )
+    assert caught.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+def test_a_health_watch_passes_the_router_and_streams(stack: Stack) -> None:
+    # Watch is a server stream: the router reads its one message, then the answer streams on.
+    with grpc.insecure_channel(_target(stack)) as channel:
+        stream = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(service="strangler.core.v1.CoreService"), timeout=5
+        )
+        first = next(stream)
+        stream.cancel()
+    assert first.status == health_pb2.HealthCheckResponse.SERVING

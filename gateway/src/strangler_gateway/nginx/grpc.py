@@ -10,11 +10,18 @@ HTTP error pages, which they do not.
 from nginx.config.api import Block, EmptyBlock, KeyMultiValueOption, Location
 
 from strangler_gateway.nginx.directives import add_headers, repeated, sets
+from strangler_gateway.nginx.grpchealth import (
+    HEALTH_SERVICE,
+    health_js,
+    health_location,
+    health_owner,
+    health_target,
+)
 from strangler_gateway.nginx.layout import Layout
 from strangler_gateway.nginx.tracecontext import GRPC_LOG, upstream_context
 from strangler_gateway.routetable import GrpcRoute, RouteTable
 
-__all__ = ["grpc_server"]
+__all__ = ["grpc_js", "grpc_server"]
 
 # Canonical gRPC status codes the gateway answers with.
 _UNIMPLEMENTED = 12
@@ -32,10 +39,12 @@ def grpc_server(table: RouteTable, listen: str, layout: Layout, config: str) -> 
             [["502", "503", "=200", "@sf_grpc_unavailable"], ["504", "=200", "@sf_grpc_timeout"]],
         ),
         *(
-            _service_location(route, service, table)
+            _service_location(route, f"/{service}/", table)
             for route in table.grpc
             for service in route.services
+            if service != HEALTH_SERVICE
         ),
+        *_health_locations(table),
         _status_location("/", _UNIMPLEMENTED, "no such service behind this gateway", config),
         _status_location("@sf_grpc_unavailable", _UNAVAILABLE, "upstream unavailable", config),
         _status_location("@sf_grpc_timeout", _DEADLINE_EXCEEDED, "upstream timed out", config),
@@ -43,10 +52,24 @@ def grpc_server(table: RouteTable, listen: str, layout: Layout, config: str) -> 
     return server
 
 
-def _service_location(route: GrpcRoute, service: str, table: RouteTable) -> Location:
+def grpc_js(table: RouteTable) -> EmptyBlock:
+    """Return what the gRPC listener needs at http level (the health router's njs module)."""
+    return health_js(table)
+
+
+def _health_locations(table: RouteTable) -> list[Location]:
+    # Health is routed by the service named in the request (see grpchealth); every route gets a
+    # named location the router can send a health call to.
+    if health_owner(table) is None:
+        return []
+    named = [_service_location(route, health_target(route), table) for route in table.grpc]
+    return [health_location(), *named]
+
+
+def _service_location(route: GrpcRoute, match: str, table: RouteTable) -> Location:
     seconds = f"{table.gateway.stream_read_seconds}s"
     location = Location(
-        f"/{service}/",
+        match,
         grpc_pass=f"grpc://{route.upstream}",
         grpc_connect_timeout="3s",
         # Server streams (an answer token by token) may be silent up to the stream read timeout.

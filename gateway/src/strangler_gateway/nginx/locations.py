@@ -10,31 +10,36 @@ A route's main location proxies to the side its maps chose. Two modes add more:
 - ``shadow``: the main location mirrors each request to an internal location that forwards sampled
   GET/HEAD requests to the comparator and drops the rest; the user gets legacy's answer as soon as
   legacy gives it, whatever the comparator does.
+
+A route that needs a user (``auth``) first passes a gate: the prefix location bounds the body and
+the rate, asks the monolith who the user is (``auth_request``, in nginx's access phase), then
+hands the request (``try_files`` to a named location) to the locations above. The split is
+decided only there, after the check, because nginx computes a variable once per request and the
+sticky key is the signed-in user when there is one: deciding in the gate would key the split on
+an anonymous request.
 """
 
 from collections.abc import Sequence
 
 from nginx.config.api import EmptyBlock, KeyOption, Location
 
-from strangler_gateway.nginx.directives import add_headers, error_json, if_return, repeated, sets
+from strangler_gateway.nginx.directives import add_headers, if_return, repeated, sets
+from strangler_gateway.nginx.errors import error_pages
+from strangler_gateway.nginx.hardening import hidden_upstream_headers, rate_limit, security_headers
+from strangler_gateway.nginx.identity import auth_directives, identity_headers
 from strangler_gateway.nginx.tracecontext import upstream_context
-from strangler_gateway.routetable import Match, Mode, Route, RouteTable
+from strangler_gateway.routetable import Auth, Match, Mode, Route, RouteTable
 
 __all__ = [
     "DECISION_HEADERS",
     "GATEWAY_DECISION",
-    "TIMEOUT",
-    "TOO_LARGE",
-    "UNAVAILABLE",
     "catch_all_location",
-    "error_pages",
+    "decision_headers",
+    "response_headers",
     "route_locations",
     "viewer_locations",
 ]
 
-UNAVAILABLE = "@sf_upstream_unavailable"
-TIMEOUT = "@sf_upstream_timeout"
-TOO_LARGE = "@sf_payload_too_large"
 # Headers only the gateway may set: an upstream's own copy would make the decision ambiguous.
 # X-Gateway-Config names the config that routed the response, so a client can tell a reload landed.
 DECISION_HEADERS = (
@@ -55,19 +60,12 @@ _SHADOW_TIMEOUTS = {"proxy_connect_timeout": "1s", "proxy_send_timeout": "2s",
                     "proxy_read_timeout": "2s"}  # fmt: skip
 
 
-def error_pages() -> EmptyBlock:
-    """Return the error pages turning the gateway's own 502/503/504 into the error envelope."""
-    # 413: a body over client_max_body_size gets the envelope (the same code as the services'
-    # own 413), not nginx's HTML page.
-    return repeated(
-        "error_page", [["502", "503", UNAVAILABLE], ["504", TIMEOUT], ["413", TOO_LARGE]]
-    )
-
-
 def route_locations(route: Route, table: RouteTable, config: str) -> list[Location]:
-    """Return the locations of ``route``: main, and the guarded pair or the mirror."""
+    """Return the locations of ``route``: the gate, main, and the guarded pair or the mirror."""
     main = _main_location(route, table, config)
     locations = [main]
+    if route.auth is not Auth.NONE:
+        locations.insert(0, _gate_location(route, table, config))
     if route.mode.falls_back:
         main.sections.add(
             repeated("error_page", [[str(_BRANCH), "=", f"@{route.var}_new"]]),
@@ -82,14 +80,45 @@ def route_locations(route: Route, table: RouteTable, config: str) -> list[Locati
     return locations
 
 
-def _main_location(route: Route, table: RouteTable, config: str) -> Location:
-    match = f"= {route.path}" if route.match is Match.EXACT else route.path
-    location = Location(match)
+def _path_match(route: Route) -> str:
+    return f"= {route.path}" if route.match is Match.EXACT else route.path
+
+
+def _limits(route: Route | None, table: RouteTable) -> EmptyBlock:
+    # Bodies and rates are bounded where the request arrives, before anything else is done.
+    body = route.max_body if route and route.max_body else table.gateway.client_max_body_size
+    block = EmptyBlock(client_max_body_size=body)
+    block.sections.add(rate_limit(table))
+    return block
+
+
+def _gate_location(route: Route, table: RouteTable, config: str) -> Location:
+    # Logged as the route even when refused; the side is decided after the check (see above).
+    decision = {k: v for k, v in _decision(route, target="").items() if k != "$sf_override"}
+    location = Location(_path_match(route))
     location.sections.add(
-        sets(_decision(route, target=f"${route.var}_target")),
+        sets(decision),
+        _limits(route, table),
+        error_pages(),
+        auth_directives(route.auth),
+        # No file is ever there: try_files is the documented way to go on to a named location
+        # after the access phase.
+        EmptyBlock(try_files=["/.sf-no-such-file", f"@{route.var}_main"]),
+        response_headers(route.name, "gateway", config),
+    )
+    return location
+
+
+def _main_location(route: Route, table: RouteTable, config: str) -> Location:
+    gated = route.auth is not Auth.NONE
+    location = Location(f"@{route.var}_main" if gated else _path_match(route))
+    location.sections.add(sets(_decision(route, target=f"${route.var}_target")))
+    if not gated:
+        location.sections.add(_limits(route, table))
+    location.sections.add(
         error_pages(),
         _proxy(f"http://${route.var}_upstream", route.streaming, table, route.resend_posts),
-        _response_headers(route.name, f"${route.var}_target", config),
+        response_headers(route.name, f"${route.var}_target", config),
     )
     if route.mode.falls_back:
         # The guarded location's own errors must still reach the error pages.
@@ -103,7 +132,7 @@ def _new_location(route: Route, table: RouteTable, config: str) -> Location:
     location.sections.add(
         repeated("error_page", [["502", "503", "504", "=", f"@{route.var}_fallback"]]),
         _proxy(f"http://{route.new}", route.streaming, table, route.resend_posts),
-        _response_headers(route.name, "new", config),
+        response_headers(route.name, "new", config),
     )
     return location
 
@@ -114,7 +143,7 @@ def _fallback_location(route: Route, table: RouteTable, config: str) -> Location
         sets({"$sf_target": "legacy", "$sf_fallback": "true"}),
         error_pages(),
         _proxy(f"http://{route.legacy}", route.streaming, table),
-        _response_headers(route.name, "legacy", config),
+        response_headers(route.name, "legacy", config),
     )
     return location
 
@@ -150,9 +179,10 @@ def catch_all_location(table: RouteTable, config: str) -> Location:
     location = Location("/")
     location.sections.add(
         sets(_decision(None, target="legacy")),
+        _limits(None, table),
         error_pages(),
         _proxy(f"http://{table.gateway.catch_all}", False, table),
-        _response_headers("catch-all", "legacy", config),
+        response_headers("catch-all", "legacy", config),
     )
     return location
 
@@ -167,10 +197,15 @@ def viewer_locations(table: RouteTable) -> list[Location]:
     )
     viewer.sections.add(
         error_pages(),
-        repeated("proxy_set_header", [["Host", "$host"], ["Connection", '""']]),
+        repeated(
+            "proxy_set_header", [["Host", "$host"], ["Connection", '""'], *identity_headers()]
+        ),
+        repeated("proxy_hide_header", hidden_upstream_headers()),
         EmptyBlock(proxy_http_version="1.1"),
+        add_headers(security_headers()),
     )
     bare = Location("= /traces", access_log=False, **{"return": ["301", "/traces/"]})
+    bare.sections.add(add_headers(security_headers()))
     return [viewer, bare]
 
 
@@ -208,7 +243,7 @@ def _proxy(
         block.options["proxy_next_upstream_tries"] = 2
     block.sections.add(
         repeated("proxy_set_header", _proxy_headers(streaming)),
-        repeated("proxy_hide_header", list(DECISION_HEADERS)),
+        repeated("proxy_hide_header", [*DECISION_HEADERS, *hidden_upstream_headers()]),
     )
     if streaming:
         # Tokens must reach the client as they are produced: no buffering, no compression; the
@@ -234,27 +269,25 @@ def _proxy_headers(streaming: bool) -> list[Sequence[str]]:
         ["X-Forwarded-For", "$proxy_add_x_forwarded_for"],
         ["X-Forwarded-Proto", "$scheme"],
         *upstream_context(),
+        *identity_headers(),
     ]
     if streaming:
         return [*headers, ["Upgrade", "$http_upgrade"], ["Connection", "$sf_connection"]]
     return [*headers, ["Connection", '""']]
 
 
-def _response_headers(route: str, served_by: str, config: str) -> EmptyBlock:
-    return add_headers(
-        {
-            "X-Served-By": served_by,
-            "X-Route": route,
-            "X-Migration-Bucket": "$sf_bucket",
-            "X-Migration-Fallback": "$sf_fallback",
-            "X-Gateway-Config": config,
-            "X-Request-Id": "$request_id",
-        }
-    )
+def response_headers(route: str, served_by: str, config: str) -> EmptyBlock:
+    """Return the routing decision's response headers and the security headers."""
+    return add_headers(decision_headers(route, served_by, config) | security_headers())
 
 
-def error_location(name: str, status: int, code: str, message: str, config: str) -> Location:
-    """Return a named location answering the gateway's own error envelope."""
-    location = Location(name, **{"return": [str(status), f"'{error_json(code, message)}'"]})
-    location.sections.add(_response_headers("$sf_route", "gateway", config))
-    return location
+def decision_headers(route: str, served_by: str, config: str) -> dict[str, str]:
+    """Return the headers that show a client how the gateway routed its request."""
+    return {
+        "X-Served-By": served_by,
+        "X-Route": route,
+        "X-Migration-Bucket": "$sf_bucket",
+        "X-Migration-Fallback": "$sf_fallback",
+        "X-Gateway-Config": config,
+        "X-Request-Id": "$request_id",
+    }

@@ -45,10 +45,11 @@ __all__ = [
 NGINX_ENV = "STRANGLER_NGINX"
 # Modules the rendered config relies on; a system nginx built without one of them is skipped.
 _REQUIRED_MODULES = ("split_clients", "map", "proxy", "rewrite", "gzip", "mirror", "grpc")
-# Not built by default: HTTP/2 for the gRPC listener (a 1.25.1+ nginx: the `http2` directive).
-_REQUIRED_OPTIONAL = ("--with-http_v2_module",)
-# Built in, not loaded: njs keeps the live percentages (js_shared_dict_zone, njs 0.8.0 or later).
-_REQUIRED_ADDED = ("njs",)
+# Not built by default: HTTP/2 for the gRPC listener (a 1.25.1+ nginx: the `http2` directive),
+# auth_request for the session check, and njs built in (its variables hold the identity; a
+# dynamic njs would need a load_module the rendered config does not have).
+_REQUIRED_OPTIONAL = ("--with-http_v2_module", "--with-http_auth_request_module")
+_NJS = re.compile(r"--add-module=\S*njs\S*/nginx(\s|$)")
 # "2026/01/02 03:04:05 [emerg] 123#123: " in front of each of nginx's messages.
 _LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: ")
 
@@ -88,7 +89,7 @@ def _has_required_modules(binary: Path) -> bool:
         and tuple(int(part) for part in version.groups()) >= (1, 25, 1)
         and "--without-pcre" not in flags
         and all(flag in flags for flag in _REQUIRED_OPTIONAL)
-        and all(f"--add-module={name}" in flags or f"/{name}" in flags for name in _REQUIRED_ADDED)
+        and _NJS.search(flags) is not None
         and not any(f"--without-http_{module}_module" in flags for module in _REQUIRED_MODULES)
     )
 

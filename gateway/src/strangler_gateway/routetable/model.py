@@ -38,6 +38,14 @@ class Match(StrEnum):
     EXACT = "exact"
 
 
+class Auth(StrEnum):
+    """Whether a route needs a signed-in user, asked of the monolith before each request."""
+
+    NONE = "none"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
 class Compare(StrEnum):
     """How the shadow comparator compares a route's legacy and new answers."""
 
@@ -74,6 +82,9 @@ class Route:
     keeps its comparison rule across a promotion and a rollback. ``resend_posts`` says the new
     side answers a repeated POST without a second effect (webhook intake, idempotent by event id),
     so a POST whose server of the new upstream failed may go to another server of that upstream.
+    ``auth`` says whether the gateway asks the monolith who the user is first (``required``:
+    anonymous is 401; ``optional``: the identity is passed when there is one); ``max_body`` caps
+    the request body (the table-wide ``client_max_body_size`` when unset).
     """
 
     name: str
@@ -88,6 +99,8 @@ class Route:
     resend_posts: bool = False
     compare: Compare = Compare.JSON
     ignore: tuple[str, ...] = ()
+    auth: Auth = Auth.NONE
+    max_body: str | None = None
 
     @property
     def var(self) -> str:
@@ -149,6 +162,13 @@ class GatewaySettings:
     stream_read_seconds: int = 60
     read_seconds: int = 60
     client_max_body_size: str = "10m"
+    # The monolith's session cookie, sent to its session check before routes that need a user.
+    session_cookie: str = "sessionid"
+    # The host names the gateway answers for; any other Host is a 421.
+    server_names: tuple[str, ...] = ("127.0.0.1", "localhost")
+    # Requests per client key (nginx rate: "50r/s", "600r/m") and the burst allowed above it.
+    rate_limit: str = "50r/s"
+    rate_burst: int = 100
     grpc_listen: str | None = None
     shadow_upstream: str = "shadow"
     trace_viewer: str | None = None

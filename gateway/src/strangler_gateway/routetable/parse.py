@@ -10,6 +10,7 @@ from strangler_gateway.routetable.fields import Section, get_bool, get_int, get_
 from strangler_gateway.routetable.model import (
     ADDRESS,
     RESERVED_PREFIXES,
+    Auth,
     Compare,
     GatewaySettings,
     GrpcRoute,
@@ -29,6 +30,12 @@ _PATH = r"/[A-Za-z0-9._~/-]*"
 _COOKIE = r"[A-Za-z0-9_]+"
 _HEADER = r"[A-Za-z0-9-]+"
 _SIZE = r"[0-9]+[kKmMgG]?"
+# An nginx request rate: "50r/s" or "600r/m".
+_RATE = r"[1-9][0-9]{0,5}r/[sm]"
+# A host name or an IPv4 address (server_name); no wildcards: the gateway's hosts are explicit.
+_HOST = (
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
 # A fully qualified protobuf service name, e.g. strangler.core.v1.CoreService.
 _SERVICE = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+"
 # A JSON path the comparator ignores: "k", "results[].score", "sources[].title".
@@ -48,6 +55,10 @@ _GATEWAY_KEYS = {
     "client_max_body_size",
     "shadow_upstream",
     "trace_viewer",
+    "session_cookie",
+    "server_names",
+    "rate_limit",
+    "rate_burst",
 }
 _UPSTREAM_KEYS = {"servers", "keepalive"}
 _ROUTE_KEYS = {
@@ -65,6 +76,8 @@ _ROUTE_KEYS = {
     "ignore",
     # The route's rollout plan: checked by traffic.rollout.plan when a rollout starts.
     "rollout",
+    "auth",
+    "max_body",
 }
 _GRPC_KEYS = {"name", "services", "upstream"}
 
@@ -97,35 +110,56 @@ def _gateway(data: object, section: Section, upstreams: set[str]) -> GatewaySett
     grpc_listen = _address(data, "grpc_listen", section) if "grpc_listen" in data else None
     if grpc_listen == base.listen:
         raise section.error("grpc_listen", f"'{grpc_listen}' is also the HTTP listen address")
+    return _edges(
+        data,
+        section,
+        replace(
+            base,
+            grpc_listen=grpc_listen,
+            sticky_cookie=_str(data, "sticky_cookie", section, _COOKIE, base.sticky_cookie),
+            sticky_header=_str(data, "sticky_header", section, _HEADER, base.sticky_header),
+            override_header=_str(data, "override_header", section, _HEADER, base.override_header),
+            max_stream_seconds=get_int(
+                data, "max_stream_seconds", section, 1, 86400, default=base.max_stream_seconds
+            ),
+            stream_read_seconds=get_int(
+                data,
+                "stream_read_seconds",
+                section,
+                _HEARTBEAT_SECONDS + 1,
+                86400,
+                default=base.stream_read_seconds,
+            ),
+            read_seconds=get_int(data, "read_seconds", section, 1, 3600, default=base.read_seconds),
+            client_max_body_size=_str(
+                data, "client_max_body_size", section, _SIZE, base.client_max_body_size
+            ),
+            shadow_upstream=get_str(
+                data, "shadow_upstream", section, pattern=_UPSTREAM, default=base.shadow_upstream
+            ),
+            trace_viewer=(
+                _known_upstream(data, "trace_viewer", section, upstreams)
+                if "trace_viewer" in data
+                else None
+            ),
+        ),
+    )
+
+
+def _edges(data: dict[str, object], section: Section, base: GatewaySettings) -> GatewaySettings:
+    # What the facade enforces for every client: whose session it asks about, the hosts it
+    # serves, and the per-client rate.
+    names = (
+        get_str_list(data, "server_names", section, pattern=_HOST)
+        if "server_names" in data
+        else base.server_names
+    )
     return replace(
         base,
-        grpc_listen=grpc_listen,
-        sticky_cookie=_str(data, "sticky_cookie", section, _COOKIE, base.sticky_cookie),
-        sticky_header=_str(data, "sticky_header", section, _HEADER, base.sticky_header),
-        override_header=_str(data, "override_header", section, _HEADER, base.override_header),
-        max_stream_seconds=get_int(
-            data, "max_stream_seconds", section, 1, 86400, default=base.max_stream_seconds
-        ),
-        stream_read_seconds=get_int(
-            data,
-            "stream_read_seconds",
-            section,
-            _HEARTBEAT_SECONDS + 1,
-            86400,
-            default=base.stream_read_seconds,
-        ),
-        read_seconds=get_int(data, "read_seconds", section, 1, 3600, default=base.read_seconds),
-        client_max_body_size=_str(
-            data, "client_max_body_size", section, _SIZE, base.client_max_body_size
-        ),
-        shadow_upstream=get_str(
-            data, "shadow_upstream", section, pattern=_UPSTREAM, default=base.shadow_upstream
-        ),
-        trace_viewer=(
-            _known_upstream(data, "trace_viewer", section, upstreams)
-            if "trace_viewer" in data
-            else None
-        ),
+        session_cookie=_str(data, "session_cookie", section, _COOKIE, base.session_cookie),
+        server_names=names,
+        rate_limit=_str(data, "rate_limit", section, _RATE, base.rate_limit),
+        rate_burst=get_int(data, "rate_burst", section, 0, 100_000, default=base.rate_burst),
     )
 
 
@@ -203,6 +237,10 @@ def _route(data: object, section: Section, upstreams: set[str], gateway: Gateway
             get_str(data, "compare", section, choices=list(Compare), default=Compare.JSON)
         ),
         ignore=_ignore(data, section),
+        auth=Auth(get_str(data, "auth", section, choices=list(Auth), default=Auth.NONE)),
+        max_body=(
+            get_str(data, "max_body", section, pattern=_SIZE) if "max_body" in data else None
+        ),
     )
 
 

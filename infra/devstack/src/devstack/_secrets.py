@@ -15,6 +15,7 @@ class DevSecrets:
     standard_webhook_secret: str
     django_secret_key: str
     admin_password: str
+    identity_secret: str
 
 
 _GENERATORS = {
@@ -26,6 +27,8 @@ _GENERATORS = {
     ),
     "django-secret-key": lambda: secrets.token_urlsafe(50),
     "admin-password": lambda: secrets.token_urlsafe(12),
+    # Core signs users' identities with it; rag checks them. Never given to the gateway.
+    "identity-secret": lambda: secrets.token_urlsafe(32),
 }
 
 
@@ -49,4 +52,5 @@ def ensure_secrets(var: Path) -> DevSecrets:
         standard_webhook_secret=values["standard-webhook-secret"],
         django_secret_key=values["django-secret-key"],
         admin_password=values["admin-password"],
+        identity_secret=values["identity-secret"],
     )
