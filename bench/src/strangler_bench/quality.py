@@ -136,18 +136,28 @@ def goals(legacy: Score, new: Score) -> list[tuple[str, bool, str]]:
     ]
 
 
+HEADERS = ["side", "questions", "hit@1", "hit@3", "citation precision", "cited/answer"]
+
+
+def rows(scores: list[Score]) -> list[list[str]]:
+    """Return one table row per side."""
+    return [
+        [
+            s.side,
+            str(len(s.graded)),
+            f"{s.hit1:.2f}",
+            f"{s.hit3:.2f}",
+            f"{s.precision:.2f}",
+            f"{s.citations_per_answer:.1f}",
+        ]
+        for s in scores
+    ]
+
+
 def table(scores: list[Score]) -> list[str]:
     """Return the side-by-side table as markdown lines."""
-    lines = [
-        "| side | questions | hit@1 | hit@3 | citation precision | citations per answer |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for s in scores:
-        lines.append(
-            f"| {s.side} | {len(s.graded)} | {s.hit1:.2f} | {s.hit3:.2f} | {s.precision:.2f} "
-            f"| {s.citations_per_answer:.1f} |"
-        )
-    return lines
+    lines = ["| " + " | ".join(HEADERS) + " |", "|---" * len(HEADERS) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows(scores)]
 
 
 def misses(score: Score) -> list[str]:

@@ -1,0 +1,79 @@
+"""A TCP relay on 127.0.0.1 that counts the bytes crossing it: bytes on the wire, per protocol.
+
+A client pointed at the relay instead of the server sends exactly what it would on the network
+(HTTP/1.1 headers and body, or HTTP/2 frames with gRPC messages, TLS aside); the relay forwards
+both ways and adds up the bytes, so the two protocols are measured the same way.
+"""
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass
+class Counted:
+    """Bytes seen so far, each direction."""
+
+    to_server: int = 0
+    to_client: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.to_server + self.to_client
+
+
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, counted: Counted, up: bool
+) -> None:
+    try:
+        while data := await reader.read(65536):
+            if up:
+                counted.to_server += len(data)
+            else:
+                counted.to_client += len(data)
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        writer.close()
+
+
+@contextlib.contextmanager
+def relay(target_host: str, target_port: int) -> Iterator[tuple[int, Counted]]:
+    """Run a counting relay to the target in a thread; yield its port and its counter."""
+    counted = Counted()
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    port_box: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(target_host, target_port)
+        await asyncio.gather(
+            _pipe(reader, up_writer, counted, True), _pipe(up_reader, writer, counted, False)
+        )
+
+    async def serve() -> asyncio.Server:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port_box.append(server.sockets[0].getsockname()[1])
+        ready.set()
+        return server
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        server = loop.run_until_complete(serve())
+        loop.run_forever()
+        server.close()
+        loop.run_until_complete(server.wait_closed())
+
+    thread = threading.Thread(target=main, name="byte-relay", daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("the byte-counting relay did not start")
+    try:
+        yield port_box[0], counted
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
