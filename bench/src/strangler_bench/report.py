@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from strangler_gateway import find_nginx
+
 from strangler_bench.context import Settings
 from strangler_bench.model import Goal, Section
 
@@ -18,7 +20,7 @@ _PACKAGES = (
 
 
 def _version_of(command: list[str]) -> str:
-    if shutil.which(command[0]) is None:
+    if shutil.which(command[0]) is None and not Path(command[0]).is_file():
         return "not installed"
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
     text = (result.stdout + result.stderr).strip().splitlines()
@@ -40,7 +42,7 @@ def machine() -> list[str]:
         f"- CPU cores: {os.cpu_count()} ({_cpu_model()}); load average at the end: {load}",
         f"- Python {platform.python_version()} ({platform.python_implementation()})",
         f"- packages: {', '.join(packages)}",
-        f"- nginx: {_version_of(['nginx', '-v'])}; wrk: {_version_of(['wrk', '-v'])}",
+        f"- nginx: {_version_of([str(find_nginx()), '-v'])}; wrk: {_version_of(['wrk', '-v'])}",
     ]
 
 
