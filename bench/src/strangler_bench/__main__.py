@@ -40,7 +40,7 @@ _RUNNERS: dict[str, Callable[[Bench], Section]] = {
     "payoff": payoff.run,
 }
 QUICK = Settings(
-    repeats=1, seconds=1, genai_seconds=2, concurrencies=(10,), connections=10,
+    repeats=1, seconds=1, genai_rounds=2, concurrencies=(10,), connections=10,
     gateway_connections=10, payoff_concurrency=10, internal_calls=100, cold_repeats=1,
 )  # fmt: skip
 
@@ -56,7 +56,9 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path]:
     p.add_argument("--quick", action="store_true", help="tiny settings (smoke test, ~2 min)")
     p.add_argument("--repeats", type=int, help=f"runs per figure (default {d.repeats})")
     p.add_argument("--seconds", type=float, help=f"per short run (default {d.seconds:g})")
-    p.add_argument("--genai-seconds", type=float, help=f"per GenAI run ({d.genai_seconds:g})")
+    p.add_argument(
+        "--genai-rounds", type=int, help=f"requests per GenAI connection ({d.genai_rounds})"
+    )
     p.add_argument("--concurrency", type=_levels, help="GenAI levels, e.g. 50,200,500")
     p.add_argument("--connections", type=int, help=f"trivial/search load ({d.connections})")
     p.add_argument("--payoff-concurrency", type=int, help=f"({d.payoff_concurrency})")
@@ -68,7 +70,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path]:
     args = p.parse_args(argv)
     base = QUICK if args.quick else d
     chosen = {
-        "repeats": args.repeats, "seconds": args.seconds, "genai_seconds": args.genai_seconds,
+        "repeats": args.repeats, "seconds": args.seconds, "genai_rounds": args.genai_rounds,
         "concurrencies": args.concurrency, "connections": args.connections,
         "payoff_concurrency": args.payoff_concurrency, "internal_calls": args.internal_calls,
         "cold_repeats": args.cold_repeats,

@@ -17,7 +17,7 @@ class Settings:
 
     repeats: int = 3
     seconds: float = 4.0
-    genai_seconds: float = 5.0
+    genai_rounds: int = 5
     concurrencies: tuple[int, ...] = (50, 200, 500)
     connections: int = 50
     gateway_connections: int = 10
@@ -42,6 +42,16 @@ class Bench:
     def load(self, url: str, request: Request, connections: int, seconds: float) -> LoadResult:
         """Run one bounded load and remember which tool measured it."""
         result = load.run(url, request, connections, seconds, use_wrk=self.settings.use_wrk)
+        self.tools.add(result.tool)
+        return result
+
+    def load_rounds(
+        self, url: str, request: Request, connections: int, latency: float
+    ) -> LoadResult:
+        """Run a latency-bound load: ``genai_rounds`` requests per connection, bounded in time."""
+        rounds = self.settings.genai_rounds
+        deadline = rounds * latency + 3.0
+        result = load.run_rounds(url, request, connections, rounds, deadline)
         self.tools.add(result.tool)
         return result
 

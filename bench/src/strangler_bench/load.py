@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-# Milliseconds past which a request counts as a timeout (the GenAI workload waits on a model).
+# Seconds past which a request counts as a timeout (the GenAI workload waits on a model).
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -66,6 +66,20 @@ def run(
     return asyncio.run(_load(url, request, connections, seconds, timeout))
 
 
+def run_rounds(
+    url: str, request: Request, connections: int, rounds: int, deadline: float
+) -> LoadResult:
+    """Send ``rounds`` requests on each connection (closed loop), stopping at ``deadline`` s.
+
+    Throughput is completed requests over the time from the first send to the last answer.
+    A duration-bound load (wrk) loses the requests still in flight when its window closes: up
+    to one latency's worth, which for a 1 s model call in a 5 s window is a fifth of the figure.
+    Fixed rounds lose nothing, so latency-bound workloads use them; requests still waiting at the
+    deadline (a server that fell far behind) are left out, and the deadline is the elapsed time.
+    """
+    return asyncio.run(_load(url, request, connections, deadline, deadline, rounds))
+
+
 def _encode(host: str, request: Request) -> bytes:
     lines = [f"{request.method} {request.path} HTTP/1.1", f"Host: {host}"]
     lines += [f"{key}: {value}" for key, value in request.headers.items()]
@@ -102,28 +116,40 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 class _Tally:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    last: float = 0.0
+    cut: bool = False
 
 
 async def _client(
-    host: str, port: int, payload: bytes, deadline: float, timeout: float, tally: _Tally
+    host: str,
+    port: int,
+    payload: bytes,
+    deadline: float,
+    timeout: float,
+    tally: _Tally,
+    rounds: int | None,
 ) -> None:
     connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-    while time.perf_counter() < deadline:
+    sent = 0
+    while time.perf_counter() < deadline and (rounds is None or sent < rounds):
+        sent += 1
         started = time.perf_counter()
         try:
             if connection is None:
                 connection = await asyncio.open_connection(host, port)
             reader, writer = connection
             writer.write(payload)
-            status, close = await asyncio.wait_for(_read_response(reader), timeout)
+            wait = min(timeout, deadline - started) if rounds else timeout
+            status, close = await asyncio.wait_for(_read_response(reader), max(0.001, wait))
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             tally.errors += 1
             if connection is not None:
                 connection[1].close()
             connection = None
             continue
+        tally.last = time.perf_counter()
         if 200 <= status < 300:
-            tally.latencies.append((time.perf_counter() - started) * 1000)
+            tally.latencies.append((tally.last - started) * 1000)
         else:
             tally.errors += 1
         if close:
@@ -134,7 +160,12 @@ async def _client(
 
 
 async def _load(
-    url: str, request: Request, connections: int, seconds: float, timeout: float
+    url: str,
+    request: Request,
+    connections: int,
+    seconds: float,
+    timeout: float,
+    rounds: int | None = None,
 ) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -142,9 +173,14 @@ async def _load(
     tally = _Tally()
     started = time.perf_counter()
     deadline = started + seconds
-    clients = [_client(host, port, payload, deadline, timeout, tally) for _ in range(connections)]
+    clients = [
+        _client(host, port, payload, deadline, timeout, tally, rounds) for _ in range(connections)
+    ]
     await asyncio.gather(*clients)
-    elapsed = time.perf_counter() - started
+    if rounds and not tally.cut and tally.last:
+        elapsed = tally.last - started
+    else:
+        elapsed = min(time.perf_counter(), deadline) - started
     latencies = sorted(tally.latencies)
     return LoadResult(
         completed=len(latencies),
@@ -152,5 +188,5 @@ async def _load(
         seconds=elapsed,
         p50_ms=statistics.median(latencies) if latencies else 0.0,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0,
-        tool="python-asyncio",
+        tool="python-asyncio" + (" (fixed rounds)" if rounds else ""),
     )

@@ -94,7 +94,7 @@ def _measure(bench: Bench, side: Side, concurrency: int, figures: Figures) -> No
         side.running = server
     idle = server.rss()
     with PeakRss(server) as peak:
-        result = bench.load(server.url, CHAT, concurrency, bench.settings.genai_seconds)
+        result = bench.load_rounds(server.url, CHAT, concurrency, PROVIDER_SECONDS)
     if side.fresh_each_run:
         bench.drop(server)
     ideal = concurrency / PROVIDER_SECONDS
@@ -214,7 +214,8 @@ def run(bench: Bench) -> Section:
         "genai",
         "The GenAI workload: POST /api/chat waiting 1.0 s on a model",
         f"`POST /api/chat` (k=1, JSON) from {', '.join(map(str, s.concurrencies))} keep-alive "
-        f"connections for {s.genai_seconds:g} s per run, direct to each server, tracing on. The "
+        f"connections, {s.genai_rounds} requests each (closed loop, bounded at "
+        f"{s.genai_rounds} s + 3 s), direct to each server, tracing on. The "
         "simulated provider waits 1.0 s to its first token; the `openai` provider talks to a "
         "local OpenAI-compatible stand-in that waits 1 s. Ideal rps = concurrency / 1.0 s. "
         "Memory per in-flight request = (peak RSS under load - idle RSS) / concurrency, over the "

@@ -39,7 +39,7 @@ def run(bench: Bench) -> Section:
         "payoff",
         f"The migration's payoff: the chat route at {c} concurrent, through the gateway",
         f"`POST /api/chat` (simulated provider, 1.0 s to first token, k=1) from {c} "
-        f"connections for {s.genai_seconds:g} s through nginx, tracing on, route `chat` in "
+        f"connections, {s.genai_rounds} requests each, through nginx, tracing on, route `chat` in "
         f"`legacy` then `migrated` mode in each repeat. Ideal: {c / PROVIDER_SECONDS:.0f} rps.",
     )
     gateway = bench.stack.url("gateway")
@@ -51,7 +51,7 @@ def run(bench: Bench) -> Section:
                     bench.stack.stop_process("core-http")
                     bench.stack.start_process("core-http")
                 _switch(bench, mode)
-                result = bench.load(gateway, CHAT, c, s.genai_seconds)
+                result = bench.load_rounds(gateway, CHAT, c, PROVIDER_SECONDS)
                 for key, value in (
                     ("rps", result.rps), ("share", result.rps / (c / PROVIDER_SECONDS)),
                     ("p50", result.p50_ms), ("p99", result.p99_ms), ("errors", result.errors),

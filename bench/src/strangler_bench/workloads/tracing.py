@@ -7,9 +7,9 @@ as ``make up`` runs it.
 """
 
 from strangler_bench.context import Bench
-from strangler_bench.load import Request
+from strangler_bench.load import LoadResult, Request
 from strangler_bench.model import Goal, Section, Spread
-from strangler_bench.servers import SIMULATED_CORE, SIMULATED_RAG, TRACING_OFF
+from strangler_bench.servers import PROVIDER_SECONDS, SIMULATED_CORE, SIMULATED_RAG, TRACING_OFF
 from strangler_bench.workloads.genai import CHAT
 
 SEARCH = Request("/api/search?q=refund%20annual%20plan&k=5")
@@ -35,7 +35,8 @@ def run(bench: Bench) -> Section:
         "tracing",
         "Tracing overhead (OTEL_SDK_DISABLED=true vs on)",
         f"`GET /api/search` at {s.connections} connections for {s.seconds:g} s, and the GenAI "
-        f"workload (rag, simulated provider) at {genai_c} concurrent for {s.genai_seconds:g} s. "
+        f"workload (rag, simulated provider) at {genai_c} concurrent, {s.genai_rounds} "
+        "requests per connection. "
         "Overhead = 1 - rps(on) / rps(off), per repeat.",
     )
     table = section.table(
@@ -43,16 +44,22 @@ def run(bench: Bench) -> Section:
         "p99 ms off", "p99 ms on",
     )  # fmt: skip
     urls = {service: _pair(bench, service) for service in ("core", "rag")}
+
+    def search(url: str) -> LoadResult:
+        return bench.load(url, SEARCH, s.connections, s.seconds)
+
+    def genai(url: str) -> LoadResult:
+        return bench.load_rounds(url, CHAT, genai_c, PROVIDER_SECONDS)
+
     cases = [
-        ("search on core", urls["core"], SEARCH, s.connections, s.seconds, 0.10),
-        ("search on rag", urls["rag"], SEARCH, s.connections, s.seconds, 0.10),
-        (f"GenAI on rag at {genai_c}", urls["rag"], CHAT, genai_c, s.genai_seconds, 0.02),
+        ("search on core", urls["core"], search, 0.10),
+        ("search on rag", urls["rag"], search, 0.10),
+        (f"GenAI on rag at {genai_c}", urls["rag"], genai, 0.02),
     ]
-    for label, (on_url, off_url), request, connections, seconds, limit in cases:
+    for label, (on_url, off_url), measure, limit in cases:
         f: dict[str, list[float]] = {}
         for _ in range(s.repeats):
-            off = bench.load(off_url, request, connections, seconds)
-            on = bench.load(on_url, request, connections, seconds)
+            off, on = measure(off_url), measure(on_url)
             for key, value in (
                 ("off", off.rps), ("on", on.rps),
                 ("overhead", 1 - on.rps / off.rps if off.rps else 0.0),
