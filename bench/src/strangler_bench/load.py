@@ -186,7 +186,9 @@ async def _load(
         completed=len(latencies),
         errors=tally.errors,
         seconds=elapsed,
-        p50_ms=statistics.median(latencies) if latencies else 0.0,
-        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0,
+        p50_ms=statistics.median(latencies) if latencies else float("nan"),
+        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        if latencies
+        else float("nan"),
         tool="python-asyncio" + (" (fixed rounds)" if rounds else ""),
     )

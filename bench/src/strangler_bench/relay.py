@@ -55,18 +55,24 @@ def relay(target_host: str, target_port: int) -> Iterator[tuple[int, Counted]]:
             _pipe(reader, up_writer, counted, True), _pipe(up_reader, writer, counted, False)
         )
 
-    async def serve() -> asyncio.Server:
+    stop = asyncio.Event()
+
+    async def serve() -> None:
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
         port_box.append(server.sockets[0].getsockname()[1])
         ready.set()
-        return server
+        await stop.wait()
+        server.close()
+        # Cancel the pipes of connections still open, so nothing outlives the loop.
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
 
     def main() -> None:
-        asyncio.set_event_loop(loop)
-        server = loop.run_until_complete(serve())
-        loop.run_forever()
-        server.close()
-        loop.run_until_complete(server.wait_closed())
+        loop.run_until_complete(serve())
+        loop.close()
 
     thread = threading.Thread(target=main, name="byte-relay", daemon=True)
     thread.start()
@@ -75,5 +81,5 @@ def relay(target_host: str, target_port: int) -> Iterator[tuple[int, Counted]]:
     try:
         yield port_box[0], counted
     finally:
-        loop.call_soon_threadsafe(loop.stop)
+        loop.call_soon_threadsafe(stop.set)
         thread.join(10)

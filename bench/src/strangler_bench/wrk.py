@@ -72,7 +72,8 @@ def run(url: str, request: Request, connections: int, seconds: float, timeout: f
         completed=completed,
         errors=errors,
         seconds=duration,
-        p50_ms=data["p50_us"] / 1000,
-        p99_ms=data["p99_us"] / 1000,
+        # No answer, no latency: an empty run must not read as an instant one.
+        p50_ms=data["p50_us"] / 1000 if completed else float("nan"),
+        p99_ms=data["p99_us"] / 1000 if completed else float("nan"),
         tool="wrk",
     )
