@@ -17,7 +17,7 @@ class Settings:
 
     repeats: int = 3
     seconds: float = 4.0
-    genai_rounds: int = 5
+    genai_rounds: int = 4
     concurrencies: tuple[int, ...] = (50, 200, 500)
     connections: int = 50
     gateway_connections: int = 10
@@ -50,7 +50,7 @@ class Bench:
     ) -> LoadResult:
         """Run a latency-bound load: ``genai_rounds`` requests per connection, bounded in time."""
         rounds = self.settings.genai_rounds
-        deadline = rounds * latency + 3.0
+        deadline = rounds * latency + 2.0
         result = load.run_rounds(url, request, connections, rounds, deadline)
         self.tools.add(result.tool)
         return result

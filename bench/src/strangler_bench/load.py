@@ -37,6 +37,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     tool: str
+    unfinished: int = 0
 
     @property
     def rps(self) -> float:
@@ -117,7 +118,7 @@ class _Tally:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     last: float = 0.0
-    cut: bool = False
+    cut: int = 0
 
 
 async def _client(
@@ -191,4 +192,5 @@ async def _load(
         if latencies
         else float("nan"),
         tool="python-asyncio" + (" (fixed rounds)" if rounds else ""),
+        unfinished=tally.cut,
     )

@@ -5,7 +5,7 @@ worker budget (one process), legacy given as many threads as the load needs (2 w
 threads, at 200 concurrent and above), a Flask equivalent, and rag (one uvicorn process); then
 legacy and rag with the `openai` provider against a local OpenAI-compatible stand-in that waits
 1 s. A sync server that falls behind keeps answering its backlog after the load generator has
-gone, so each sync side starts afresh for every run; rag is started once per provider.
+gone, so a sync side that left requests waiting starts afresh for its next run.
 """
 
 import json
@@ -34,9 +34,11 @@ class Side:
 
     label: str
     start: Callable[[int], Server]
-    fresh_each_run: bool
+    sync: bool
     applies: Callable[[int], bool] = lambda concurrency: True
+    sized_by_load: bool = False
     running: Server | None = None
+    level: int = 0
 
 
 @dataclass
@@ -78,7 +80,7 @@ def _sides(bench: Bench, matched_from: int) -> list[Side]:
              True),
         Side(MATCHED, lambda c: launch.core("genai-core-matched", workers=2,
                                             threads=max(4, c // 2), env=SIMULATED_CORE),
-             True, lambda c: c >= matched_from),
+             True, lambda c: c >= matched_from, sized_by_load=True),
         Side("Flask equivalent (gunicorn gthread, 2x4)",
              lambda c: launch.gunicorn_app("genai-flask", flask, workers=2, threads=4), True),
         Side(RAG, lambda c: launch.rag("genai-rag", SIMULATED_RAG), False),
@@ -89,18 +91,22 @@ def _sides(bench: Bench, matched_from: int) -> list[Side]:
 
 
 def _measure(bench: Bench, side: Side, concurrency: int, figures: Figures) -> None:
+    if side.running is not None and side.sized_by_load and side.level != concurrency:
+        bench.drop(side.running)
+        side.running = None
     server = side.running or bench.keep(side.start(concurrency))
-    if not side.fresh_each_run:
-        side.running = server
+    side.running, side.level = server, concurrency
     idle = server.rss()
     with PeakRss(server) as peak:
         result = bench.load_rounds(server.url, CHAT, concurrency, PROVIDER_SECONDS)
-    if side.fresh_each_run:
+    # A sync server keeps working through requests cut at the deadline: start it afresh.
+    if side.sync and result.unfinished:
         bench.drop(server)
+        side.running = None
     ideal = concurrency / PROVIDER_SECONDS
     figures.add(
         rps=result.rps, share=result.rps / ideal, p50=result.p50_ms, p99=result.p99_ms,
-        errors=result.errors, peak_mb=peak.peak / _MB,
+        errors=result.errors, unfinished=result.unfinished, peak_mb=peak.peak / _MB,
         kb_per_request=max(0, peak.peak - idle) / 1024 / concurrency,
     )  # fmt: skip
 
@@ -132,14 +138,14 @@ def _tables(section: Section, results: Results) -> None:
     table = section.table(
         "per side and concurrency: median (min-max) over the repeats",
         "side", "concurrent", "ideal rps", "completed rps", "share of ideal", "p50 ms", "p99 ms",
-        "errors", "peak RSS MB", "KB per in-flight request",
+        "errors", "cut at deadline", "peak RSS MB", "KB per in-flight request",
     )  # fmt: skip
     for label, by_level in results.items():
         for c, f in sorted(by_level.items()):
             table.add(
                 label, c, f"{c / PROVIDER_SECONDS:.0f}", f["rps"].fmt(1), f["share"].pct(),
                 f["p50"].fmt(0), f["p99"].fmt(0), int(sum(f["errors"].values)),
-                f["peak_mb"].fmt(0), f["kb_per_request"].fmt(0),
+                int(sum(f["unfinished"].values)), f["peak_mb"].fmt(0), f["kb_per_request"].fmt(0),
             )  # fmt: skip
     ratios = section.table(
         "ratios taken within each repeat",
@@ -215,7 +221,8 @@ def run(bench: Bench) -> Section:
         "The GenAI workload: POST /api/chat waiting 1.0 s on a model",
         f"`POST /api/chat` (k=1, JSON) from {', '.join(map(str, s.concurrencies))} keep-alive "
         f"connections, {s.genai_rounds} requests each (closed loop, bounded at "
-        f"{s.genai_rounds} s + 3 s), direct to each server, tracing on. The "
+        f"{s.genai_rounds} s + 2 s: requests still waiting then are 'cut at deadline'), direct "
+        "to each server, tracing on. The "
         "simulated provider waits 1.0 s to its first token; the `openai` provider talks to a "
         "local OpenAI-compatible stand-in that waits 1 s. Ideal rps = concurrency / 1.0 s. "
         "Memory per in-flight request = (peak RSS under load - idle RSS) / concurrency, over the "
