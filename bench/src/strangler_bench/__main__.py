@@ -7,12 +7,14 @@ on 127.0.0.1 and every load is bounded in time.
 """
 
 import argparse
+import signal
 import sys
 import time
 import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 from strangler_bench import report
 from strangler_bench.context import WORKLOADS, Bench, Settings
@@ -128,9 +130,15 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
     return sections, path
 
 
+def _exit_on_term(signum: int, frame: FrameType | None) -> None:
+    # SystemExit unwinds through every `finally`, so the stack and the servers are stopped.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the bench; print the tables, the goals and where the report is."""
     settings, out = parse(argv)
+    signal.signal(signal.SIGTERM, _exit_on_term)
     sections, path = run(settings, out)
     print("\n== Goals\n" + "\n".join(report.goals_lines(sections)))
     print(f"\nreport: {path}")

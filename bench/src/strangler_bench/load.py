@@ -135,15 +135,19 @@ async def _client(
     while time.perf_counter() < deadline and (rounds is None or sent < rounds):
         sent += 1
         started = time.perf_counter()
+        wait = min(timeout, deadline - started) if rounds else timeout
         try:
             if connection is None:
                 connection = await asyncio.open_connection(host, port)
             reader, writer = connection
             writer.write(payload)
-            wait = min(timeout, deadline - started) if rounds else timeout
             status, close = await asyncio.wait_for(_read_response(reader), max(0.001, wait))
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
-            tally.errors += 1
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as error:
+            # Cut by the deadline of a fixed-rounds load: unfinished, not failed.
+            if isinstance(error, TimeoutError) and wait < timeout:
+                tally.cut += 1
+            else:
+                tally.errors += 1
             if connection is not None:
                 connection[1].close()
             connection = None
