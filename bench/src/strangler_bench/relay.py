@@ -50,10 +50,14 @@ def relay(target_host: str, target_port: int) -> Iterator[tuple[int, Counted]]:
     port_box: list[int] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(target_host, target_port)
-        await asyncio.gather(
-            _pipe(reader, up_writer, counted, True), _pipe(up_reader, writer, counted, False)
-        )
+        try:
+            up_reader, up_writer = await asyncio.open_connection(target_host, target_port)
+            await asyncio.gather(
+                _pipe(reader, up_writer, counted, True), _pipe(up_reader, writer, counted, False)
+            )
+        except (ConnectionError, asyncio.CancelledError):
+            # Ending normally at shutdown: asyncio logs a connection handler that was cancelled.
+            writer.close()
 
     stop = asyncio.Event()
 
