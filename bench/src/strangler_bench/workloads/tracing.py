@@ -1,9 +1,9 @@
 """Workload 4: what tracing costs: the same server with the OpenTelemetry SDK on and off.
 
-Each pair is the same command line and environment but for ``OTEL_SDK_DISABLED=true``; both run
-side by side and are loaded back to back in each repeat, so the overhead is a ratio taken under
-the same conditions. Tracing on exports every span (100 % sampled) to the stack's trace store,
-as ``make up`` runs it.
+Each pair is the stack's server and a twin with the same command line and environment but for
+``OTEL_SDK_DISABLED=true``; both run side by side and are loaded back to back in each repeat, so
+the overhead is a ratio taken under the same conditions. Tracing on exports every span (100 %
+sampled) to the stack's trace store, as ``make up`` runs it.
 """
 
 from strangler_bench.context import Bench
@@ -16,15 +16,14 @@ SEARCH = Request("/api/search?q=refund%20annual%20plan&k=5")
 
 
 def _pair(bench: Bench, service: str) -> tuple[str, str]:
+    """Return the stack's server (tracing on, as `make up` runs it) and its twin with it off."""
     launch = bench.launch
     if service == "core":
-        on = launch.core("tracing-core-on", workers=2, threads=4, env=SIMULATED_CORE)
         off = launch.core("tracing-core-off", workers=2, threads=4,
                           env={**SIMULATED_CORE, **TRACING_OFF})  # fmt: skip
-    else:
-        on = launch.rag("tracing-rag-on", SIMULATED_RAG)
-        off = launch.rag("tracing-rag-off", {**SIMULATED_RAG, **TRACING_OFF})
-    return bench.keep(on).url, bench.keep(off).url
+        return bench.stack.url("core-http"), bench.keep(off).url
+    off = launch.rag("tracing-rag-off", {**SIMULATED_RAG, **TRACING_OFF})
+    return bench.stack.url("rag"), bench.keep(off).url
 
 
 def run(bench: Bench) -> Section:
