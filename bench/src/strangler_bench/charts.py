@@ -24,11 +24,15 @@ def _errors(spreads: Sequence[Spread]) -> list[list[float]]:
 def lines(path: Path, title: str, xlabel: str, ylabel: str, series: Series) -> Path:
     """Plot one line per side against concurrency, with min-max error bars."""
     figure, axes = plt.subplots(figsize=(7, 4.2), dpi=110)
+    ticks: set[int] = set()
     for label, (xs, spreads) in series.items():
+        ticks.update(xs)
         axes.errorbar(
             list(xs), [s.median for s in spreads], yerr=_errors(spreads),
             marker="o", capsize=3, label=label,
+            linestyle="--" if label.startswith("ideal") else "-",
         )  # fmt: skip
+    axes.set_xticks(sorted(ticks))
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7)

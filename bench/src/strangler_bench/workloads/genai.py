@@ -187,9 +187,13 @@ def _charts(bench: Bench, section: Section, results: Results) -> None:
             out[label] = (levels, spreads)
         return out
 
+    throughput = series("rps")
+    levels = sorted(results[RAG])
+    ideal = [Spread.of([c / PROVIDER_SECONDS]) for c in levels]
+    throughput["ideal (concurrency / 1.0 s)"] = (levels, ideal)
     section.charts += [
         charts.lines(bench.out / "genai_throughput.png", "GenAI: completed requests/s",
-                     "concurrent requests", "requests/s", series("rps")),
+                     "concurrent requests", "requests/s", throughput),
         charts.lines(bench.out / "genai_p99.png", "GenAI: p99 latency", "concurrent requests",
                      "p99 (s)", series("p99", 0.001)),
         charts.lines(bench.out / "genai_memory.png", "GenAI: memory per in-flight request",
