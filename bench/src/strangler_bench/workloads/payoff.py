@@ -24,9 +24,10 @@ def _switch(bench: Bench, mode: str) -> None:
     version = bench.stack.set_route("chat", mode)
     gateway = bench.stack.url("gateway")
     deadline = time.monotonic() + 60
-    with httpx.Client(timeout=5) as client:
+    # A new connection per poll: a kept-alive one stays with an old nginx worker, which keeps
+    # answering with the old config while it drains the last load's streams.
+    with httpx.Client(timeout=5, headers={"Connection": "close"}) as client:
         while time.monotonic() < deadline:
-            # nginx may still be busy with the last load's connections: ask again.
             with contextlib.suppress(httpx.HTTPError):
                 if client.get(gateway + "/healthz").headers.get("x-gateway-config") == version:
                     return
