@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help uv setup protos browser up down status test lint routes
+.PHONY: help uv setup protos browser wrk up down status test lint routes bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -34,6 +34,20 @@ browser: ## Install headless Chromium (Debian's package) for the trace waterfall
 	$$sudo apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
+wrk: ## Install wrk (Debian's package), the load generator of `make bench`
+	@if command -v wrk >/dev/null 2>&1; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "wrk is missing and apt-get is not available: make bench uses its Python load client"; \
+		exit 0; \
+	fi; \
+	if [ "$$(id -u)" -eq 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; \
+	else echo "wrk is missing and installing it needs root or sudo: make bench uses its Python load client"; \
+		exit 0; \
+	fi; \
+	($$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk) || \
+		echo "could not install wrk: make bench uses its Python load client"
+
 up: setup ## Set up and start the whole stack locally (SQLite, nginx, trace store), print the URLs
 	$(UV) run devstack up
 
@@ -49,7 +63,10 @@ test: setup browser ## Set up and run every test
 lint: ## ruff (lint and format check) and mypy
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy shared/src gateway/src infra/devstack/src services/core/src services/rag/src services/webhooks/src services/traces/src
+	$(UV) run mypy shared/src gateway/src infra/devstack/src services/core/src services/rag/src services/webhooks/src services/traces/src bench/src
+
+bench: setup wrk ## Run every benchmark side by side; report in var/bench/ (BENCH_ARGS="--quick")
+	$(UV) run python -m strangler_bench $(BENCH_ARGS)
 
 routes: ## Show the route table
 	$(UV) run strangler routes

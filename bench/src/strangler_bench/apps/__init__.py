@@ -1,0 +1,1 @@
+"""Bare apps the services are measured against: each framework's hello-world, a Flask chat view."""

@@ -1,0 +1,86 @@
+"""What every workload hands to the report: figures with their spread, tables, goals, charts."""
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One figure measured over repeated runs: its median and its min-max."""
+
+    values: tuple[float, ...]
+
+    @classmethod
+    def of(cls, values: list[float]) -> "Spread":
+        """Collect the repeats of one figure."""
+        return cls(tuple(values))
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values) if self.values else float("nan")
+
+    @property
+    def lo(self) -> float:
+        return min(self.values) if self.values else float("nan")
+
+    @property
+    def hi(self) -> float:
+        return max(self.values) if self.values else float("nan")
+
+    def fmt(self, digits: int = 1, scale: float = 1.0, suffix: str = "") -> str:
+        """Render as ``median (min-max)`` (just the median when every run agrees)."""
+        med, lo, hi = (v * scale for v in (self.median, self.lo, self.hi))
+        if len(self.values) < 2 or f"{lo:.{digits}f}" == f"{hi:.{digits}f}":
+            return f"{med:.{digits}f}{suffix}"
+        return f"{med:.{digits}f}{suffix} ({lo:.{digits}f}-{hi:.{digits}f})"
+
+    def pct(self) -> str:
+        """Render a ratio as a percentage with its spread."""
+        return self.fmt(0, 100, " %")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One of the issue's goals and whether this run met it."""
+
+    name: str
+    met: bool
+    measured: str
+
+
+@dataclass
+class Table:
+    """A markdown table."""
+
+    headers: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+
+    def add(self, *cells: object) -> None:
+        """Append a row."""
+        self.rows.append([str(cell) for cell in cells])
+
+    def markdown(self) -> list[str]:
+        """Return the table as markdown lines."""
+        lines = ["| " + " | ".join(self.headers) + " |"]
+        lines.append("|" + "|".join("---" for _ in self.headers) + "|")
+        return lines + ["| " + " | ".join(row) + " |" for row in self.rows]
+
+
+@dataclass
+class Section:
+    """One workload's part of the report."""
+
+    key: str
+    title: str
+    about: str
+    tables: list[tuple[str, Table]] = field(default_factory=list)
+    charts: list[Path] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def table(self, caption: str, *headers: str) -> Table:
+        """Start a new table under ``caption``."""
+        table = Table(list(headers))
+        self.tables.append((caption, table))
+        return table

@@ -1,0 +1,105 @@
+"""The run's report: the machine, each workload's tables and charts, the goals met and missed."""
+
+import os
+import platform
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from strangler_gateway import find_nginx
+
+from strangler_bench.context import Settings
+from strangler_bench.model import Goal, Section
+
+_PACKAGES = (
+    "django", "gunicorn", "flask", "fastapi", "starlette", "uvicorn", "pydantic", "httpx",
+    "grpcio", "opentelemetry-sdk", "bm25s",
+)  # fmt: skip
+
+
+def _version_of(command: list[str]) -> str:
+    if shutil.which(command[0]) is None and not Path(command[0]).is_file():
+        return "not installed"
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=10)
+    text = (result.stdout + result.stderr).strip().splitlines()
+    return text[0] if text else "unknown"
+
+
+def machine() -> list[str]:
+    """Describe the machine and software the figures come from."""
+    packages = []
+    for name in _PACKAGES:
+        try:
+            packages.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            continue
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        f"- host: {platform.node()}, {platform.system()} {platform.release()} "
+        f"({platform.machine()})",
+        f"- CPU cores: {os.cpu_count()} ({_cpu_model()}); load average at the end: {load}",
+        f"- Python {platform.python_version()} ({platform.python_implementation()})",
+        f"- packages: {', '.join(packages)}",
+        f"- nginx: {_version_of([str(find_nginx()), '-v'])}; wrk: {_version_of(['wrk', '-v'])}",
+    ]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def goals_lines(sections: list[Section]) -> list[str]:
+    """Return the goals summary as markdown lines."""
+    goals: list[Goal] = [goal for section in sections for goal in section.goals]
+    met = sum(goal.met for goal in goals)
+    lines = [f"{met} of {len(goals)} goals met.", "", "| | goal | measured |", "|---|---|---|"]
+    for goal in goals:
+        lines.append(f"| {'met' if goal.met else '**missed**'} | {goal.name} | {goal.measured} |")
+    return lines
+
+
+def section_lines(section: Section, out: Path) -> list[str]:
+    """Return one workload's part of the report."""
+    lines = [f"## {section.title}", "", section.about, ""]
+    for caption, table in section.tables:
+        lines += [f"**{caption}**", "", *table.markdown(), ""]
+    lines += [f"![{chart.stem}]({chart.relative_to(out)})" for chart in section.charts]
+    if section.charts:
+        lines.append("")
+    lines += [note if note.startswith("- ") else f"> {note}" for note in section.notes]
+    return [*lines, ""] if section.notes else lines
+
+
+def render(
+    sections: list[Section], settings: Settings, out: Path, tools: set[str], seconds: float
+) -> str:
+    """Return the whole report as markdown."""
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"# make bench: {started}",
+        "",
+        f"Run took {seconds / 60:.1f} min. Load generator: {', '.join(sorted(tools)) or 'none'}. "
+        f"Each figure is the median over {settings.repeats} runs with (min-max); every ratio is "
+        "taken within one repeat, then its median reported.",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+        f"- settings: {settings}",
+        "",
+        "## Goals",
+        "",
+        *goals_lines(sections),
+        "",
+    ]
+    for section in sections:
+        lines += section_lines(section, out)
+    return "\n".join(lines) + "\n"

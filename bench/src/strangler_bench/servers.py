@@ -1,0 +1,141 @@
+"""The servers each workload measures, started the way infra/devstack starts them.
+
+One shared stack (devstack's :class:`Stack` on free ports, like the cross-service tests) holds
+core's database, core's gRPC server (which rag syncs from), the trace store and nginx. The
+variants a workload needs (core with one worker or many threads, rag with another provider,
+tracing off, the bare hello-worlds) are extra processes on free ports with the same command lines
+and the environment devstack gives the real ones, so tracing exports to the same trace store.
+"""
+
+import dataclasses
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+from devstack import Ports, Stack, StackConfig, find_root
+from devstack._processes import ProcessSpec
+
+from strangler_bench.procs import HOST, Server, free_port, start
+
+ROOT = find_root(Path(__file__).parent)
+PY = sys.executable
+
+# The load-study settings: a 1.0 s wait to the first token, then tokens fast enough that the
+# whole answer takes the provider's latency (so the ideal is concurrency / 1.0 s).
+PROVIDER_SECONDS = 1.0
+_RATE = "10000"
+SIMULATED_CORE = {
+    "CORE_CHAT_PROVIDER": "simulated",
+    "CORE_CHAT_SIMULATED_FIRST_TOKEN_SECONDS": str(PROVIDER_SECONDS),
+    "CORE_CHAT_SIMULATED_TOKENS_PER_SECOND": _RATE,
+}
+SIMULATED_RAG = {
+    "RAG_PROVIDER": "simulated",
+    "RAG_SIMULATED_FIRST_TOKEN_SECONDS": str(PROVIDER_SECONDS),
+    "RAG_SIMULATED_TOKENS_PER_SECOND": _RATE,
+}
+TRACING_OFF = {"OTEL_SDK_DISABLED": "true"}
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class BenchStack(Stack):
+    """devstack's stack with extra environment per process (devstack filters ``RAG_*`` out)."""
+
+    def __init__(self, config: StackConfig, extra_env: dict[str, dict[str, str]]) -> None:
+        super().__init__(config)
+        self._extra_env = extra_env
+
+    def specs(self) -> list[ProcessSpec]:
+        """Return devstack's processes with this stack's extra environment added."""
+        return [
+            dataclasses.replace(spec, env={**spec.env, **self._extra_env.get(spec.name, {})})
+            for spec in super().specs()
+        ]
+
+    def spec(self, name: str) -> ProcessSpec:
+        """Return one process's spec by name."""
+        return next(spec for spec in self.specs() if spec.name == name)
+
+    def url(self, name: str) -> str:
+        """Return the base URL of one of the stack's HTTP processes."""
+        return self.spec(name).url
+
+
+def load_study_stack(var: Path) -> BenchStack:
+    """Return (not started) the stack as ``make up`` runs it for the load study, on free ports."""
+    routes = var / "routes.toml"
+    var.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "gateway" / "routes.toml", routes)
+    names = list(Ports.__dataclass_fields__)
+    ports = Ports(**dict(zip(names, _free_ports(len(names)), strict=True)))
+    config = StackConfig.load(ROOT).replace(var=var, routes=routes, ports=ports, ready_seconds=120)
+    return BenchStack(config, {"core-http": SIMULATED_CORE, "rag": SIMULATED_RAG})
+
+
+@dataclasses.dataclass
+class Launcher:
+    """Starts variants of the services (and the bare apps) next to a running stack."""
+
+    stack: BenchStack
+    log_dir: Path
+
+    def _env(self, name: str, extra: dict[str, str]) -> dict[str, str]:
+        return {**self.stack.spec(name).env, **extra}
+
+    def core(self, name: str, *, workers: int, threads: int, env: dict[str, str]) -> Server:
+        """Start core's HTTP server under gunicorn with its own config file."""
+        port = free_port()
+        argv = [
+            PY, "-m", "gunicorn", "-c", str(ROOT / "services/core/gunicorn.conf.py"),
+            "--bind", f"{HOST}:{port}", "core.config.wsgi:application",
+        ]  # fmt: skip
+        extra = {"GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads), **env}
+        return self._start(name, argv, self._env("core-http", extra), port)
+
+    def rag(self, name: str, env: dict[str, str]) -> Server:
+        """Start rag (one uvicorn process, as deployed) syncing from the stack's core."""
+        port = free_port()
+        argv = [PY, "-m", "rag", "--host", HOST, "--port", str(port)]
+        extra = {"RAG_GRPC_BIND": f"{HOST}:{free_port()}", **env}
+        return self._start(name, argv, self._env("rag", extra), port)
+
+    def webhooks(self, name: str, *, workers: int, env: dict[str, str]) -> Server:
+        """Start the Flask webhook adapter under gunicorn with its own config file."""
+        port = free_port()
+        argv = [
+            PY, "-m", "gunicorn", "-c", str(ROOT / "services/webhooks/gunicorn.conf.py"),
+            "--bind", f"{HOST}:{port}", "webhooks:create_app()",
+        ]  # fmt: skip
+        outbox = self.log_dir / f"{name}-outbox.sqlite3"
+        extra = {"GUNICORN_WORKERS": str(workers), "WEBHOOKS_OUTBOX_PATH": str(outbox), **env}
+        return self._start(name, argv, self._env("webhooks", extra), port)
+
+    def gunicorn_app(self, name: str, app: str, *, workers: int, threads: int) -> Server:
+        """Start a bare WSGI app with the services' gunicorn settings (gthread, access log)."""
+        port = free_port()
+        argv = [
+            PY, "-m", "gunicorn", "--bind", f"{HOST}:{port}",
+            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+            "--access-logfile", "-", "--no-control-socket", app,
+        ]  # fmt: skip
+        return self._start(name, argv, self._env("webhooks", TRACING_OFF), port)
+
+    def uvicorn_app(self, name: str, app: str, env: dict[str, str] | None = None) -> Server:
+        """Start a bare ASGI app under one uvicorn process, as rag runs."""
+        port = free_port()
+        argv = [PY, "-m", "uvicorn", "--host", HOST, "--port", str(port), app]
+        return self._start(name, argv, self._env("webhooks", {**TRACING_OFF, **(env or {})}), port)
+
+    def _start(self, name: str, argv: list[str], env: dict[str, str], port: int) -> Server:
+        return start(name, argv, env, f"http://{HOST}:{port}", self.log_dir, ROOT)

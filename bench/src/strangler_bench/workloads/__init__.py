@@ -1,0 +1,1 @@
+"""One module per workload of the benchmark; each returns a report section."""

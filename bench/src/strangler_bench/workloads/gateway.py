@@ -1,0 +1,102 @@
+"""Workload 3: what the gateway (nginx) adds: latency, throughput, and a stream's first byte.
+
+The same request goes straight to a service and through the gateway, back to back in each
+repeat: `GET /api/search` to core (the route's legacy side) and to rag (forced with the route's
+override header). Streaming: `POST /api/chat` as SSE to rag, time from sending to the first body
+byte, direct and through nginx alternately (nginx must not buffer it).
+"""
+
+import json
+import statistics
+import time
+
+import httpx
+
+from strangler_bench.context import Bench
+from strangler_bench.load import Request
+from strangler_bench.model import Goal, Section, Spread
+
+SEARCH = "/api/search?q=refund%20annual%20plan&k=5"
+_NEW = {"X-Migration-Target": "new"}
+FORCED_NEW = Request(SEARCH, headers=_NEW)
+
+
+def _first_byte_ms(client: httpx.Client, url: str, headers: dict[str, str]) -> float:
+    body = json.dumps({"question": "How do I get a refund?", "k": 1})
+    sent = time.perf_counter()
+    with client.stream("POST", url + "/api/chat", content=body, headers=headers) as response:
+        response.raise_for_status()
+        next(response.iter_raw())
+        return (time.perf_counter() - sent) * 1000
+
+
+def _streaming(bench: Bench, section: Section, samples: int) -> None:
+    gateway, rag = bench.stack.url("gateway"), bench.stack.url("rag")
+    headers = {"Accept": "text/event-stream", "Content-Type": "application/json", **_NEW}
+    direct, through = [], []
+    with httpx.Client(timeout=30) as client:
+        for _ in range(samples):
+            direct.append(_first_byte_ms(client, rag, headers))
+            through.append(_first_byte_ms(client, gateway, headers))
+    gap = statistics.median(through) - statistics.median(direct)
+    table = section.table(
+        f"streaming first byte, POST /api/chat as SSE to rag, {samples} samples each",
+        "path", "first byte p50 ms", "min-max ms",
+    )  # fmt: skip
+    for label, values in (("direct", direct), ("through nginx", through)):
+        table.add(label, f"{statistics.median(values):.1f}", f"{min(values):.1f}-{max(values):.1f}")
+    section.goals.append(
+        Goal(
+            "stream first byte through nginx within 5 ms of direct", abs(gap) <= 5, f"{gap:+.1f} ms"
+        )
+    )
+
+
+def run(bench: Bench) -> Section:
+    """Compare direct and through-the-gateway figures in the same repeats."""
+    s = bench.settings
+    section = Section(
+        "gateway",
+        "Gateway overhead and streaming first byte",
+        f"`GET {SEARCH}` at {s.gateway_connections} keep-alive connections for {s.seconds:g} s, "
+        "direct and through nginx back to back in each repeat. Added p50 = gateway p50 - direct "
+        "p50; share = gateway rps / direct rps, per repeat. On a 2-core machine nginx, the "
+        "service and the load generator share the CPUs, so part of the gap is contention.",
+    )
+    gateway = bench.stack.url("gateway")
+    targets = [
+        ("core (legacy side)", bench.stack.url("core-http"), Request(SEARCH)),
+        ("rag (forced by the override header)", bench.stack.url("rag"), FORCED_NEW),
+    ]
+    table = section.table(
+        "median (min-max)", "upstream", "direct rps", "gateway rps", "gateway / direct",
+        "direct p50 ms", "gateway p50 ms", "added p50 ms",
+    )  # fmt: skip
+    for label, direct_url, request in targets:
+        f: dict[str, list[float]] = {}
+        for _ in range(s.repeats):
+            direct = bench.load(direct_url, request, s.gateway_connections, s.seconds)
+            through = bench.load(gateway, request, s.gateway_connections, s.seconds)
+            for key, value in (
+                ("direct", direct.rps), ("gateway", through.rps),
+                ("share", through.rps / direct.rps if direct.rps else 0.0),
+                ("p50d", direct.p50_ms), ("p50g", through.p50_ms),
+                ("added", through.p50_ms - direct.p50_ms),
+            ):  # fmt: skip
+                f.setdefault(key, []).append(value)
+        sp = {key: Spread.of(values) for key, values in f.items()}
+        table.add(
+            label, sp["direct"].fmt(0), sp["gateway"].fmt(0), sp["share"].pct(),
+            sp["p50d"].fmt(2), sp["p50g"].fmt(2), sp["added"].fmt(2),
+        )  # fmt: skip
+        name = label.split()[0]
+        section.goals.append(
+            Goal(f"gateway adds <= 1 ms p50 at {s.gateway_connections} connections ({name})",
+                 sp["added"].median <= 1.0, f"{sp['added'].fmt(2)} ms")
+        )  # fmt: skip
+        section.goals.append(
+            Goal(f"gateway >= 80 % of direct rps ({name})", sp["share"].median >= 0.8,
+                 sp["share"].pct())
+        )  # fmt: skip
+    _streaming(bench, section, max(5, 5 * s.repeats))
+    return section

@@ -1,0 +1,132 @@
+"""Workload 5: internal calls: one lookup over gRPC unary vs JSON over HTTP, and core's hop to rag.
+
+The lookup is rag's search for one query, asked the two ways services call each other: the
+``RagService.Search`` unary RPC on one HTTP/2 channel, and ``GET /api/search`` on one HTTP/1.1
+keep-alive connection. Calls are sequential (one client, the latency of each call alone) and go
+through a byte-counting relay, so bytes on the wire are counted the same way for both.
+Then the monolith's delegation: core's ``GET /api/customers/1/suggestions`` minus rag's own
+``/internal/customers/1/suggestions``, at 1 and 20 clients.
+"""
+
+import statistics
+import time
+from collections.abc import Callable
+
+import grpc
+import httpx
+from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
+
+from strangler_bench.context import Bench
+from strangler_bench.load import Request
+from strangler_bench.model import Goal, Section, Spread
+from strangler_bench.relay import relay
+
+QUERY = "refund annual plan"
+K = 5
+
+
+def _timed(call: Callable[[], object], calls: int) -> list[float]:
+    call()  # the first call opens the connection; it is not part of the steady figures
+    latencies = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        latencies.append((time.perf_counter() - started) * 1000)
+    return sorted(latencies)
+
+
+def _grpc(bench: Bench, calls: int) -> tuple[list[float], float]:
+    port = bench.stack.config.ports.rag_grpc
+    metadata = (("authorization", f"Bearer {bench.stack.secrets.service_token}"),)
+    request = rag_pb2.SearchRequest(query=QUERY, k=K)
+    with relay("127.0.0.1", port) as (relay_port, counted):
+        with grpc.insecure_channel(f"127.0.0.1:{relay_port}") as channel:
+            stub = rag_pb2_grpc.RagServiceStub(channel)
+            latencies = _timed(lambda: stub.Search(request, metadata=metadata, timeout=5), calls)
+        return latencies, counted.total / (calls + 1)
+
+
+def _http(bench: Bench, calls: int) -> tuple[list[float], float]:
+    port = int(bench.stack.url("rag").rsplit(":", 1)[1])
+    with relay("127.0.0.1", port) as (relay_port, counted):
+        with httpx.Client(base_url=f"http://127.0.0.1:{relay_port}", timeout=5) as client:
+
+            def call() -> None:
+                client.get("/api/search", params={"q": QUERY, "k": K}).raise_for_status()
+
+            latencies = _timed(call, calls)
+        return latencies, counted.total / (calls + 1)
+
+
+def _p(latencies: list[float], share: float) -> float:
+    return latencies[min(len(latencies) - 1, int(len(latencies) * share))]
+
+
+def _protocols(bench: Bench, section: Section) -> None:
+    calls = bench.settings.internal_calls
+    table = section.table(
+        f"{calls} sequential calls each, median over {bench.settings.repeats} repeats (min-max)",
+        "protocol", "p50 ms", "p99 ms", "bytes on the wire per call",
+    )  # fmt: skip
+    for label, measure in (
+        ("gRPC unary (HTTP/2)", _grpc),
+        ("JSON over HTTP/1.1 keep-alive", _http),
+    ):
+        f: dict[str, list[float]] = {}
+        for _ in range(bench.settings.repeats):
+            latencies, per_call = measure(bench, calls)
+            f.setdefault("p50", []).append(statistics.median(latencies))
+            f.setdefault("p99", []).append(_p(latencies, 0.99))
+            f.setdefault("bytes", []).append(per_call)
+        sp = {key: Spread.of(values) for key, values in f.items()}
+        table.add(label, sp["p50"].fmt(2), sp["p99"].fmt(2), sp["bytes"].fmt(0))
+
+
+def _hop(bench: Bench, section: Section) -> None:
+    s = bench.settings
+    token = bench.stack.secrets.service_token
+    core = (bench.stack.url("core-http"), Request("/api/customers/1/suggestions"))
+    rag = (
+        bench.stack.url("rag"),
+        Request("/internal/customers/1/suggestions", headers={"Authorization": f"Bearer {token}"}),
+    )
+    table = section.table(
+        "core's delegation to rag: GET /api/customers/1/suggestions vs rag's own endpoint",
+        "clients", "rag p50 ms", "core p50 ms", "added p50 ms", "core rps",
+    )  # fmt: skip
+    added_at: dict[int, Spread] = {}
+    for clients in (1, 20):
+        f: dict[str, list[float]] = {}
+        for _ in range(s.repeats):
+            direct = bench.load(rag[0], rag[1], clients, s.seconds)
+            via = bench.load(core[0], core[1], clients, s.seconds)
+            f.setdefault("rag", []).append(direct.p50_ms)
+            f.setdefault("core", []).append(via.p50_ms)
+            f.setdefault("added", []).append(via.p50_ms - direct.p50_ms)
+            f.setdefault("rps", []).append(via.rps)
+        sp = {key: Spread.of(values) for key, values in f.items()}
+        added_at[clients] = sp["added"]
+        table.add(
+            clients, sp["rag"].fmt(2), sp["core"].fmt(2), sp["added"].fmt(2), sp["rps"].fmt(0)
+        )
+    one, many = added_at[1].median, added_at[20].median
+    section.goals.append(Goal("core's hop to rag adds <= 3 ms p50 at 1 client", one <= 3,
+                              f"{added_at[1].fmt(2)} ms"))  # fmt: skip
+    section.goals.append(
+        Goal("core's hop no worse than linear in concurrency (added p50 at 20 <= 20 x at 1)",
+             many <= 20 * max(one, 0.1), f"{added_at[20].fmt(2)} ms at 20")
+    )  # fmt: skip
+
+
+def run(bench: Bench) -> Section:
+    """Measure both protocols, then core's hop to rag."""
+    section = Section(
+        "internal",
+        "Internal calls: gRPC unary vs JSON over HTTP, and core's hop to rag",
+        f"rag's search for {QUERY!r} (k={K}) as `RagService.Search` and as `GET /api/search`, "
+        "one client, through a byte-counting TCP relay (bytes both ways, connection set-up "
+        "spread over the calls). Then core's delegation to rag under wrk at 1 and 20 clients.",
+    )
+    _protocols(bench, section)
+    _hop(bench, section)
+    return section

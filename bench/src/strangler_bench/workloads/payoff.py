@@ -1,0 +1,95 @@
+"""Workload 7: the migration's payoff: the chat route at high concurrency, before and after.
+
+The same load goes through the gateway to ``POST /api/chat`` with the route in ``legacy`` mode
+(core answers) and then ``migrated`` (rag answers), in each repeat. Core restarts before each of
+its runs: a sync server that fell behind keeps working through its backlog after the load ends.
+"""
+
+import contextlib
+import time
+
+import httpx
+
+from strangler_bench import charts
+from strangler_bench.context import Bench
+from strangler_bench.model import Goal, Section, Spread
+from strangler_bench.servers import PROVIDER_SECONDS
+from strangler_bench.workloads.genai import CHAT
+
+_MODES = (("before: legacy (core)", "legacy"), ("after: migrated (rag)", "migrated"))
+
+
+def _switch(bench: Bench, mode: str) -> None:
+    """Move the chat route and wait until nginx serves the new config (graceful reload)."""
+    version = bench.stack.set_route("chat", mode)
+    gateway = bench.stack.url("gateway")
+    deadline = time.monotonic() + 60
+    # A new connection per poll: a kept-alive one stays with an old nginx worker, which keeps
+    # answering with the old config while it drains the last load's streams.
+    with httpx.Client(timeout=5, headers={"Connection": "close"}) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if client.get(gateway + "/healthz").headers.get("x-gateway-config") == version:
+                    return
+            time.sleep(0.05)
+    raise TimeoutError(f"the gateway did not load config {version} within 60 s")
+
+
+def run(bench: Bench) -> Section:
+    """Load the chat route through the gateway in each mode."""
+    s = bench.settings
+    c = s.payoff_concurrency
+    section = Section(
+        "payoff",
+        f"The migration's payoff: the chat route at {c} concurrent, through the gateway",
+        f"`POST /api/chat` (simulated provider, 1.0 s to first token, k=1) from {c} "
+        f"connections, {s.genai_rounds} requests each, through nginx, tracing on, route `chat` in "
+        f"`legacy` then `migrated` mode in each repeat. Ideal: {c / PROVIDER_SECONDS:.0f} rps.",
+    )
+    gateway = bench.stack.url("gateway")
+    f: dict[str, dict[str, list[float]]] = {label: {} for label, _ in _MODES}
+    try:
+        for _ in range(s.repeats):
+            for label, mode in _MODES:
+                if mode == "legacy":
+                    bench.stack.stop_process("core-http")
+                    bench.stack.start_process("core-http")
+                _switch(bench, mode)
+                result = bench.load_rounds(gateway, CHAT, c, PROVIDER_SECONDS)
+                for key, value in (
+                    ("rps", result.rps), ("share", result.rps / (c / PROVIDER_SECONDS)),
+                    ("p50", result.p50_ms), ("p99", result.p99_ms), ("errors", result.errors),
+                ):  # fmt: skip
+                    f[label].setdefault(key, []).append(value)
+    finally:
+        bench.stack.set_route("chat", "legacy")
+    table = section.table(
+        "median (min-max)", "chat route", "completed rps", "share of ideal", "p50 ms", "p99 ms",
+        "errors",
+    )  # fmt: skip
+    sp = {label: {k: Spread.of(v) for k, v in figures.items()} for label, figures in f.items()}
+    for label, _ in _MODES:
+        x = sp[label]
+        table.add(label, x["rps"].fmt(1), x["share"].pct(), x["p50"].fmt(0), x["p99"].fmt(0),
+                  int(sum(x["errors"].values)))  # fmt: skip
+    before, after = (f[label]["rps"] for label, _ in _MODES)
+    gain = Spread.of([a / b if b else 0.0 for a, b in zip(after, before, strict=True)])
+    section.notes.append(f"After / before, same repeat: {gain.fmt(1, suffix='x')} the throughput.")
+    labels = [label for label, _ in _MODES]
+    section.charts += [
+        charts.bars(bench.out / "payoff_throughput.png", f"chat route at {c} concurrent: rps",
+                    "completed requests/s", labels, [sp[label]["rps"] for label in labels]),
+        charts.bars(bench.out / "payoff_p99.png", f"chat route at {c} concurrent: p99",
+                    "p99 (s)", labels,
+                    [Spread.of([v / 1000 for v in f[label]["p99"]]) for label in labels]),
+    ]  # fmt: skip
+    after_sp = sp[labels[1]]
+    section.goals += [
+        Goal(f"rag through the gateway at {c}: >= 90 % of ideal", after_sp["share"].median >= 0.9,
+             after_sp["share"].pct()),
+        Goal(f"rag through the gateway at {c}: p99 <= 1.2 x provider, zero errors",
+             after_sp["p99"].median <= 1200 * PROVIDER_SECONDS
+             and sum(after_sp["errors"].values) == 0,
+             f"p99 {after_sp['p99'].fmt(0)} ms, {int(sum(after_sp['errors'].values))} errors"),
+    ]  # fmt: skip
+    return section

@@ -1,0 +1,76 @@
+"""The Python load client: what it counts as completed, failed and cut, on a real socket."""
+
+import asyncio
+import threading
+from collections.abc import Iterator
+
+import pytest
+from strangler_bench import load
+from strangler_bench.load import Request
+
+_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+_BAD = b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbusy\r\n0\r\n\r\n"
+
+
+def _serve(delay: float, status_path_bad: str) -> Iterator[str]:
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    port: list[int] = []
+    stop = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while line := await reader.readline():
+                while (await reader.readline()) not in (b"\r\n", b""):
+                    pass
+                await asyncio.sleep(delay)
+                writer.write(_BAD if status_path_bad.encode() in line else _OK)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port.append(server.sockets[0].getsockname()[1])
+        started.set()
+        await stop.wait()
+        server.close()
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
+    thread.start()
+    assert started.wait(10)
+    yield f"http://127.0.0.1:{port[0]}"
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(10)
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """A keep-alive HTTP/1.1 server answering each request after 50 ms; /bad answers 503."""
+    yield from _serve(0.05, "/bad")
+
+
+def test_fixed_rounds_complete_every_request_and_time_first_send_to_last_answer(
+    server: str,
+) -> None:
+    result = load.run_rounds(server, Request("/"), connections=5, rounds=4, deadline=10)
+    assert (result.completed, result.errors, result.unfinished) == (20, 0, 0)
+    # Four 50 ms answers back to back per connection: about 0.2 s, nowhere near the deadline.
+    assert 0.19 <= result.seconds < 2 and 45 <= result.p50_ms < 1000
+
+
+def test_requests_waiting_at_the_deadline_are_cut_not_failed(server: str) -> None:
+    result = load.run_rounds(server, Request("/"), connections=2, rounds=100, deadline=0.3)
+    assert result.unfinished == 2 and result.errors == 0
+    assert 0 < result.completed < 200 and result.seconds == pytest.approx(0.3, abs=0.1)
+
+
+def test_a_non_2xx_answer_with_a_chunked_body_is_an_error(server: str) -> None:
+    result = load.run(server, Request("/bad"), 2, 0.3, use_wrk=False)
+    assert result.completed == 0 and result.errors >= 2

@@ -1,0 +1,82 @@
+"""Smoke test: the whole bench on tiny settings writes a report with every table and chart.
+
+No figure is judged here (speed is measured by the bench, never asserted in tests); this checks
+that every workload ran against the real stack and reported.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# About two minutes on a quiet 2-core machine; far more when other suites share the cores.
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(1800)]
+DEADLINE_SECONDS = 1500
+
+SECTIONS = (
+    "## Answer quality",
+    "## Trivial JSON endpoint",
+    "## The GenAI workload",
+    "## Gateway overhead and streaming first byte",
+    "## Tracing overhead",
+    "## Internal calls",
+    "## Cold start",
+    "## The migration's payoff",
+)
+CHARTS = ("genai_throughput", "genai_p99", "genai_memory", "payoff_throughput", "payoff_p99")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """Run the bench once on its quick settings; return its folder, report and output."""
+    out = tmp_path_factory.mktemp("bench")
+    command = [sys.executable, "-m", "strangler_bench", "--quick", "--out", str(out)]
+    bench = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = bench.communicate(timeout=DEADLINE_SECONDS)
+    except subprocess.TimeoutExpired:
+        # SIGTERM lets the bench stop the stack and its servers before it exits.
+        bench.terminate()
+        stdout, stderr = bench.communicate(timeout=120)
+        pytest.fail(f"the quick bench did not finish in {DEADLINE_SECONDS} s:\n{stdout[-2000:]}")
+    assert bench.returncode == 0, stdout[-3000:] + stderr[-3000:]
+    return out, (out / "report.md").read_text(), stdout
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(heading)
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_every_workload_has_a_section_with_a_filled_table(report: tuple[Path, str, str]) -> None:
+    _, text, _ = report
+    for heading in SECTIONS:
+        body = _section(text, heading)
+        rows = [line for line in body.splitlines() if line.startswith("| ") and "---" not in line]
+        assert len(rows) >= 2, f"{heading} has no table rows:\n{body}"
+
+
+def test_every_chart_is_a_non_empty_png_linked_from_the_report(
+    report: tuple[Path, str, str],
+) -> None:
+    out, text, _ = report
+    linked = set(re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", text))
+    assert {f"{name}.png" for name in CHARTS} <= linked
+    for name in linked:
+        data = (out / name).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 1000, name
+
+
+def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, str]) -> None:
+    _, text, stdout = report
+    machine = _section(text, "## Machine")
+    assert "CPU cores: " in machine and "Python 3." in machine and "django " in machine
+    goals = _section(text, "## Goals")
+    assert re.search(r"\d+ of \d+ goals met", goals)
+    # Every workload with goals contributes a row, met or missed.
+    assert goals.count("| met |") + goals.count("| **missed** |") >= 15
+    # What was printed is what was written: a table per benchmark and the summary.
+    assert stdout.count("\n== ") >= len(SECTIONS) + 1 and "goals met" in stdout
