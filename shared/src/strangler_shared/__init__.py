@@ -21,19 +21,24 @@ from strangler_shared._grpc_auth import (
 )
 from strangler_shared._logs import configure_logging
 from strangler_shared._migration import MigrationBaggageSpanProcessor
+from strangler_shared._params import INT64_MAX, INT64_MIN, AsciiInteger, WholeNumber
 from strangler_shared._secrets import InvalidSecretError, load_service_token
 from strangler_shared._telemetry import SERVICE_NAMES, setup_tracing, shutdown_tracing
 
 __all__ = [
     "CHAT_SYSTEM_PROMPT",
+    "INT64_MAX",
+    "INT64_MIN",
     "SERVICE_NAMES",
     "AioServiceTokenServerInterceptor",
+    "AsciiInteger",
     "ChatCompletionError",
     "ChatCompletionStream",
     "InvalidSecretError",
     "MigrationBaggageSpanProcessor",
     "SSEDecoder",
     "ServiceTokenServerInterceptor",
+    "WholeNumber",
     "chat_messages",
     "chunk_text",
     "configure_logging",
