@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
+from strangler_shared import AsciiInteger, WholeNumber
 
 from core.config.errors import error_response
 from core.config.schemas import ErrorOut
@@ -21,6 +22,8 @@ from core.knowledge.streaming import (
 
 router = Router(tags=["knowledge"])
 
+# k as both sides of every route read it: ASCII digits, 1..50.
+KQuery = Annotated[int, Query(ge=1, le=50), AsciiInteger]
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
@@ -50,7 +53,7 @@ class ChatIn(Schema):
     question: Annotated[
         str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=2000)
     ]
-    k: Annotated[int, Field(strict=True, ge=1, le=50)] = 4
+    k: Annotated[int, WholeNumber, Field(strict=True, ge=1, le=50)] = 4
 
 
 class Source(Schema):
@@ -70,7 +73,7 @@ class ChatOut(Schema):
 
 @router.get("/search", response={200: SearchOut, 422: ErrorOut})
 def search(
-    request: HttpRequest, q: Query[SearchText], k: Annotated[int, Query(ge=1, le=50)] = 5
+    request: HttpRequest, q: Query[SearchText], k: KQuery = 5
 ) -> Any:
     """Search the knowledge base; results match at least one query term, best score first."""
     hits = search_articles(q, k)
@@ -177,7 +180,7 @@ _RAG_STATUS = {rag_client.UNAVAILABLE: 503, rag_client.TIMEOUT: 503}
 def read_related_articles(
     request: HttpRequest,
     reference: Annotated[str, Path(description="The article's id (digits) or its slug.")],
-    k: Annotated[int, Query(ge=1, le=50)] = 5,
+    k: KQuery = 5,
 ) -> Any:
     """Return the articles most related to one article, ranked by the rag service's search."""
     try:
