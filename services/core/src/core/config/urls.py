@@ -17,5 +17,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("webhooks/stripe", stripe_webhook, name="stripe-webhook"),
 ]
 
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error
+
 if settings.DEBUG:
     urlpatterns += staticfiles_urlpatterns()

@@ -4,6 +4,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from core.config.hosts import AllowedHostsGuard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.config.settings.local")
 
-application = get_wsgi_application()
+application = AllowedHostsGuard(get_wsgi_application())
