@@ -20,6 +20,7 @@ from strangler_shared._grpc_auth import (
     open_channel,
 )
 from strangler_shared._logs import configure_logging
+from strangler_shared._media_types import is_json_media_type
 from strangler_shared._migration import MigrationBaggageSpanProcessor
 from strangler_shared._params import INT64_MAX, INT64_MIN, AsciiInteger, WholeNumber
 from strangler_shared._secrets import InvalidSecretError, load_service_token
@@ -44,6 +45,7 @@ __all__ = [
     "configure_logging",
     "error_body",
     "error_detail",
+    "is_json_media_type",
     "load_service_token",
     "open_aio_channel",
     "open_channel",

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from strangler_shared import error_body
+from strangler_shared import error_body, is_json_media_type
 
 from rag.core_client import CoreError, CoreUnavailableError, CustomerNotFoundError
 from rag.faults import InjectedFaultError
@@ -75,6 +75,11 @@ def validation_fields(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     if any(_is_body_shape_error(error) for error in errors):
+        content_type = request.headers.get("content-type", "")
+        # FastAPI reads a body as JSON only when it says so (or says nothing).
+        if content_type and not is_json_media_type(content_type):
+            message = f"The request body must be JSON, not {content_type}."
+            return error_response(415, "unsupported_media_type", message)
         return error_response(400, "invalid_json", "The request body must be a JSON object.")
     fields = validation_fields(errors)
     summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
@@ -88,6 +93,9 @@ async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's only 400: a body it could not parse at all (e.g. JSON nested too deeply).
+        return error_response(400, "invalid_json", "The request body must be a JSON object.")
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 

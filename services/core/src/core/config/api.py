@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
+from strangler_shared import is_json_media_type
 
 from core.config.errors import error_response
 from core.customers.api import router as customers_router
@@ -31,14 +32,6 @@ class NotAJSONObjectError(ValueError):
 
 class UnsupportedMediaTypeError(Exception):
     """The request body says it is something other than JSON."""
-
-
-def is_json_media_type(content_type: str) -> bool:
-    """Tell whether a Content-Type names JSON (application/json or any ``+json`` type)."""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
 
 
 class ObjectJSONParser(Parser):
@@ -110,7 +103,8 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     """Answer an HttpError raised by Ninja or a handler with its status in the envelope."""
     if isinstance(exc.__cause__, (UnsupportedMediaTypeError, SuspiciousOperation)):
         return on_bad_request(request, exc.__cause__)
-    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+    # RecursionError: JSON nested deeper than the parser goes.
+    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
         return _invalid_json("the request body must be a JSON object")
     code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
     return error_response(exc.status_code, code, exc.message)

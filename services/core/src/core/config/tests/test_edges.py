@@ -120,3 +120,12 @@ def test_customer_id_at_the_int64_bound_is_still_looked_up(client: Client) -> No
 
     assert _error(response) == (404, "not_found")
     assert Article.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000]
+)
+def test_a_body_nested_too_deeply_is_400(client: Client, body: bytes) -> None:
+    response = _chat(client, body)
+
+    assert _error(response) == (400, "invalid_json")

@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Depends
 
-from rag.api.routes.params import KParam
+from rag.api.routes.params import CustomerIdParam, KParam
 from rag.deps import CoreClientDep, FaultsDep, IndexDep, SettingsDep, require_service_token
 from rag.faults import FaultFlags
 from rag.schemas import ErrorResponse, FaultFlagsBody, SearchResult, SuggestionsResponse
@@ -28,7 +28,7 @@ router = APIRouter(
     },
 )
 async def read_customer_suggestions(
-    customer_id: int,
+    customer_id: CustomerIdParam,
     core: CoreClientDep,
     index: IndexDep,
     settings: SettingsDep,
