@@ -72,9 +72,7 @@ class ChatOut(Schema):
 
 
 @router.get("/search", response={200: SearchOut, 422: ErrorOut})
-def search(
-    request: HttpRequest, q: Query[SearchText], k: KQuery = 5
-) -> Any:
+def search(request: HttpRequest, q: Query[SearchText], k: KQuery = 5) -> Any:
     """Search the knowledge base; results match at least one query term, best score first."""
     hits = search_articles(q, k)
     results = [
@@ -106,22 +104,28 @@ _CHAT_STREAM_DOC = (
     response={
         200: ChatOut,
         400: ErrorOut,
+        413: ErrorOut,
+        415: ErrorOut,
         422: ErrorOut,
         500: ErrorOut,
         502: ErrorOut,
         504: ErrorOut,
     },
+    # Integer keys, as Ninja's own: a string "502" would sit beside 502 as a second key.
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": _CHAT_STREAM_DOC,
                 "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/ChatOut"}},
                     "text/event-stream": {"schema": {"type": "string"}},
                 },
             },
-            "502": _error_doc("The provider failed (provider_error; JSON answers only)."),
-            "504": _error_doc("The provider timed out (provider_timeout; JSON answers only)."),
+            400: _error_doc("The body is not a JSON object (invalid_json)."),
+            413: _error_doc("The body is over the upload limit (payload_too_large)."),
+            415: _error_doc("The body is not JSON (unsupported_media_type)."),
+            502: _error_doc("The provider failed (provider_error; JSON answers only)."),
+            504: _error_doc("The provider timed out (provider_timeout; JSON answers only)."),
         }
     },
 )
@@ -169,8 +173,8 @@ _RAG_STATUS = {rag_client.UNAVAILABLE: 503, rag_client.TIMEOUT: 503}
     response={200: RelatedOut, 404: ErrorOut, 422: ErrorOut, 502: ErrorOut, 503: ErrorOut},
     openapi_extra={
         "responses": {
-            "502": _error_doc("rag answered with an error (upstream_error)."),
-            "503": _error_doc(
+            502: _error_doc("rag answered with an error (upstream_error)."),
+            503: _error_doc(
                 "rag is unreachable (upstream_unavailable) or did not answer within "
                 "CORE_RAG_GRPC_TIMEOUT_SECONDS (upstream_timeout)."
             ),
