@@ -19,6 +19,7 @@ from strangler_shared._grpc_auth import (
     open_aio_channel,
     open_channel,
 )
+from strangler_shared._grpc_limits import StreamLimitServerInterceptor
 from strangler_shared._logs import configure_logging
 from strangler_shared._media_types import is_json_media_type
 from strangler_shared._migration import MigrationBaggageSpanProcessor
@@ -39,6 +40,7 @@ __all__ = [
     "MigrationBaggageSpanProcessor",
     "SSEDecoder",
     "ServiceTokenServerInterceptor",
+    "StreamLimitServerInterceptor",
     "WholeNumber",
     "chat_messages",
     "chunk_text",
