@@ -19,6 +19,10 @@ from strangler_shared._grpc_auth import (
     open_aio_channel,
     open_channel,
 )
+from strangler_shared._grpc_decode import (
+    AioMalformedRequestServerInterceptor,
+    MalformedRequestServerInterceptor,
+)
 from strangler_shared._grpc_limits import StreamLimitServerInterceptor
 from strangler_shared._logs import configure_logging
 from strangler_shared._media_types import is_json_media_type
@@ -32,11 +36,13 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "SERVICE_NAMES",
+    "AioMalformedRequestServerInterceptor",
     "AioServiceTokenServerInterceptor",
     "AsciiInteger",
     "ChatCompletionError",
     "ChatCompletionStream",
     "InvalidSecretError",
+    "MalformedRequestServerInterceptor",
     "MigrationBaggageSpanProcessor",
     "SSEDecoder",
     "ServiceTokenServerInterceptor",

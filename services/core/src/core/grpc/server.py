@@ -11,7 +11,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from strangler_contracts.core.v1 import core_pb2_grpc
-from strangler_shared import ServiceTokenServerInterceptor, StreamLimitServerInterceptor
+from strangler_shared import (
+    MalformedRequestServerInterceptor,
+    ServiceTokenServerInterceptor,
+    StreamLimitServerInterceptor,
+)
 
 from core.grpc.servicer import SERVICE_NAME, CoreServicer
 
@@ -62,6 +66,7 @@ def start_server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="core-grpc"),
         interceptors=[
             ServiceTokenServerInterceptor(token),
+            MalformedRequestServerInterceptor(),
             StreamLimitServerInterceptor(streams, max_stream_seconds),
         ],
         maximum_concurrent_rpcs=max_workers * QUEUED_CALLS_PER_WORKER,
