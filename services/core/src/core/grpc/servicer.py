@@ -4,12 +4,9 @@ The server runs handlers on a thread pool outside Django's request cycle, so eac
 stale database connections itself before and after it runs, as Django does around a request.
 """
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
-from typing import Any
 
 import grpc
 from django.db import close_old_connections
@@ -19,6 +16,7 @@ from core.billing.models import EventOutcome
 from core.billing.services import InvalidEventError, apply_event
 from core.customers.services import CustomerNotFoundError, get_customer
 from core.grpc.convert import change_message, customer_message
+from core.grpc.requests import InvalidRequestError, parse_payload, received_at
 from core.knowledge.services import InvalidCursorError, changes_after, decode_cursor
 
 logger = logging.getLogger(__name__)
@@ -77,29 +75,16 @@ class CoreServicer(core_pb2_grpc.CoreServiceServicer):
         self, request: core_pb2.ApplyEventRequest, context: grpc.ServicerContext
     ) -> core_pb2.ApplyEventResponse:
         """Apply one external event idempotently; INVALID_ARGUMENT for a malformed request."""
-        payload = _payload_or_abort(request, context)
-        received_at = (
-            request.received_at.ToDatetime(tzinfo=UTC) if request.HasField("received_at") else None
-        )
+        if not request.event_id or not request.type:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "event_id and type are required")
+        try:
+            payload = parse_payload(request.payload)
+            when = received_at(request.received_at, request.HasField("received_at"))
+        except InvalidRequestError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         with database_scope():
             try:
-                result = apply_event(
-                    request.event_id, request.type, request.source, payload, received_at
-                )
+                result = apply_event(request.event_id, request.type, request.source, payload, when)
             except InvalidEventError as exc:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return core_pb2.ApplyEventResponse(outcome=_OUTCOMES[result.outcome], detail=result.detail)
-
-
-def _payload_or_abort(
-    request: core_pb2.ApplyEventRequest, context: grpc.ServicerContext
-) -> dict[str, Any]:
-    if not request.event_id or not request.type:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "event_id and type are required")
-    try:
-        payload = json.loads(request.payload)
-    except ValueError:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "payload is not JSON")
-    if not isinstance(payload, dict):
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "payload is not a JSON object")
-    return payload
