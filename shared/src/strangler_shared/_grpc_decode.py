@@ -6,6 +6,7 @@ that does not parse reaches the handler as a marker, and the handler answers
 ``INVALID_ARGUMENT`` naming the expected message.
 """
 
+import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -114,7 +115,7 @@ def _aio_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
         return lambda requests, context: behaviour(
             _checked_async_requests(requests, context), context
         )
-    if handler.response_streaming:
+    if handler.response_streaming and inspect.isasyncgenfunction(behaviour):
 
         async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             if request is _UNDECODABLE:
@@ -124,6 +125,7 @@ def _aio_behaviour(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
 
         return stream
 
+    # A unary handler, or a streaming one that sends with context.write (health's Watch).
     async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
         if request is _UNDECODABLE:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, _MESSAGE)
