@@ -7,18 +7,16 @@ traceback). Checking here, around the whole WSGI application, answers 400 in the
 every environment.
 """
 
-import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
-from strangler_shared import error_body
+
+from core.config.errors import wsgi_error
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-
-_BODY = json.dumps(error_body("bad_request", "unknown or invalid Host header")).encode()
 
 
 class AllowedHostsGuard:
@@ -30,18 +28,9 @@ class AllowedHostsGuard:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Pass an allowed request on; answer any other one here."""
         try:
-            # Django's own rules (X-Forwarded-Host, SERVER_NAME fallback, port, wildcards).
-            WSGIRequest(environ).get_host()
+            # Django's own rules (X-Forwarded-Host, SERVER_NAME fallback, port, wildcards), on a
+            # copy: WSGIRequest writes the decoded path back into the environ it is given.
+            WSGIRequest(dict(environ)).get_host()
         except DisallowedHost:
-            return self._refuse(start_response)
+            return wsgi_error(start_response, 400, "bad_request", "unknown or invalid Host header")
         return self.app(environ, start_response)
-
-    @staticmethod
-    def _refuse(start_response: StartResponse) -> list[bytes]:
-        headers = [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(_BODY))),
-            ("X-Service", "core"),
-        ]
-        start_response("400 Bad Request", headers)
-        return [_BODY]

@@ -10,6 +10,7 @@ from django.test import RequestFactory, override_settings
 from opentelemetry.instrumentation.django import DjangoInstrumentor
 
 from core.config.hosts import AllowedHostsGuard
+from core.config.paths import AsciiPathGuard
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def traced_app() -> Iterator[AllowedHostsGuard]:
     instrumentor = DjangoInstrumentor()
     instrumentor.instrument()
     try:
-        yield AllowedHostsGuard(WSGIHandler())
+        yield AllowedHostsGuard(AsciiPathGuard(WSGIHandler()))
     finally:
         instrumentor.uninstrument()
 
@@ -74,3 +75,12 @@ def test_a_known_host_reaches_django(traced_app: AllowedHostsGuard) -> None:
 
     assert status.startswith("200 ")
     assert json.loads(body) == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/api/articles/|V\xf1\x9b\xb5\x9e\x12/related", "/api/\xc3\xa9"])
+def test_a_path_that_is_not_ascii_is_404_json(traced_app: AllowedHostsGuard, path: str) -> None:
+    # PATH_INFO as a WSGI server passes it: the raw bytes, decoded as Latin-1.
+    status, _, body = _call(traced_app, HTTP_HOST="testserver", PATH_INFO=path)
+
+    assert status.startswith("404 ")
+    assert json.loads(body)["error"]["code"] == "not_found"
