@@ -145,3 +145,10 @@ async def test_a_body_nested_too_deeply_is_400(client: httpx.AsyncClient, body: 
     response = await _chat(client, body, "application/json")
 
     assert _error(response) == (400, "invalid_json")
+
+
+async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    response = await client.request("OPTIONS", "/internal/faults")
+
+    assert _error(response) == (405, "method_not_allowed")
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "PUT"}

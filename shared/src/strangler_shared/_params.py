@@ -35,6 +35,7 @@ def ascii_integer(value: Any) -> Any:
     return value
 
 
-# Annotated metadata: ``Annotated[int, WholeNumber, Field(strict=True, ge=1)]``.
+# Annotated metadata, after the Field (before it, pydantic drops the bounds from the JSON
+# Schema): ``Annotated[int, Field(strict=True, ge=1), WholeNumber]``.
 WholeNumber = BeforeValidator(whole_number)
 AsciiInteger = BeforeValidator(ascii_integer)

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from strangler_shared import error_body, is_json_media_type
 
 from rag.core_client import CoreError, CoreUnavailableError, CustomerNotFoundError
@@ -91,8 +92,29 @@ async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    # Starlette's Allow names only the first route on the path; GET and PUT of one path are
+    # two routes here, so ask the router which methods fully match this path.
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)}
+        return error_response(405, "method_not_allowed", "Method Not Allowed", headers=headers)
     if exc.status_code == 400:
         # FastAPI's only 400: a body it could not parse at all (e.g. JSON nested too deeply).
         return error_response(400, "invalid_json", "The request body must be a JSON object.")

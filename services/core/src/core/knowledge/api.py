@@ -53,7 +53,7 @@ class ChatIn(Schema):
     question: Annotated[
         str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=2000)
     ]
-    k: Annotated[int, WholeNumber, Field(strict=True, ge=1, le=50)] = 4
+    k: Annotated[int, Field(strict=True, ge=1, le=50), WholeNumber] = 4
 
 
 class Source(Schema):

@@ -52,7 +52,11 @@ async def read_faults(faults: FaultsDep) -> FaultFlagsBody:
 @router.put(
     "/faults",
     response_model=FaultFlagsBody,
-    responses={422: {"model": ErrorResponse, "description": "A flag out of range or unknown."}},
+    responses={
+        400: {"model": ErrorResponse, "description": "The body is not a JSON object."},
+        415: {"model": ErrorResponse, "description": "The body is not JSON."},
+        422: {"model": ErrorResponse, "description": "A flag out of range or unknown."},
+    },
 )
 async def replace_faults(body: FaultFlagsBody, faults: FaultsDep) -> FaultFlagsBody:
     """Replace the fault flags (``{}`` switches every fault off)."""
