@@ -1,12 +1,13 @@
 """Authenticated internal gRPC: the token every call carries and the check every server makes.
 
 Every internal call sends ``authorization: Bearer <service token>``; servers install the
-interceptor, which answers ``UNAUTHENTICATED`` to a call without a valid token. The standard health
-service stays open so probes (grpc_health_probe, Docker, Kubernetes) need no secret.
+interceptor, which answers ``UNAUTHENTICATED`` to a call without a valid token. Only the health
+service's ``Check`` stays open, so probes (grpc_health_probe, Docker, Kubernetes) need no secret;
+``Watch`` holds a stream open and reflection describes the whole server, so both need the token.
 """
 
 import hmac
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import grpc
@@ -14,7 +15,7 @@ import grpc.aio
 
 _METADATA_KEY = "authorization"
 _SCHEME = "Bearer "
-OPEN_SERVICES = frozenset({"/grpc.health.v1.Health/"})
+OPEN_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
 _DENIED = "missing or invalid service token"
 DEFAULT_TIMEOUT_SECONDS = 5.0
 # gRPC's reconnect backoff grows to 120 s by default: a peer back after a short outage would stay
@@ -22,8 +23,8 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (("grpc.max_reconnect_backoff_ms", 5000),)
 
 
-def _is_open(method: str, open_prefixes: Iterable[str]) -> bool:
-    return any(method.startswith(prefix) for prefix in open_prefixes)
+def _is_open(method: str, open_methods: frozenset[str]) -> bool:
+    return method in open_methods
 
 
 def _token_matches(metadata: Iterable[tuple[str, Any]] | None, token: str) -> bool:
@@ -53,9 +54,9 @@ def _same_kind_handler(handler: grpc.RpcMethodHandler, behaviour: Callable[..., 
 class ServiceTokenServerInterceptor(grpc.ServerInterceptor):
     """Reject calls to a ``grpc.server`` that lack the service token."""
 
-    def __init__(self, token: str, open_prefixes: Iterable[str] = OPEN_SERVICES) -> None:
+    def __init__(self, token: str, open_methods: Iterable[str] = OPEN_METHODS) -> None:
         self._token = token
-        self._open = tuple(open_prefixes)
+        self._open = frozenset(open_methods)
 
     def intercept_service(
         self,
@@ -77,9 +78,9 @@ class ServiceTokenServerInterceptor(grpc.ServerInterceptor):
 class AioServiceTokenServerInterceptor(grpc.aio.ServerInterceptor):
     """Reject calls to a ``grpc.aio.server`` that lack the service token."""
 
-    def __init__(self, token: str, open_prefixes: Iterable[str] = OPEN_SERVICES) -> None:
+    def __init__(self, token: str, open_methods: Iterable[str] = OPEN_METHODS) -> None:
         self._token = token
-        self._open = tuple(open_prefixes)
+        self._open = frozenset(open_methods)
 
     async def intercept_service(
         self,
@@ -92,10 +93,20 @@ class AioServiceTokenServerInterceptor(grpc.aio.ServerInterceptor):
         if _token_matches(handler_call_details.invocation_metadata, self._token):
             return handler
 
-        async def deny(request: Any, context: grpc.aio.ServicerContext) -> None:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+        if handler.response_streaming:
+            # grpc.aio iterates a streaming handler's result: a coroutine there is UNKNOWN.
+            return _same_kind_handler(handler, _deny_stream)
+        return _same_kind_handler(handler, _deny)
 
-        return _same_kind_handler(handler, deny)
+
+async def _deny(request: Any, context: grpc.aio.ServicerContext) -> None:
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+
+
+async def _deny_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    await context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
+    # Unreachable (abort raises), but it makes this function an async generator.
+    yield
 
 
 class _CallDetails(NamedTuple):

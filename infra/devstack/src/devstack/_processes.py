@@ -60,6 +60,9 @@ def core_env(config: StackConfig, secrets: DevSecrets) -> dict[str, str]:
     env = _common_env(config, secrets, "core")
     env.update(
         DJANGO_SETTINGS_MODULE="core.config.settings.local",
+        # The stack is reached through the gateway: no debug pages there. A developer who wants
+        # them runs `manage.py runserver` (local settings, DEBUG on) on a port of their own.
+        DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=secrets.django_secret_key,
         DATABASE_URL=f"sqlite:///{config.data_dir / 'core.sqlite3'}",
         RAG_BASE_URL=f"http://{_HOST}:{config.ports.rag_http}",

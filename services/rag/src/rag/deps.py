@@ -94,6 +94,8 @@ async def require_service_token(
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
 async def get_identity(request: Request) -> Identity | None:
     """Return the user the gateway vouched for (``X-Identity``), None for an anonymous request.
 

@@ -11,7 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from strangler_shared import SERVICE_HEADER, error_body
+from starlette.routing import Match
+from strangler_shared import SERVICE_HEADER, error_body, is_json_media_type
 
 from rag.core_client import CoreError, CoreUnavailableError, CustomerNotFoundError
 from rag.faults import InjectedFaultError
@@ -75,6 +76,11 @@ def validation_fields(errors: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     if any(_is_body_shape_error(error) for error in errors):
+        content_type = request.headers.get("content-type", "")
+        # FastAPI reads a body as JSON only when it says so (or says nothing).
+        if content_type and not is_json_media_type(content_type):
+            message = f"The request body must be JSON, not {content_type}."
+            return error_response(415, "unsupported_media_type", message)
         return error_response(400, "invalid_json", "The request body must be a JSON object.")
     fields = validation_fields(errors)
     summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
@@ -86,8 +92,31 @@ async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed_methods(request: Request) -> str:
+    # Starlette's Allow names only the first route on the path; GET and PUT of one path are
+    # two routes here, so ask the router which methods fully match this path.
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)}
+        return error_response(405, "method_not_allowed", "Method Not Allowed", headers=headers)
+    if exc.status_code == 400:
+        # FastAPI's only 400: a body it could not parse at all (e.g. JSON nested too deeply).
+        return error_response(400, "invalid_json", "The request body must be a JSON object.")
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 

@@ -14,7 +14,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry import trace
 from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
-from strangler_shared import AioServiceTokenServerInterceptor
+from strangler_shared import (
+    AioMalformedRequestServerInterceptor,
+    AioServiceTokenServerInterceptor,
+)
 
 from rag.answers import retrieve_passages, traced_answer
 from rag.config import MAX_K, MAX_QUERY_CHARS, MAX_QUESTION_CHARS, Settings
@@ -23,6 +26,7 @@ from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
 from rag.streaming.events import ChatEvent
 
+MAX_CONCURRENT_RPCS = 256
 SERVICE_NAME = rag_pb2.DESCRIPTOR.services_by_name["RagService"].full_name
 
 
@@ -139,7 +143,15 @@ class RagGrpcServer:
 
 async def start_grpc_server(bind: str, token: str, servicer: RagServicer) -> RagGrpcServer:
     """Start RagService (token-protected), health and reflection on ``bind``."""
-    server = grpc.aio.server(interceptors=[AioServiceTokenServerInterceptor(token)])
+    server = grpc.aio.server(
+        interceptors=[
+            AioServiceTokenServerInterceptor(token),
+            AioMalformedRequestServerInterceptor(),
+        ],
+        # Past this many calls at once the server answers RESOURCE_EXHAUSTED, not an ever
+        # longer queue in front of the one event loop HTTP shares.
+        maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS,
+    )
     rag_pb2_grpc.add_RagServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -3,6 +3,7 @@
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from strangler_shared import WholeNumber
 
 from rag.config import MAX_K, MAX_QUESTION_CHARS
 from rag.faults import MAX_ADDED_LATENCY_SECONDS, MAX_TOKEN_DELAY_SECONDS
@@ -48,7 +49,10 @@ class ChatRequest(BaseModel):
     question: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)
     ]
-    k: int = Field(default=4, ge=1, le=MAX_K, description="How many articles to draw on.")
+    # 8.0 is an integer in JSON Schema; "8", true and 8.5 stay errors.
+    k: Annotated[int, WholeNumber] = Field(
+        default=4, ge=1, le=MAX_K, description="How many articles to draw on."
+    )
 
     def k_or(self, default: int) -> int:
         """Return ``k`` as the client sent it, or ``default`` when it was left out."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from strangler_shared import INT64_MAX
 from strangler_shared.webhook_intake import IntakeRefusal, check_event_fields
 
 from core.billing.models import BillingAccount, EventOutcome, ProcessedEvent, SubscriptionStatus
@@ -153,7 +154,8 @@ def _invoice_paid(account: BillingAccount, data_object: Mapping[str, Any]) -> st
 
 def _invoice_payment_failed(account: BillingAccount, data_object: Mapping[str, Any]) -> str:
     amount = data_object.get("amount_due")
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+    # The balance column is 64-bit: a larger amount is no amount this provider sends.
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= INT64_MAX:
         raise UnusableEventError(f"invalid amount_due {amount!r}")
     account.subscription_status = SubscriptionStatus.PAST_DUE
     account.balance_cents = amount

@@ -9,10 +9,12 @@ import json
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 from ninja.parser import Parser
+from strangler_shared import is_json_media_type
 
 from core.config.errors import error_response
 from core.customers.api import router as customers_router
@@ -28,11 +30,19 @@ class NotAJSONObjectError(ValueError):
     """The request body parsed as JSON but is not an object."""
 
 
+class UnsupportedMediaTypeError(Exception):
+    """The request body says it is something other than JSON."""
+
+
 class ObjectJSONParser(Parser):
     """Parse request bodies as JSON objects only; anything else is the client's error."""
 
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        """Return the body as a dict, or raise ValueError."""
+        """Return the body as a dict, or raise ValueError (or UnsupportedMediaTypeError)."""
+        # No Content-Type at all is read as JSON, as FastAPI does on rag's side of each route.
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if content_type and not is_json_media_type(content_type):
+            raise UnsupportedMediaTypeError(f"the request body must be JSON, not {content_type}")
         data = json.loads(request.body)
         if not isinstance(data, dict):
             raise NotAJSONObjectError("the request body must be a JSON object")
@@ -91,10 +101,24 @@ def _invalid_json(message: str) -> HttpResponse:
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     """Answer an HttpError raised by Ninja or a handler with its status in the envelope."""
-    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+    if isinstance(exc.__cause__, (UnsupportedMediaTypeError, SuspiciousOperation)):
+        return on_bad_request(request, exc.__cause__)
+    # RecursionError: JSON nested deeper than the parser goes.
+    if exc.status_code == 400 and isinstance(exc.__cause__, (ValueError, RecursionError)):
         return _invalid_json("the request body must be a JSON object")
     code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
     return error_response(exc.status_code, code, exc.message)
+
+
+@api.exception_handler(UnsupportedMediaTypeError)
+@api.exception_handler(SuspiciousOperation)
+def on_bad_request(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Answer 415 to a body that is not JSON, 413 to one too large, 400 to other bad requests."""
+    if isinstance(exc, UnsupportedMediaTypeError):
+        return error_response(415, "unsupported_media_type", str(exc))
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, "payload_too_large", "the request body is too large")
+    return error_response(400, "bad_request", "bad request")
 
 
 @api.exception_handler(Http404)

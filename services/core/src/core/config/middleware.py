@@ -7,6 +7,7 @@ every error a client can see must speak the project's envelope, not Django's HTM
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from strangler_shared import SERVICE_HEADER
 
@@ -50,6 +51,14 @@ class ErrorEnvelopeMiddleware:
         if not _needs_envelope(request, response):
             return response
         return _envelope_for(response)
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
+        """Answer 413 for a body over the upload limit read by a view outside the API."""
+        if isinstance(exception, RequestDataTooBig):
+            return error_response(413, "payload_too_large", "the request body is too large")
+        return None
 
 
 def _needs_envelope(request: HttpRequest, response: HttpResponseBase) -> bool:

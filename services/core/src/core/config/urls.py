@@ -19,5 +19,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("internal/", include("core.accounts.urls")),
 ]
 
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error
+
 if settings.DEBUG:
     urlpatterns += staticfiles_urlpatterns()

@@ -4,7 +4,8 @@ import json
 from typing import Annotated, Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
+from strangler_shared import INT64_MAX, INT64_MIN, AsciiInteger
 
 from core.config.errors import error_response
 from core.config.schemas import ErrorOut
@@ -12,6 +13,11 @@ from core.customers.services import CustomerNotFoundError, billing_state, get_cu
 from core.customers.suggestions import UpstreamError, fetch_suggestions
 
 router = Router(tags=["customers"])
+
+# Ids past int64 cannot exist in any database or in the gRPC contract: refuse them here.
+CustomerId = Annotated[
+    int, Path(ge=INT64_MIN, le=INT64_MAX, description="The customer's id."), AsciiInteger
+]
 
 
 class BillingOut(Schema):
@@ -53,7 +59,7 @@ class SuggestionsOut(Schema):
 
 
 @router.get("/customers/{customer_id}", response={200: CustomerOut, 404: ErrorOut, 422: ErrorOut})
-def read_customer(request: HttpRequest, customer_id: int) -> Any:
+def read_customer(request: HttpRequest, customer_id: CustomerId) -> Any:
     """Return one customer with its billing state."""
     try:
         customer = get_customer(customer_id)
@@ -81,8 +87,8 @@ def read_customer(request: HttpRequest, customer_id: int) -> Any:
 )
 def read_customer_suggestions(
     request: HttpRequest,
-    customer_id: int,
-    k: Annotated[int, Query(ge=1, le=50)] = 3,
+    customer_id: CustomerId,
+    k: Annotated[int, Query(ge=1, le=50), AsciiInteger] = 3,
 ) -> Any:
     """Return articles suggested for the customer, computed by the rag service."""
     try:

@@ -7,18 +7,17 @@ stale database connections itself before and after it runs, as Django does aroun
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
-from typing import Any
 
 import grpc
 from django.db import close_old_connections
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
-from strangler_shared.webhook_intake import IntakeRefusal, check_event_fields, parse_payload
+from strangler_shared.webhook_intake import IntakeRefusal, check_event_fields
 
 from core.billing.models import EventOutcome
 from core.billing.services import InvalidEventError, apply_event
 from core.customers.services import CustomerNotFoundError, get_customer
 from core.grpc.convert import change_message, customer_message
+from core.grpc.requests import InvalidRequestError, parse_payload, received_at
 from core.knowledge.services import InvalidCursorError, changes_after, decode_cursor
 
 logger = logging.getLogger(__name__)
@@ -77,28 +76,21 @@ class CoreServicer(core_pb2_grpc.CoreServiceServicer):
         self, request: core_pb2.ApplyEventRequest, context: grpc.ServicerContext
     ) -> core_pb2.ApplyEventResponse:
         """Apply one external event idempotently; INVALID_ARGUMENT for a malformed request."""
-        payload = _payload_or_abort(request, context)
-        received_at = (
-            request.received_at.ToDatetime(tzinfo=UTC) if request.HasField("received_at") else None
-        )
+        if not request.event_id or not request.type:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "event_id and type are required")
+        try:
+            # The intake paths' own rules first, so an event they acknowledged is never refused
+            # here; then the payload's depth and number ranges.
+            check_event_fields(request.event_id, request.type, request.source)
+            payload = parse_payload(request.payload)
+            when = received_at(request.received_at, request.HasField("received_at"))
+        except IntakeRefusal as refusal:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, refusal.message)
+        except InvalidRequestError as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         with database_scope():
             try:
-                result = apply_event(
-                    request.event_id, request.type, request.source, payload, received_at
-                )
+                result = apply_event(request.event_id, request.type, request.source, payload, when)
             except InvalidEventError as exc:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         return core_pb2.ApplyEventResponse(outcome=_OUTCOMES[result.outcome], detail=result.detail)
-
-
-def _payload_or_abort(
-    request: core_pb2.ApplyEventRequest, context: grpc.ServicerContext
-) -> dict[str, Any]:
-    # The same rules the intake paths apply before they answer a sender, so an event they
-    # acknowledged is never refused here.
-    try:
-        check_event_fields(request.event_id, request.type, request.source)
-        payload = parse_payload(request.payload)
-    except IntakeRefusal as refusal:
-        context.abort(grpc.StatusCode.INVALID_ARGUMENT, refusal.message)
-    return payload

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
+from strangler_shared import AsciiInteger, WholeNumber
 
 from core.config.errors import error_response
 from core.config.schemas import ErrorOut
@@ -21,6 +22,8 @@ from core.knowledge.streaming import (
 
 router = Router(tags=["knowledge"])
 
+# k as both sides of every route read it: ASCII digits, 1..50.
+KQuery = Annotated[int, Query(ge=1, le=50), AsciiInteger]
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 
 
@@ -50,7 +53,7 @@ class ChatIn(Schema):
     question: Annotated[
         str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=2000)
     ]
-    k: Annotated[int, Field(strict=True, ge=1, le=50)] = 4
+    k: Annotated[int, Field(strict=True, ge=1, le=50), WholeNumber] = 4
 
 
 class Source(Schema):
@@ -69,9 +72,7 @@ class ChatOut(Schema):
 
 
 @router.get("/search", response={200: SearchOut, 422: ErrorOut})
-def search(
-    request: HttpRequest, q: Query[SearchText], k: Annotated[int, Query(ge=1, le=50)] = 5
-) -> Any:
+def search(request: HttpRequest, q: Query[SearchText], k: KQuery = 5) -> Any:
     """Search the knowledge base; results match at least one query term, best score first."""
     hits = search_articles(q, k)
     results = [
@@ -103,22 +104,28 @@ _CHAT_STREAM_DOC = (
     response={
         200: ChatOut,
         400: ErrorOut,
+        413: ErrorOut,
+        415: ErrorOut,
         422: ErrorOut,
         500: ErrorOut,
         502: ErrorOut,
         504: ErrorOut,
     },
+    # Integer keys, as Ninja's own: a string "502" would sit beside 502 as a second key.
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": _CHAT_STREAM_DOC,
                 "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/ChatOut"}},
                     "text/event-stream": {"schema": {"type": "string"}},
                 },
             },
-            "502": _error_doc("The provider failed (provider_error; JSON answers only)."),
-            "504": _error_doc("The provider timed out (provider_timeout; JSON answers only)."),
+            400: _error_doc("The body is not a JSON object (invalid_json)."),
+            413: _error_doc("The body is over the upload limit (payload_too_large)."),
+            415: _error_doc("The body is not JSON (unsupported_media_type)."),
+            502: _error_doc("The provider failed (provider_error; JSON answers only)."),
+            504: _error_doc("The provider timed out (provider_timeout; JSON answers only)."),
         }
     },
 )
@@ -166,8 +173,8 @@ _RAG_STATUS = {rag_client.UNAVAILABLE: 503, rag_client.TIMEOUT: 503}
     response={200: RelatedOut, 404: ErrorOut, 422: ErrorOut, 502: ErrorOut, 503: ErrorOut},
     openapi_extra={
         "responses": {
-            "502": _error_doc("rag answered with an error (upstream_error)."),
-            "503": _error_doc(
+            502: _error_doc("rag answered with an error (upstream_error)."),
+            503: _error_doc(
                 "rag is unreachable (upstream_unavailable) or did not answer within "
                 "CORE_RAG_GRPC_TIMEOUT_SECONDS (upstream_timeout)."
             ),
@@ -177,7 +184,7 @@ _RAG_STATUS = {rag_client.UNAVAILABLE: 503, rag_client.TIMEOUT: 503}
 def read_related_articles(
     request: HttpRequest,
     reference: Annotated[str, Path(description="The article's id (digits) or its slug.")],
-    k: Annotated[int, Query(ge=1, le=50)] = 5,
+    k: KQuery = 5,
 ) -> Any:
     """Return the articles most related to one article, ranked by the rag service's search."""
     try:

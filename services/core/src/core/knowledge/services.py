@@ -12,9 +12,10 @@ import heapq
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q, QuerySet
+from strangler_shared import INT64_MAX, INT64_MIN
 
 from core.knowledge.models import Article, ArticleTombstone
 from core.knowledge.text import count_matches, query_terms, sentences, snippet
@@ -136,9 +137,13 @@ def decode_cursor(cursor: str) -> ChangeKey | None:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, changed_at, article_id = raw.split("|")
         key = ChangeKey(datetime.fromisoformat(changed_at), int(article_id))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        if version != _CURSOR_VERSION or key.changed_at.tzinfo is None:
+            raise InvalidCursorError("cursor is not a cursor of this feed")
+        # The query compares in UTC: an offset that leaves datetime's range is no cursor of ours.
+        key = ChangeKey(key.changed_at.astimezone(UTC), key.article_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         raise InvalidCursorError("cursor is not a cursor of this feed") from exc
-    if version != _CURSOR_VERSION or key.changed_at.tzinfo is None:
+    if not INT64_MIN <= key.article_id <= INT64_MAX:
         raise InvalidCursorError("cursor is not a cursor of this feed")
     return key
 

@@ -119,3 +119,15 @@ def test_an_event_without_id_or_type_is_refused(event_id: str, event_type: str) 
     with pytest.raises(InvalidEventError):
         apply_event(event_id, event_type, "stripe", {})
     assert not ProcessedEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_amount_past_64_bits_is_ignored_not_a_crash(make_customer: Any) -> None:
+    customer = make_customer()
+    reference = customer.billing.provider_customer_id
+    payload = {"data": {"object": {"customer": reference, "amount_due": 10**30}}}
+
+    result = apply_event("evt_huge", "invoice.payment_failed", "stripe", payload)
+
+    assert result.outcome == EventOutcome.IGNORED
+    assert "amount_due" in result.detail

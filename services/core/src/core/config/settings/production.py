@@ -8,16 +8,26 @@ from core.config.env import env_bool, env_int
 from core.config.settings.base import *  # noqa: F403
 from core.config.settings.base import DEBUG, SECRET_KEY
 
-if not SECRET_KEY or SECRET_KEY.startswith("django-insecure"):
+# Values copied from an example file or typed by hand: none of them is a secret.
+_PLACEHOLDERS = ("django-insecure", "change", "replace", "placeholder", "secret", "example")
+# A random key of 32+ characters uses far more distinct characters than this.
+_MIN_DISTINCT_CHARACTERS = 10
+
+if DEBUG:
+    raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
+if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value in production")
 if len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 32 characters in production")
-if DEBUG:
-    raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
 try:
     IDENTITY_SECRET = load_identity_secret()
 except InvalidSecretError as exc:
     raise ImproperlyConfigured(f"{exc} (production)") from exc
+if SECRET_KEY.lower().startswith(_PLACEHOLDERS) or len(set(SECRET_KEY)) < _MIN_DISTINCT_CHARACTERS:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is a placeholder, not a random value: generate one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
+    )
 
 # DJANGO_SECURE_SSL: the deployment terminates TLS in front of core (cookies only over HTTPS).
 _SECURE = env_bool("DJANGO_SECURE_SSL", False)

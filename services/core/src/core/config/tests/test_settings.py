@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-GOOD_KEY = "k" * 16 + "a-random-production-secret-key-value"
+GOOD_KEY = "kq3V9x-Lr7TzP2mW8nB4cY6hJ1fD5gS0aE"
 GOOD_IDENTITY = "i" * 16 + "a-random-identity-signing-key-value"
 
 
@@ -24,23 +24,43 @@ def _import_production(**env: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(
-    "env",
+    ("env", "says"),
     [
-        {},
-        {"DJANGO_SECRET_KEY": ""},
-        {"DJANGO_SECRET_KEY": "short"},
-        {"DJANGO_SECRET_KEY": "django-insecure-" + "x" * 40},
-        {"DJANGO_SECRET_KEY": GOOD_KEY, "DJANGO_DEBUG": "true"},
-        {"DJANGO_SECRET_KEY": GOOD_KEY},
-        {"DJANGO_SECRET_KEY": GOOD_KEY, "STRANGLER_IDENTITY_SECRET": "changeme"},
+        ({}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": ""}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "short"}, "at least 32 characters"),
+        ({"DJANGO_SECRET_KEY": "django-insecure-" + "x1y2z3" * 7}, "placeholder"),
+        ({"DJANGO_SECRET_KEY": "change-me-to-a-long-random-value-please"}, "placeholder"),
+        ({"DJANGO_SECRET_KEY": "Replace_With_Your_Own_Secret_Key_0123"}, "placeholder"),
+        ({"DJANGO_SECRET_KEY": "x" * 50}, "placeholder"),
+        ({"DJANGO_SECRET_KEY": "0123456701234567012345670123456701"}, "placeholder"),
+        ({"DJANGO_SECRET_KEY": GOOD_KEY, "DJANGO_DEBUG": "true"}, "DJANGO_DEBUG must be off"),
+        ({"DJANGO_SECRET_KEY": GOOD_KEY}, "STRANGLER_IDENTITY_SECRET"),
+        (
+            {"DJANGO_SECRET_KEY": GOOD_KEY, "STRANGLER_IDENTITY_SECRET": "changeme"},
+            "STRANGLER_IDENTITY_SECRET",
+        ),
     ],
-    ids=["unset", "empty", "short", "insecure", "debug", "no-identity-key", "placeholder-identity"],
+    ids=[
+        "unset",
+        "empty",
+        "short",
+        "insecure",
+        "change-me",
+        "replace",
+        "one-char",
+        "few",
+        "debug",
+        "no-identity-key",
+        "placeholder-identity",
+    ],
 )
-def test_production_refuses_unsafe_configuration(env: dict[str, str]) -> None:
+def test_production_refuses_unsafe_configuration(env: dict[str, str], says: str) -> None:
     result = _import_production(**env)
 
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
+    assert says in result.stderr
 
 
 def test_production_names_the_missing_identity_key() -> None:

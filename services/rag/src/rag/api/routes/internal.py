@@ -4,7 +4,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Depends
 
-from rag.api.routes.params import KParam
+from rag.api.routes.params import CustomerIdParam, KParam
 from rag.deps import CoreClientDep, FaultsDep, IndexDep, SettingsDep, require_service_token
 from rag.faults import FaultFlags
 from rag.schemas import ErrorResponse, FaultFlagsBody, SearchResult, SuggestionsResponse
@@ -28,7 +28,7 @@ router = APIRouter(
     },
 )
 async def read_customer_suggestions(
-    customer_id: int,
+    customer_id: CustomerIdParam,
     core: CoreClientDep,
     index: IndexDep,
     settings: SettingsDep,
@@ -52,7 +52,11 @@ async def read_faults(faults: FaultsDep) -> FaultFlagsBody:
 @router.put(
     "/faults",
     response_model=FaultFlagsBody,
-    responses={422: {"model": ErrorResponse, "description": "A flag out of range or unknown."}},
+    responses={
+        400: {"model": ErrorResponse, "description": "The body is not a JSON object."},
+        415: {"model": ErrorResponse, "description": "The body is not JSON."},
+        422: {"model": ErrorResponse, "description": "A flag out of range or unknown."},
+    },
 )
 async def replace_faults(body: FaultFlagsBody, faults: FaultsDep) -> FaultFlagsBody:
     """Replace the fault flags (``{}`` switches every fault off)."""

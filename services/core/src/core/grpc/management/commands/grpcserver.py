@@ -16,7 +16,12 @@ from strangler_shared import (
     shutdown_tracing,
 )
 
-from core.grpc.server import DEFAULT_MAX_WORKERS, BindError, start_server
+from core.grpc.server import (
+    DEFAULT_MAX_STREAM_SECONDS,
+    DEFAULT_MAX_WORKERS,
+    BindError,
+    start_server,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +36,18 @@ class Command(BaseCommand):
         parser.add_argument("--bind", default="127.0.0.1:50051", help="host:port to listen on")
         parser.add_argument("--max-workers", type=int, default=DEFAULT_MAX_WORKERS)
         parser.add_argument(
+            "--max-streams",
+            type=int,
+            default=None,
+            help="server streams open at once (default: half the workers)",
+        )
+        parser.add_argument(
+            "--max-stream-seconds",
+            type=float,
+            default=DEFAULT_MAX_STREAM_SECONDS,
+            help="longest life of one server stream",
+        )
+        parser.add_argument(
             "--grace", type=float, default=10.0, help="seconds calls in flight get on shutdown"
         )
 
@@ -41,7 +58,13 @@ class Command(BaseCommand):
         configure_logging("core")
         try:
             token = load_service_token()
-            running = start_server(options["bind"], token, options["max_workers"])
+            running = start_server(
+                options["bind"],
+                token,
+                options["max_workers"],
+                max_streams=options["max_streams"],
+                max_stream_seconds=options["max_stream_seconds"],
+            )
         except (InvalidSecretError, BindError) as exc:
             raise CommandError(str(exc)) from exc
         stop = threading.Event()

@@ -1,0 +1,86 @@
+"""An unknown Host header is a 400 in the envelope, even with DEBUG on and tracing outermost."""
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import RequestFactory, override_settings
+from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+from core.config.hosts import AllowedHostsGuard
+from core.config.paths import AsciiPathGuard
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def traced_app() -> Iterator[AllowedHostsGuard]:
+    """Core's WSGI app as gunicorn runs it: the tracing middleware outside every other one."""
+    instrumentor = DjangoInstrumentor()
+    instrumentor.instrument()
+    try:
+        yield AllowedHostsGuard(AsciiPathGuard(WSGIHandler()))
+    finally:
+        instrumentor.uninstrument()
+
+
+def _call(app: Any, **environ: str) -> tuple[str, dict[str, str], bytes]:
+    base = RequestFactory()._base_environ(PATH_INFO="/api/search", QUERY_STRING="q=x")
+    base.update(environ)
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        captured.update(status=status, headers=dict(headers))
+
+    body = b"".join(app(base, start_response))
+    return captured["status"], captured["headers"], body
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"HTTP_HOST": "evil.example"},
+        {"HTTP_HOST": ""},
+        {"HTTP_HOST": "a b"},
+        {"HTTP_HOST": "x" * 300},
+    ],
+    ids=["unknown", "empty", "invalid", "long"],
+)
+@override_settings(DEBUG=True)
+def test_an_unknown_host_is_400_json_even_in_debug(
+    traced_app: AllowedHostsGuard, environ: dict[str, str]
+) -> None:
+    status, headers, body = _call(traced_app, **environ)
+
+    assert status.startswith("400 ")
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["error"]["code"] == "bad_request"
+    assert headers["X-Service"] == "core"
+    assert b"Traceback" not in body and b"ALLOWED_HOSTS" not in body
+
+
+@override_settings(DEBUG=True)
+def test_http_1_0_without_host_falls_back_to_the_server_name(traced_app: Any) -> None:
+    environ = {"SERVER_NAME": "evil.example", "SERVER_PROTOCOL": "HTTP/1.0"}
+    status, _, body = _call(traced_app, **environ)
+
+    assert status.startswith("400 ")
+    assert json.loads(body)["error"]["code"] == "bad_request"
+
+
+def test_a_known_host_reaches_django(traced_app: AllowedHostsGuard) -> None:
+    status, _, body = _call(traced_app, HTTP_HOST="testserver", PATH_INFO="/healthz")
+
+    assert status.startswith("200 ")
+    assert json.loads(body) == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/api/articles/|V\xf1\x9b\xb5\x9e\x12/related", "/api/\xc3\xa9"])
+def test_a_path_that_is_not_ascii_is_404_json(traced_app: AllowedHostsGuard, path: str) -> None:
+    # PATH_INFO as a WSGI server passes it: the raw bytes, decoded as Latin-1.
+    status, _, body = _call(traced_app, HTTP_HOST="testserver", PATH_INFO=path)
+
+    assert status.startswith("404 ")
+    assert json.loads(body)["error"]["code"] == "not_found"
