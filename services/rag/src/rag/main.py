@@ -20,6 +20,7 @@ from strangler_shared import load_service_token, open_aio_channel
 from rag.api.main import api_router
 from rag.config import Settings, get_settings
 from rag.core_client import CoreClient
+from rag.docs import install_docs
 from rag.errors import SERVICE_NAME, install_error_handlers
 from rag.faults import FaultFlags, Faults
 from rag.grpc_server import RagServicer, start_grpc_server
@@ -107,6 +108,8 @@ def create_app(
         version="0.1.0",
         summary="Search and chat over the knowledge base, taken over from the monolith.",
         lifespan=lifespan,
+        # Served by install_docs with Swagger UI's files from this package, not a CDN.
+        docs_url=None,
     )
     app.state.settings = settings
     app.state.service_token = load_service_token()
@@ -128,4 +131,5 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(ServiceHeaderMiddleware, service=SERVICE_NAME)
     app.include_router(api_router)
+    install_docs(app)
     return app
