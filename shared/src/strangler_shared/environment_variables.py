@@ -23,6 +23,23 @@ A file holding the service token (Docker/Kubernetes secrets style), read when
 ``STRANGLER_SERVICE_TOKEN`` is not set.
 """
 
+STRANGLER_IDENTITY_SECRET = "STRANGLER_IDENTITY_SECRET"
+"""
+.. envvar:: STRANGLER_IDENTITY_SECRET
+
+The key that signs the user's identity core hands the gateway (``X-Identity``) and that every
+service behind the gateway checks it with. At least 32 characters, shared by core and the new
+services only (never by clients). ``make setup`` generates a random one into
+``var/secrets/identity-secret`` for local runs; it is never committed and has no default.
+"""
+
+STRANGLER_IDENTITY_SECRET_FILE = "STRANGLER_IDENTITY_SECRET_FILE"
+"""
+.. envvar:: STRANGLER_IDENTITY_SECRET_FILE
+
+A file holding the identity key, read when ``STRANGLER_IDENTITY_SECRET`` is not set.
+"""
+
 STRANGLER_LOG_FORMAT = "STRANGLER_LOG_FORMAT"
 """
 .. envvar:: STRANGLER_LOG_FORMAT
