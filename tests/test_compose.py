@@ -22,6 +22,7 @@ COLLECTOR_ENDPOINT = "http://otel-collector:4318"
 ONE_SHOT = {name for name, service in SERVICES.items() if service.get("restart") == "no"}
 SECRETS = {
     "STRANGLER_SERVICE_TOKEN",
+    "STRANGLER_IDENTITY_SECRET",
     "DJANGO_SECRET_KEY",
     "POSTGRES_PASSWORD",
     "STRIPE_WEBHOOK_SECRET",
@@ -239,3 +240,10 @@ def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
          "config", "--quiet"],
         check=True,
     )  # fmt: skip
+
+
+def test_core_and_rag_share_the_identity_key() -> None:
+    # core signs users' identities and rag checks them: both need the same key, nobody else.
+    for name in ("core", "core-grpc", "rag"):
+        environment = SERVICES[name]["environment"]
+        assert "STRANGLER_IDENTITY_SECRET" in environment, name

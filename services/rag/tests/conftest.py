@@ -27,6 +27,7 @@ from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_shared import ServiceTokenServerInterceptor
 
 TOKEN = "rag-tests-service-token-0123456789abcdefghij"
+IDENTITY_SECRET = b"rag-tests-identity-key-0123456789abcdefghij"
 
 SEED_ARTICLES = [
     (
@@ -214,6 +215,14 @@ def settings_for() -> SettingsFactory:
 def free_port_number() -> int:
     """A port nothing listens on (yet)."""
     return free_port()
+
+
+@pytest.fixture(autouse=True)
+def identity_secret(monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """Set the key core signs identities with (every app needs it to start)."""
+    monkeypatch.setenv("STRANGLER_IDENTITY_SECRET", IDENTITY_SECRET.decode())
+    monkeypatch.delenv("STRANGLER_IDENTITY_SECRET_FILE", raising=False)
+    return IDENTITY_SECRET
 
 
 @pytest.fixture

@@ -66,6 +66,7 @@ def core_env(config: StackConfig, secrets: DevSecrets) -> dict[str, str]:
         CORE_RAG_GRPC_TARGET=f"{_HOST}:{config.ports.rag_grpc}",
         STRIPE_WEBHOOK_SECRET=secrets.stripe_webhook_secret,
         CORE_ADMIN_PASSWORD=secrets.admin_password,
+        STRANGLER_IDENTITY_SECRET=secrets.identity_secret,
     )
     return env
 
@@ -142,6 +143,7 @@ def _core_http(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
 def _rag(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
     env = _common_env(config, secrets, "rag")
     env.update(
+        STRANGLER_IDENTITY_SECRET=secrets.identity_secret,
         RAG_CORE_GRPC_TARGET=f"{_HOST}:{config.ports.core_grpc}",
         RAG_GRPC_BIND=f"{_HOST}:{config.ports.rag_grpc}",
     )

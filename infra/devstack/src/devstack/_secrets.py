@@ -13,6 +13,7 @@ class DevSecrets:
     stripe_webhook_secret: str
     django_secret_key: str
     admin_password: str
+    identity_secret: str
 
 
 _GENERATORS = {
@@ -20,6 +21,8 @@ _GENERATORS = {
     "stripe-webhook-secret": lambda: "whsec_" + secrets.token_hex(24),
     "django-secret-key": lambda: secrets.token_urlsafe(50),
     "admin-password": lambda: secrets.token_urlsafe(12),
+    # Core signs users' identities with it; rag checks them. Never given to the gateway.
+    "identity-secret": lambda: secrets.token_urlsafe(32),
 }
 
 
@@ -42,4 +45,5 @@ def ensure_secrets(var: Path) -> DevSecrets:
         stripe_webhook_secret=values["stripe-webhook-secret"],
         django_secret_key=values["django-secret-key"],
         admin_password=values["admin-password"],
+        identity_secret=values["identity-secret"],
     )

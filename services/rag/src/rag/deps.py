@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
+from strangler_shared.identity import IDENTITY_HEADER, Identity, IdentityError, verify_identity
 
 from rag.config import Settings, get_settings
 from rag.core_client import CoreClient
@@ -83,6 +84,36 @@ def require_service_token(
         )
 
 
+async def get_identity(request: Request) -> Identity | None:
+    """Return the user the gateway vouched for (``X-Identity``), None for an anonymous request.
+
+    Only a token signed with the identity key counts: a forged, altered or expired one is 401,
+    never read as anonymous, so a mistake upstream is loud rather than a silent downgrade.
+    """
+    token = request.headers.get(IDENTITY_HEADER, "")
+    if not token:
+        return None
+    try:
+        return verify_identity(token, secret=request.app.state.identity_secret)
+    except IdentityError as error:
+        raise ApiError(
+            401, "invalid_identity", f"The identity could not be trusted: {error.reason}."
+        ) from error
+
+
+async def require_user(
+    identity: Annotated[Identity | None, Depends(get_identity)],
+) -> Identity:
+    """Return the signed-in user; refuse (401) a request without one."""
+    if identity is None:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "This route needs a signed-in user: sign in through the gateway.",
+        )
+    return identity
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[ArticleIndex, Depends(get_index)]
 CoreClientDep = Annotated[CoreClient, Depends(get_core_client)]
@@ -90,3 +121,5 @@ SyncDep = Annotated[KnowledgeBaseSync | None, Depends(get_sync)]
 ProviderDep = Annotated[AnswerProvider, Depends(get_provider)]
 TracerDep = Annotated[trace.Tracer, Depends(get_tracer)]
 FaultsDep = Annotated[Faults, Depends(get_faults)]
+OptionalUserDep = Annotated[Identity | None, Depends(get_identity)]
+CurrentUserDep = Annotated[Identity, Depends(require_user)]

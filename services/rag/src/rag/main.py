@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 from opentelemetry import trace
 from strangler_shared import load_service_token, open_aio_channel
+from strangler_shared.identity import load_identity_secret
 
 from rag.api.main import api_router
 from rag.config import Settings, get_settings
@@ -98,7 +99,8 @@ def create_app(
     tracer_provider: trace.TracerProvider | None = None,
     retriever: Retriever | None = None,
 ) -> FastAPI:
-    """Build the app; refuse to (raise ``InvalidSecretError``) without a valid service token.
+    """Build the app; refuse to (raise ``InvalidSecretError``) without a valid service token
+    or identity key.
 
     ``tracer_provider`` defaults to the global one; ``retriever`` to the one the settings name.
     """
@@ -113,6 +115,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.service_token = load_service_token()
+    # The key core signs users' identities with: only what it signed counts as a user here.
+    app.state.identity_secret = load_identity_secret()
     app.state.index = ArticleIndex(retriever=retriever or build_retriever(settings))
     app.state.tracer = trace.get_tracer("rag", tracer_provider=tracer_provider)
     app.state.faults = Faults(

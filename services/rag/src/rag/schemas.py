@@ -90,6 +90,13 @@ class HealthResponse(BaseModel):
     articles: int
 
 
+class CurrentUser(BaseModel):
+    """The signed-in user, as core vouched for them through the gateway."""
+
+    user_id: str = Field(description="The user's id in the monolith.")
+    staff: bool = Field(description="Whether the user may use staff-only actions.")
+
+
 class ErrorDetail(BaseModel):
     """What went wrong: a machine-readable code, a human message, per-field messages."""
 

@@ -8,6 +8,8 @@ import os
 from collections.abc import Collection
 
 from django.core.exceptions import ImproperlyConfigured
+from strangler_shared import InvalidSecretError
+from strangler_shared.identity import load_identity_secret
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -75,3 +77,11 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def identity_secret_from_env() -> bytes:
+    """Return the identity key, or empty bytes when it is missing or weak (nothing gets signed)."""
+    try:
+        return load_identity_secret()
+    except InvalidSecretError:
+        return b""

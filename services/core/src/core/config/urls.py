@@ -1,9 +1,10 @@
-"""The monolith's URL table: admin, the legacy public API, the legacy webhook view, health."""
+"""The monolith's URL table: admin, the legacy public API, the legacy webhook view, health, and
+the internal session check the gateway makes."""
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.staticfiles.urls import staticfiles_urlpatterns
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from core.billing.views import stripe_webhook
 from core.config import views
@@ -15,6 +16,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("webhooks/stripe", stripe_webhook, name="stripe-webhook"),
+    path("internal/", include("core.accounts.urls")),
 ]
 
 if settings.DEBUG:

@@ -8,7 +8,15 @@ from typing import Any
 
 import dj_database_url
 
-from core.config.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from core.config.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    identity_secret_from_env,
+)
 
 # services/core/ — the service's directory in the source tree.
 SERVICE_DIR = Path(__file__).resolve().parents[4]
@@ -37,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "core.accounts",
     "core.customers",
     "core.billing",
     "core.knowledge",
@@ -175,6 +184,16 @@ CORE_CHAT_OPENAI_API_KEY = env_str("CORE_CHAT_OPENAI_API_KEY")
 # STRIPE_WEBHOOK_SECRET: the signing secret ("whsec_...") of the legacy /webhooks/stripe view.
 # Unset: the view answers 503 rather than accepting unsigned events.
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+
+# STRANGLER_IDENTITY_SECRET (or STRANGLER_IDENTITY_SECRET_FILE): the key that signs the identity
+# core hands the gateway for the services behind it (strangler_shared.identity); shared with
+# those services only. Unset: /internal/auth/session answers 503. Production refuses to start
+# without a strong one.
+IDENTITY_SECRET = identity_secret_from_env()
+
+# CORE_IDENTITY_TTL_SECONDS: how long a signed identity stays valid (the gateway caches the
+# session check for a few seconds, well inside this).
+IDENTITY_TTL_SECONDS = env_int("CORE_IDENTITY_TTL_SECONDS", 60)
 
 # CORE_ADMIN_PASSWORD: when set, `manage.py seed` creates (or updates) the superuser "admin".
 CORE_ADMIN_PASSWORD = env_str("CORE_ADMIN_PASSWORD")

@@ -1,6 +1,8 @@
-"""Settings for a real deployment: refuses to start without a secret key or with debug on."""
+"""Settings for a real deployment: refuses to start without its secrets or with debug on."""
 
 from django.core.exceptions import ImproperlyConfigured
+from strangler_shared import InvalidSecretError
+from strangler_shared.identity import load_identity_secret
 
 from core.config.env import env_bool, env_int
 from core.config.settings.base import *  # noqa: F403
@@ -12,6 +14,10 @@ if len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 32 characters in production")
 if DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
+try:
+    IDENTITY_SECRET = load_identity_secret()
+except InvalidSecretError as exc:
+    raise ImproperlyConfigured(f"{exc} (production)") from exc
 
 # DJANGO_SECURE_SSL: the deployment terminates TLS in front of core (cookies only over HTTPS).
 _SECURE = env_bool("DJANGO_SECURE_SSL", False)

@@ -20,3 +20,4 @@ CORE_CHAT_PROVIDER = "extractive"
 CORE_CHAT_OPENAI_API_KEY = ""
 STRIPE_WEBHOOK_SECRET = "whsec_test_secret_for_the_legacy_view"  # noqa: S105
 CORE_ADMIN_PASSWORD = ""
+IDENTITY_SECRET = b"test-identity-secret-0123456789abcdefghijklmnop"

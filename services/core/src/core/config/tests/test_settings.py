@@ -7,10 +7,15 @@ import sys
 import pytest
 
 GOOD_KEY = "k" * 16 + "a-random-production-secret-key-value"
+GOOD_IDENTITY = "i" * 16 + "a-random-identity-signing-key-value"
 
 
 def _import_production(**env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "STRANGLER_IDENTITY_SECRET"))
+    }
     clean.update(env)
     code = "import core.config.settings.production as s; print(s.DEBUG)"
     return subprocess.run(
@@ -26,8 +31,10 @@ def _import_production(**env: str) -> subprocess.CompletedProcess[str]:
         {"DJANGO_SECRET_KEY": "short"},
         {"DJANGO_SECRET_KEY": "django-insecure-" + "x" * 40},
         {"DJANGO_SECRET_KEY": GOOD_KEY, "DJANGO_DEBUG": "true"},
+        {"DJANGO_SECRET_KEY": GOOD_KEY},
+        {"DJANGO_SECRET_KEY": GOOD_KEY, "STRANGLER_IDENTITY_SECRET": "changeme"},
     ],
-    ids=["unset", "empty", "short", "insecure", "debug"],
+    ids=["unset", "empty", "short", "insecure", "debug", "no-identity-key", "placeholder-identity"],
 )
 def test_production_refuses_unsafe_configuration(env: dict[str, str]) -> None:
     result = _import_production(**env)
@@ -36,8 +43,14 @@ def test_production_refuses_unsafe_configuration(env: dict[str, str]) -> None:
     assert "ImproperlyConfigured" in result.stderr
 
 
-def test_production_starts_with_a_real_key_and_debug_off() -> None:
+def test_production_names_the_missing_identity_key() -> None:
     result = _import_production(DJANGO_SECRET_KEY=GOOD_KEY)
+
+    assert "STRANGLER_IDENTITY_SECRET is not set" in result.stderr
+
+
+def test_production_starts_with_a_real_key_and_debug_off() -> None:
+    result = _import_production(DJANGO_SECRET_KEY=GOOD_KEY, STRANGLER_IDENTITY_SECRET=GOOD_IDENTITY)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
