@@ -21,6 +21,7 @@ class Ports:
     webhooks: int = 8002
     traces: int = 4318
     shadow: int = 8090
+    console: int = 8091
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,30 @@ def _shadow(
     )
 
 
+def _console(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+    port = config.ports.console
+    argv = [
+        sys.executable, "-m", "strangler_gateway.console", "serve",
+        "--host", _HOST,
+        "--port", str(port),
+        "--routes", str(config.routes),
+        "--prefix", str(config.nginx_prefix),
+        "--shadow-db", str(config.data_dir / "shadow.sqlite3"),
+        "--faults", f"rag=http://{_HOST}:{config.ports.rag_http}",
+    ]  # fmt: skip
+    env = _common_env(config, secrets, "console")
+    # The console verifies the identity the gateway passes on, so it needs core's signing key.
+    env["STRANGLER_IDENTITY_SECRET"] = secrets.identity_secret
+    return ProcessSpec(
+        name="console",
+        argv=argv,
+        env=env,
+        ready=HttpReady(f"http://{_HOST}:{port}/healthz"),
+        url=f"http://{_HOST}:{port}/console/",
+        marker="strangler_gateway.console",
+    )
+
+
 def _gateway(config: StackConfig, secrets: DevSecrets, nginx_argv: list[str]) -> ProcessSpec:
     port = config.ports.gateway
     return ProcessSpec(
@@ -239,5 +263,6 @@ def build_specs(
         _rag(config, secrets),
         _webhooks(config, secrets),
         _shadow(config, secrets, upstreams),
+        _console(config, secrets),
         _gateway(config, secrets, nginx_argv),
     ]
