@@ -5,11 +5,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from strangler_gateway._status import ConfigHeader, served_config
-from strangler_gateway.control import set_route_mode
 from strangler_gateway.errors import NginxConfigError, NginxError, RouteTableError
-from strangler_gateway.nginx import apply, exclusive, running_pid
-from strangler_gateway.routes import load_route_table
+from strangler_gateway.nginx.process import apply, exclusive, running_pid
+from strangler_gateway.nginx.status import ConfigHeader, served_config
+from strangler_gateway.routetable import load_route_table
+from strangler_gateway.traffic.control import set_route_mode
 
 from .conftest import MakeGateway, table_text
 

@@ -1,9 +1,9 @@
 """The promotion ladder: one step at a time, never past migrated, rollback from anywhere."""
 
 import pytest
-from strangler_gateway.control import LADDER, Step, next_step
 from strangler_gateway.errors import GatewayError
-from strangler_gateway.routes import Mode, Route
+from strangler_gateway.routetable import Mode, Route
+from strangler_gateway.traffic.control import LADDER, Step, next_step
 
 
 def _route(mode: Mode, percent: int | None = None) -> Route:

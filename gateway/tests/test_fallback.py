@@ -5,7 +5,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from strangler_gateway.nginx import apply
+from strangler_gateway.nginx.process import apply
 from strangler_gateway.testing import EchoUpstream, RunningGateway
 
 from .conftest import MakeGateway

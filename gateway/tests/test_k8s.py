@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 from strangler_gateway.k8s import API_VERSION, render_k8s, render_k8s_objects
-from strangler_gateway.routes import RouteTable, load_route_table, parse_route_table
+from strangler_gateway.routetable import RouteTable, load_route_table, parse_route_table
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "gateway" / "routes.toml"

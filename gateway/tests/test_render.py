@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from strangler_gateway.errors import GatewayError, NginxConfigError
-from strangler_gateway.nginx import check
-from strangler_gateway.render import render_nginx_config
-from strangler_gateway.routes import load_route_table, parse_route_table
+from strangler_gateway.nginx.process import check
+from strangler_gateway.nginx.render import render_nginx_config
+from strangler_gateway.routetable import load_route_table, parse_route_table
 
 from .conftest import table_text
 

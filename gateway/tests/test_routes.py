@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from strangler_gateway.errors import RouteTableError
-from strangler_gateway.routes import Compare, Match, Mode, load_route_table, parse_route_table
+from strangler_gateway.routetable import Compare, Match, Mode, load_route_table, parse_route_table
 
 SHIPPED = Path(__file__).resolve().parents[1] / "routes.toml"
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from strangler_gateway.routes import Mode, Route
-from strangler_gateway.stats import route_stats, sample_ratio_mismatch
+from strangler_gateway.routetable import Mode, Route
+from strangler_gateway.traffic.stats import route_stats, sample_ratio_mismatch
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 CANARY = Route("search", "/api/search", "core", "rag", Mode.CANARY, percent=30)

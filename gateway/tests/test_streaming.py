@@ -12,9 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from strangler_gateway.control import set_route_mode
-from strangler_gateway.loadgen import Load
-from strangler_gateway.nginx import apply
+from strangler_gateway.nginx.process import apply
 from strangler_gateway.testing import (
     EchoUpstream,
     Reply,
@@ -22,6 +20,8 @@ from strangler_gateway.testing import (
     SseUpstream,
     running_gateway,
 )
+from strangler_gateway.tools.loadgen import Load
+from strangler_gateway.traffic.control import set_route_mode
 
 TOKENS = 20
 REQUESTS = 5000

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from devstack import Stack
-from strangler_gateway.routes import load_route_table
+from strangler_gateway.routetable import load_route_table
 from strangler_gateway.testing import read_access_log
 
 

@@ -2,7 +2,7 @@
 
 A bounded load (6,000 requests from four keep-alive clients, over 200 users) runs against the
 real core and rag through the real nginx while the route flips between all-legacy and all-new.
-The clients behave as HTTP clients do (see ``strangler_gateway.loadgen``); a request counts as
+The clients behave as HTTP clients do (see ``strangler_gateway.tools.loadgen``); a request counts as
 failed if it gets no answer or an answer other than 200.
 
 Meanwhile one SSE chat answer, opened on rag before the first shift, streams through every
@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Stack
-from strangler_gateway.loadgen import Load
+from strangler_gateway.tools.loadgen import Load
 
 pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("restore_routes")]
 

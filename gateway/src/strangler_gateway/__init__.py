@@ -4,17 +4,19 @@
 nginx config (and Gateway API routes), checks it with ``nginx -t`` and swaps it into a running
 gateway without dropping a request. The local runner and the cross-service tests use the names
 exported here.
+
+The parts, one folder each:
+
+- ``routetable/``: routes.toml into validated objects, and editing it in place.
+- ``nginx/``: the nginx config (canary split, fallback, trace context, gRPC) and the nginx process.
+- ``traffic/``: changing a route's mode (the promotion ladder, rollback) and its per-side stats
+  with the sample ratio mismatch check.
+- ``shadow/``: the shadow comparator that compares legacy and new answers.
+- ``cli/``: the ``strangler`` command, one module per command group.
+- ``tools/``: the benchmark and the load generator.
+- ``k8s``: the table as Gateway API routes; ``errors``: the package's exceptions.
 """
 
-from strangler_gateway.control import (
-    LADDER,
-    ModeChange,
-    Step,
-    next_step,
-    promote_route,
-    rollback_route,
-    set_route_mode,
-)
 from strangler_gateway.errors import GatewayError, NginxConfigError, NginxError, RouteTableError
 from strangler_gateway.k8s import render_k8s, render_k8s_objects
 from strangler_gateway.nginx import (
@@ -25,10 +27,10 @@ from strangler_gateway.nginx import (
     find_nginx,
     nginx_argv,
     reload_running,
+    render_nginx_config,
     running_pid,
 )
-from strangler_gateway.render import render_nginx_config
-from strangler_gateway.routes import (
+from strangler_gateway.routetable import (
     Compare,
     GrpcRoute,
     Mode,
@@ -37,7 +39,19 @@ from strangler_gateway.routes import (
     Upstream,
     load_route_table,
 )
-from strangler_gateway.stats import RouteStats, SrmVerdict, route_stats, sample_ratio_mismatch
+from strangler_gateway.traffic import (
+    LADDER,
+    ModeChange,
+    RouteStats,
+    SrmVerdict,
+    Step,
+    next_step,
+    promote_route,
+    rollback_route,
+    route_stats,
+    sample_ratio_mismatch,
+    set_route_mode,
+)
 
 __all__ = [
     "LADDER",

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from strangler_gateway.routes import GrpcRoute, Match, Mode, Route, RouteTable
+from strangler_gateway.routetable import GrpcRoute, Match, Mode, Route, RouteTable
 
 __all__ = ["API_VERSION", "render_k8s", "render_k8s_objects"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from strangler_gateway._doubles import EchoUpstream, Received, SseUpstream
-from strangler_gateway.nginx import Nginx, apply
+from strangler_gateway.nginx.process import Nginx, apply
 
 __all__ = [
     "EchoUpstream",

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from strangler_gateway import cli
-from strangler_gateway.commands import all_commands
+from strangler_gateway.cli.registry import all_commands
+from strangler_gateway.cli.shadow import SHADOW_COMMAND, parse_window
 from strangler_gateway.shadow import (
     Compare,
     Comparison,
@@ -15,7 +16,6 @@ from strangler_gateway.shadow import (
     ShadowError,
     shadow_report,
 )
-from strangler_gateway.shadow.command import SHADOW_COMMAND, parse_window
 from strangler_gateway.shadow.models import MISSING
 from strangler_gateway.shadow.store import ShadowStore
 

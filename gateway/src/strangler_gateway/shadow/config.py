@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strangler_gateway.errors import RouteTableError
-from strangler_gateway.routes import ADDRESS, Compare, RouteTable, load_route_table
+from strangler_gateway.routetable import ADDRESS, Compare, RouteTable, load_route_table
 from strangler_gateway.shadow.models import ShadowError
 from strangler_gateway.shadow.rules import DEFAULT_MIN_OVERLAP
 

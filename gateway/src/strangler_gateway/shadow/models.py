@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from strangler_gateway.errors import GatewayError
-from strangler_gateway.routes import Compare
+from strangler_gateway.routetable import Compare
 
 __all__ = ["Comparison", "Outcome", "PathDiff", "ShadowError"]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strangler_gateway.routes import Compare
+from strangler_gateway.routetable import Compare
 from strangler_gateway.shadow.models import Outcome, PathDiff, ShadowError
 from strangler_gateway.shadow.store import connect
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from strangler_gateway.routes import Compare
+from strangler_gateway.routetable import Compare
 from strangler_gateway.shadow._documents import Answer, differing_paths, is_under, pattern_of
 from strangler_gateway.shadow.models import MISSING, Outcome, PathDiff
 

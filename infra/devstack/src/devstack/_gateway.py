@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import strangler_gateway
-from strangler_gateway.layout import Layout
+from strangler_gateway.nginx.layout import Layout
 
 from devstack._config import StackConfig
 

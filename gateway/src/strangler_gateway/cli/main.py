@@ -2,20 +2,20 @@
 
 Every command that changes traffic goes through the same path (edit routes.toml, render,
 ``nginx -t``, atomic swap, graceful reload), and a refusal is one line on stderr with a non-zero
-exit, never a traceback. Commands are entries in ``commands.COMMANDS``; a new one is a function and
-an entry there. Exit codes (``commands.Exit``): 0 ok, 1 refused (the message says why), 2 a wrong
+exit, never a traceback. Commands are entries in ``registry.COMMANDS``; a new one is a function and
+an entry there. Exit codes (``command.Exit``): 0 ok, 1 refused (the message says why), 2 a wrong
 command line, 3 ``stats`` found a sample ratio mismatch.
 """
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
 
-from strangler_gateway.commands import Context, Exit, all_commands
+from strangler_gateway.cli.command import Context, Exit
+from strangler_gateway.cli.registry import all_commands
 from strangler_gateway.errors import GatewayError
 
 __all__ = ["build_parser", "main"]
@@ -86,7 +86,3 @@ def _refuse(message: str) -> int:
     line = " ".join(message.split())
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"strangler: {line}", markup=False)
     return Exit.REFUSED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,46 +1,38 @@
-"""The commands of ``strangler``: each a function of the parsed arguments and a Context.
+"""The route-table commands of ``strangler``: show the table, render it, check it, serve it.
 
-Kept apart from the parser so that a new command is a function and a ``Command`` entry; the
-traffic commands live in ``_traffic_commands``. Optional parts of the package bring their own
-commands (``strangler shadow``, from the shadow comparator) through ``all_commands``.
+``routes``, ``render``, ``check``, ``k8s`` and ``serve`` read the table and never move traffic;
+the commands that do are in ``cli.traffic``.
 """
 
 import argparse
-import importlib
-import importlib.util
 import os
 import tempfile
 from pathlib import Path
 
 from rich.table import Table
 
-from strangler_gateway._command import Command, Context, Exit
-from strangler_gateway._traffic_commands import (
-    LADDER_TEXT,
-    apply_table,
-    mode_arguments,
-    promote,
-    rollback,
-    route_argument,
-    set_mode,
-    shift,
-    shift_arguments,
-    stats,
-    stats_arguments,
-)
+from strangler_gateway.cli.command import Context, Exit
 from strangler_gateway.errors import GatewayError
 from strangler_gateway.k8s import render_k8s
-from strangler_gateway.layout import Layout
-from strangler_gateway.nginx import apply, check, nginx_argv, render_live
-from strangler_gateway.routes import Match, Mode, Route
+from strangler_gateway.nginx.layout import Layout
+from strangler_gateway.nginx.process import apply, check, nginx_argv, render_live
+from strangler_gateway.routetable import Match, Mode, Route
 
-__all__ = ["COMMANDS", "Command", "Context", "Exit", "all_commands"]
+__all__ = [
+    "check_config",
+    "k8s",
+    "k8s_arguments",
+    "list_routes",
+    "no_arguments",
+    "render",
+    "render_arguments",
+    "serve",
+    "serve_arguments",
+]
 
-# Optional commands: (module, attribute), wired in when the module is installed.
-_OPTIONAL = (("strangler_gateway.shadow.command", "SHADOW_COMMAND"),)
 
-
-def _no_arguments(parser: argparse.ArgumentParser) -> None:
+def no_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add nothing: the command takes only the global options."""
     return None
 
 
@@ -70,7 +62,8 @@ def _path(route: Route) -> str:
     return f"= {route.path}" if route.match is Match.EXACT else route.path
 
 
-def _render_arguments(parser: argparse.ArgumentParser) -> None:
+def render_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``render`` command's options."""
     parser.add_argument("--out", type=Path, help="write the config here instead of stdout")
 
 
@@ -105,7 +98,8 @@ def check_config(args: argparse.Namespace, ctx: Context) -> int:
     return Exit.OK
 
 
-def _k8s_arguments(parser: argparse.ArgumentParser) -> None:
+def k8s_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``k8s`` command's options."""
     parser.add_argument("--out", type=Path, help="write the manifests here instead of stdout")
     parser.add_argument("--namespace", default="strangler", help="namespace of the routes")
     parser.add_argument("--gateway", default="strangler-gateway", help="the parent Gateway")
@@ -118,7 +112,8 @@ def k8s(args: argparse.Namespace, ctx: Context) -> int:
     return Exit.OK
 
 
-def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+def serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``serve`` command's options."""
     parser.add_argument("--listen", help="address to listen on, e.g. 0.0.0.0:8080")
     parser.add_argument("--grpc-listen", help="address of the gRPC listener, e.g. 0.0.0.0:9090")
     parser.add_argument(
@@ -153,44 +148,3 @@ def serve(args: argparse.Namespace, ctx: Context) -> int:
     argv = nginx_argv(ctx.prefix)
     os.execv(argv[0], argv)  # noqa: S606 - the argv is ours, no shell involved
     return Exit.REFUSED  # not reached: execv replaces the process
-
-
-COMMANDS: list[Command] = [
-    Command("routes", "show the route table", _no_arguments, list_routes),
-    Command("render", "print the nginx config rendered from the table", _render_arguments, render),
-    Command("check", "render the table and run nginx -t on it", _no_arguments, check_config),
-    Command(
-        "apply",
-        "validate the table as edited, check it with nginx -t and reload the gateway with it",
-        _no_arguments,
-        apply_table,
-    ),
-    Command("shift", "send PERCENT percent of a route's users to new", shift_arguments, shift),
-    Command("mode", "set a route's mode", mode_arguments, set_mode),
-    Command("promote", f"move a route one step up: {LADDER_TEXT}", route_argument, promote),
-    Command(
-        "rollback", "send every request of a route back to legacy, now", route_argument, rollback
-    ),
-    Command(
-        "stats",
-        "requests, error rate and latency per side, with the sample-ratio-mismatch check",
-        stats_arguments,
-        stats,
-    ),
-    Command("k8s", "render the table as Gateway API HTTPRoutes", _k8s_arguments, k8s),
-    Command(
-        "serve",
-        "render for given addresses and run nginx in the foreground",
-        _serve_arguments,
-        serve,
-    ),
-]
-
-
-def all_commands() -> list[Command]:
-    """Return the gateway's commands and those of the optional parts that are installed."""
-    commands = list(COMMANDS)
-    for module, attribute in _OPTIONAL:
-        if importlib.util.find_spec(module) is not None:
-            commands.append(getattr(importlib.import_module(module), attribute))
-    return commands

@@ -9,10 +9,10 @@ HTTP error pages, which they do not.
 
 from nginx.config.api import Block, EmptyBlock, KeyMultiValueOption, Location
 
-from strangler_gateway._directives import add_headers, repeated, sets
-from strangler_gateway._tracecontext import GRPC_LOG, upstream_context
-from strangler_gateway.layout import Layout
-from strangler_gateway.routes import GrpcRoute, RouteTable
+from strangler_gateway.nginx.directives import add_headers, repeated, sets
+from strangler_gateway.nginx.layout import Layout
+from strangler_gateway.nginx.tracecontext import GRPC_LOG, upstream_context
+from strangler_gateway.routetable import GrpcRoute, RouteTable
 
 __all__ = ["grpc_server"]
 

@@ -1,6 +1,6 @@
 """The route table's objects: routes, upstreams, gRPC routes and table-wide settings.
 
-Frozen, validated values: ``_parse`` builds them from routes.toml and nothing else creates them
+Frozen, validated values: ``parse`` builds them from routes.toml and nothing else creates them
 from user input, so every consumer (the renderer, the CLI, the Kubernetes manifests, the shadow
 comparator) can trust them.
 """

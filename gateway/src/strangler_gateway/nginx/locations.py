@@ -16,9 +16,9 @@ from collections.abc import Sequence
 
 from nginx.config.api import EmptyBlock, KeyOption, Location
 
-from strangler_gateway._directives import add_headers, error_json, if_return, repeated, sets
-from strangler_gateway._tracecontext import upstream_context
-from strangler_gateway.routes import Match, Mode, Route, RouteTable
+from strangler_gateway.nginx.directives import add_headers, error_json, if_return, repeated, sets
+from strangler_gateway.nginx.tracecontext import upstream_context
+from strangler_gateway.routetable import Match, Mode, Route, RouteTable
 
 __all__ = [
     "DECISION_HEADERS",

@@ -13,7 +13,8 @@ from tomlkit.exceptions import TOMLKitError
 from tomlkit.items import Table
 
 from strangler_gateway.errors import RouteTableError
-from strangler_gateway.routes import Mode, Route, parse_route_table
+from strangler_gateway.routetable.load import parse_route_table
+from strangler_gateway.routetable.model import Mode, Route
 
 __all__ = ["RouteChange", "change_route_mode"]
 

@@ -5,8 +5,9 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import replace
 
-from strangler_gateway._fields import Section, get_bool, get_int, get_str, get_str_list
-from strangler_gateway._model import (
+from strangler_gateway.errors import RouteTableError
+from strangler_gateway.routetable.fields import Section, get_bool, get_int, get_str, get_str_list
+from strangler_gateway.routetable.model import (
     ADDRESS,
     RESERVED_PREFIXES,
     Compare,
@@ -18,8 +19,7 @@ from strangler_gateway._model import (
     RouteTable,
     Upstream,
 )
-from strangler_gateway._source import SourceMap
-from strangler_gateway.errors import RouteTableError
+from strangler_gateway.routetable.source import SourceMap
 
 __all__ = ["parse_table"]
 

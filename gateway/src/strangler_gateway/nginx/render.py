@@ -9,8 +9,8 @@ it into nginx's own primitives, so the gateway is plain nginx with no code on th
   header force a side (``_override``, ``_target``), name the upstream block for that side
   (``_upstream``), and say whether a request is guarded by the legacy fallback (``_guard``) or
   sampled for the shadow comparator (``_sampled``);
-- the locations (``_locations``), the trace context and access log (``_tracecontext``) and the gRPC
-  listener (``_grpc``) are built in modules of their own.
+- the locations (``locations``), the trace context and access log (``tracecontext``) and the gRPC
+  listener (``grpc``) are built in modules of their own.
 """
 
 import hashlib
@@ -21,9 +21,11 @@ from pathlib import Path
 from nginx.config.api import Block, Comment, EmptyBlock, Location
 from nginx.config.api.options import KeyValuesMultiLines
 
-from strangler_gateway._directives import BUCKETS, error_json, header_var, sets, split_clients
-from strangler_gateway._grpc import grpc_server
-from strangler_gateway._locations import (
+from strangler_gateway.errors import GatewayError
+from strangler_gateway.nginx.directives import BUCKETS, error_json, header_var, sets, split_clients
+from strangler_gateway.nginx.grpc import grpc_server
+from strangler_gateway.nginx.layout import TEMP_KINDS, Layout
+from strangler_gateway.nginx.locations import (
     GATEWAY_DECISION,
     TIMEOUT,
     UNAVAILABLE,
@@ -33,10 +35,8 @@ from strangler_gateway._locations import (
     route_locations,
     viewer_locations,
 )
-from strangler_gateway._tracecontext import access_log_formats, trace_context_maps, unit_splits
-from strangler_gateway.errors import GatewayError
-from strangler_gateway.layout import TEMP_KINDS, Layout
-from strangler_gateway.routes import ADDRESS, Mode, Route, RouteTable, Upstream
+from strangler_gateway.nginx.tracecontext import access_log_formats, trace_context_maps, unit_splits
+from strangler_gateway.routetable import ADDRESS, Mode, Route, RouteTable, Upstream
 
 __all__ = ["STATUS_PATH", "config_id", "render_nginx_config"]
 

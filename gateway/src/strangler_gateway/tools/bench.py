@@ -1,6 +1,6 @@
 """Benchmark: the gateway's latency and throughput, steady and while traffic shifts.
 
-``uv run python -m strangler_gateway.bench`` starts a real nginx in front of two stand-in
+``uv run python -m strangler_gateway.tools.bench`` starts a real nginx in front of two stand-in
 upstreams on free ports, runs the same bounded keep-alive load twice (once steady, once while a
 route flips between 0 % and 100 % new), times each shift (render, ``nginx -t``, swap, reload,
 confirmed), and prints the numbers as tables. Speed is measured here, never asserted in tests.
@@ -17,9 +17,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from strangler_gateway.control import set_route_mode
-from strangler_gateway.loadgen import Load, LoadResult
 from strangler_gateway.testing import EchoUpstream, RunningGateway, running_gateway
+from strangler_gateway.tools.loadgen import Load, LoadResult
+from strangler_gateway.traffic.control import set_route_mode
 
 __all__ = ["main"]
 
@@ -71,7 +71,9 @@ def _load_row(view: Table, name: str, result: LoadResult, seconds: float) -> Non
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print its tables."""
-    parser = argparse.ArgumentParser(prog="python -m strangler_gateway.bench", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m strangler_gateway.tools.bench", description=__doc__
+    )
     parser.add_argument("--requests", type=int, default=20_000, help="requests per run")
     parser.add_argument("--threads", type=int, default=8, help="keep-alive clients")
     parser.add_argument("--shifts", type=int, default=10, help="shifts during the second run")

@@ -22,9 +22,9 @@ cookie or a user id.
 
 from nginx.config.api import Block, EmptyBlock, KeyMultiValueOption
 
-from strangler_gateway._directives import quoted, split_clients
-from strangler_gateway.layout import Layout
-from strangler_gateway.routes import IDEMPOTENT_METHODS
+from strangler_gateway.nginx.directives import quoted, split_clients
+from strangler_gateway.nginx.layout import Layout
+from strangler_gateway.routetable import IDEMPOTENT_METHODS
 
 __all__ = [
     "GRPC_LOG",

@@ -6,18 +6,18 @@ from pathlib import Path
 
 from rich.table import Table
 
-from strangler_gateway._command import Context, Exit
-from strangler_gateway.control import (
+from strangler_gateway.cli.command import Context, Exit
+from strangler_gateway.nginx.layout import Layout
+from strangler_gateway.nginx.process import ApplyResult, apply
+from strangler_gateway.routetable import Mode, Route
+from strangler_gateway.traffic.control import (
     LADDER,
     ModeChange,
     promote_route,
     rollback_route,
     set_route_mode,
 )
-from strangler_gateway.layout import Layout
-from strangler_gateway.nginx import ApplyResult, apply
-from strangler_gateway.routes import Mode, Route
-from strangler_gateway.stats import RouteStats, format_ms, read_entries, route_stats
+from strangler_gateway.traffic.stats import RouteStats, format_ms, read_entries, route_stats
 
 __all__ = [
     "apply_table",

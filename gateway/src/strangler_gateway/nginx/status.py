@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from strangler_gateway.errors import NginxError
-from strangler_gateway.render import STATUS_PATH
+from strangler_gateway.nginx.render import STATUS_PATH
 
 _HEADER = re.compile(r"^# config (?P<id>[0-9a-f]+) listen (?P<listen>\S+)$", re.MULTILINE)
 # After a reload the nginx master starts the new workers and gives them 100 ms before it tells the

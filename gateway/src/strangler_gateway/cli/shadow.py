@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from strangler_gateway.commands import Command, Context, Exit
+from strangler_gateway.cli.command import Command, Context, Exit
 from strangler_gateway.shadow.models import MISSING
 from strangler_gateway.shadow.report import ExampleDiff, ShadowReport, shadow_report
 from strangler_gateway.shadow.store import DB_ENV, default_db

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from strangler_gateway._status import ConfigHeader, wait_for_config
 from strangler_gateway.errors import NginxConfigError, NginxError
-from strangler_gateway.layout import Layout, RenderState, write_atomically
-from strangler_gateway.render import render_nginx_config
-from strangler_gateway.routes import load_route_table
+from strangler_gateway.nginx.layout import Layout, RenderState, write_atomically
+from strangler_gateway.nginx.render import render_nginx_config
+from strangler_gateway.nginx.status import ConfigHeader, wait_for_config
+from strangler_gateway.routetable import load_route_table
 
 __all__ = [
     "ApplyResult",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from strangler_gateway.routes import RouteTable, load_route_table
+from strangler_gateway.routetable import RouteTable, load_route_table
 
 __all__ = ["Command", "Context", "Exit"]
 

@@ -12,11 +12,11 @@ promotion: it is a deliberate ``set_route_mode(..., "retired")``.
 from dataclasses import dataclass
 from pathlib import Path
 
-from strangler_gateway.edit import RouteChange, change_route_mode
 from strangler_gateway.errors import GatewayError
-from strangler_gateway.layout import write_atomically
-from strangler_gateway.nginx import ApplyResult, apply, exclusive
-from strangler_gateway.routes import Mode, Route, load_route_table
+from strangler_gateway.nginx.layout import write_atomically
+from strangler_gateway.nginx.process import ApplyResult, apply, exclusive
+from strangler_gateway.routetable import Mode, Route, load_route_table
+from strangler_gateway.routetable.edit import RouteChange, change_route_mode
 
 __all__ = [
     "LADDER",

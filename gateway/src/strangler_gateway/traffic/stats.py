@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from strangler_gateway.errors import GatewayError
-from strangler_gateway.routes import Mode, Route
+from strangler_gateway.routetable import Mode, Route
 
 __all__ = [
     "SRM_ALPHA",

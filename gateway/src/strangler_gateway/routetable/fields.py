@@ -5,8 +5,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from strangler_gateway._source import SourceMap
 from strangler_gateway.errors import RouteTableError
+from strangler_gateway.routetable.source import SourceMap
 
 T = TypeVar("T")
 _MISSING = object()
