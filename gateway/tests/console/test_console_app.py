@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 from strangler_gateway.console import ConsoleSettings, create_app
-from strangler_gateway.console.records import history_path, ledger_path
-from strangler_gateway.routes import load_route_table
+from strangler_gateway.console.records import ledger_path
+from strangler_gateway.routetable import load_route_table
+from strangler_gateway.traffic.history import history_path
 from strangler_shared.identity import sign_identity
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -146,6 +147,15 @@ def test_a_staff_user_confirms_then_shifts(client: TestClient, settings: Console
     assert done.status_code == 200, done.text
     route = load_route_table(settings.routes).route("search")
     assert (route.mode, route.percent) == ("canary", 25)
+    (change,) = [
+        json.loads(line) for line in history_path(settings.prefix).read_text().splitlines()
+    ]
+    assert change["actor"] == "console:7"
+    assert (change["from"], change["to"]) == (
+        {"mode": "legacy", "percent": None},
+        {"mode": "canary", "percent": 25},
+    )
+    assert change["config_id"] in done.text
 
 
 def test_a_refused_change_says_why_and_changes_nothing(

@@ -11,10 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from strangler_gateway.control import ModeChange, Step, next_step, promote_route, rollback_route
-from strangler_gateway.control import set_route_mode as apply_mode
 from strangler_gateway.errors import GatewayError
-from strangler_gateway.routes import Mode, Route, load_route_table
+from strangler_gateway.routetable import Mode, Route, load_route_table
+from strangler_gateway.traffic.control import (
+    ModeChange,
+    Step,
+    next_step,
+    promote_route,
+    rollback_route,
+)
+from strangler_gateway.traffic.control import set_route_mode as apply_mode
 
 __all__ = ["ACTIONS", "ActionError", "Plan", "perform", "plan"]
 
@@ -78,13 +84,15 @@ def plan(routes: Path, route_name: str, action: str, percent: str | None = None)
 
 
 def perform(
-    routes: Path, prefix: Path, route_name: str, action: str, percent: str | None
+    routes: Path, prefix: Path, route_name: str, action: str, percent: str | None, actor: str
 ) -> ModeChange:
     """Do ``action`` on the route through the traffic-control functions; return the change."""
     chosen = plan(routes, route_name, action, percent)
     operations: dict[str, Callable[[], ModeChange]] = {
-        "shift": lambda: apply_mode(routes, prefix, route_name, Mode.CANARY, chosen.after.percent),
-        "promote": lambda: promote_route(routes, prefix, route_name),
-        "rollback": lambda: rollback_route(routes, prefix, route_name),
+        "shift": lambda: apply_mode(
+            routes, prefix, route_name, Mode.CANARY, chosen.after.percent, actor=actor
+        ),
+        "promote": lambda: promote_route(routes, prefix, route_name, actor=actor),
+        "rollback": lambda: rollback_route(routes, prefix, route_name, actor=actor),
     }
     return operations[action]()

@@ -28,7 +28,7 @@ from strangler_gateway.console.live import LiveTraffic
 from strangler_gateway.console.overview import Overview, build_overview
 from strangler_gateway.console.settings import ConsoleSettings
 from strangler_gateway.errors import GatewayError
-from strangler_gateway.routes import load_route_table
+from strangler_gateway.routetable import load_route_table
 from strangler_gateway.shadow.models import MISSING
 
 __all__ = ["PATH", "create_app"]

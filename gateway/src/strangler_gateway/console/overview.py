@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from strangler_gateway.console.series import Series, decided_side, is_error, side_series
-from strangler_gateway.routes import GrpcRoute, Mode, Route, RouteTable
-from strangler_gateway.stats import RouteStats, route_stats
+from strangler_gateway.routetable import GrpcRoute, Mode, Route, RouteTable
+from strangler_gateway.traffic.stats import RouteStats, route_stats
 
 __all__ = ["Overview", "RouteView", "TraceLink", "build_overview"]
 

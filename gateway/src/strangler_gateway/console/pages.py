@@ -157,7 +157,7 @@ async def do_action(request: Request) -> HTMLResponse:
         return refusal(request, reason)
     percent = form.get("percent")
     try:
-        change = perform(settings.routes, settings.prefix, name, action, percent or None)
+        change = perform(settings.routes, settings.prefix, name, action, percent or None, who.actor)
     except (ActionError, GatewayError) as error:
         return problem(request, 409, "Refused by the gateway: nothing was changed", str(error))
     return render(request, "done.html", change=change, action=action, route=name)

@@ -12,19 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from strangler_gateway.traffic.history import history_path
+
 __all__ = [
     "Rollout",
-    "history_path",
     "ledger_path",
     "read_history",
     "read_jsonl",
     "read_rollouts",
 ]
-
-
-def history_path(prefix: Path) -> Path:
-    """Return where the route change history lives under the gateway's state directory."""
-    return prefix / "history.jsonl"
 
 
 def ledger_path(prefix: Path, route: str) -> Path:

@@ -7,7 +7,7 @@ identity secret comes from the environment, like every other secret of the proje
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from strangler_gateway.layout import Layout
+from strangler_gateway.nginx.layout import Layout
 
 __all__ = ["ConsoleSettings"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import strangler_gateway
 from strangler_gateway.shadow import shadow_report
-from strangler_gateway.stats import read_entries, route_stats
+from strangler_gateway.traffic.stats import read_entries, route_stats
 
 from devstack import _gateway
 from devstack._stack import Stack
