@@ -39,6 +39,7 @@ UPSTREAM_SERVICES = {
     "rag_grpc": "rag",
     "shadow": "shadow",
     "traces": "traces",
+    "console": "console",
 }
 
 

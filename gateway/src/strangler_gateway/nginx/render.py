@@ -22,6 +22,7 @@ from nginx.config.api import Block, Comment, EmptyBlock, Location
 from nginx.config.api.options import KeyValuesMultiLines
 
 from strangler_gateway.errors import GatewayError
+from strangler_gateway.nginx.console import console_locations
 from strangler_gateway.nginx.directives import BUCKETS, error_json, header_var, sets, split_clients
 from strangler_gateway.nginx.grpc import grpc_server
 from strangler_gateway.nginx.layout import TEMP_KINDS, Layout
@@ -245,6 +246,7 @@ def _server(table: RouteTable, listen: str, ident: str) -> Block:
         _internal_location(),
         _reserved_location(),
         *viewer_locations(table),
+        *console_locations(table),
         *(location for route in table.routes for location in route_locations(route, table, ident)),
         catch_all_location(table, ident),
         error_location(UNAVAILABLE, 502, "upstream_unavailable",

@@ -48,6 +48,7 @@ _GATEWAY_KEYS = {
     "client_max_body_size",
     "shadow_upstream",
     "trace_viewer",
+    "console",
 }
 _UPSTREAM_KEYS = {"servers", "keepalive"}
 _ROUTE_KEYS = {
@@ -123,6 +124,7 @@ def _gateway(data: object, section: Section, upstreams: set[str]) -> GatewaySett
             if "trace_viewer" in data
             else None
         ),
+        console=_known_upstream(data, "console", section, upstreams) if "console" in data else None,
     )
 
 
