@@ -27,6 +27,7 @@ from tracestore.models import (
     TraceFilter,
     TraceSummary,
 )
+from tracestore.retention import Retention, prune, used_bytes
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -169,6 +170,16 @@ class TraceStore:
                 raise
             self._conn.execute("COMMIT")
         return len(rows)
+
+    def prune(self, retention: Retention, now: float | None = None) -> int:
+        """Drop whole traces past the retention's age or size limit; return the spans dropped."""
+        with self._lock:
+            return prune(self._conn, retention, now)
+
+    def used_bytes(self) -> int:
+        """Return the bytes the stored spans take in the database file."""
+        with self._lock:
+            return used_bytes(self._conn)
 
     def log_position(self, path: str) -> LogPosition | None:
         """Return how far the log at path has been read, if it was ever followed."""
