@@ -248,3 +248,87 @@ def test_core_and_rag_share_the_identity_key() -> None:
     for name in ("core", "core-grpc", "rag"):
         environment = SERVICES[name]["environment"]
         assert "STRANGLER_IDENTITY_SECRET" in environment, name
+
+
+# The image each compose service runs: the Dockerfile target of the package its program lives in.
+IMAGE_OF_SERVICE = {
+    "traces": "traces",
+    "core-migrate": "core",
+    "core-grpc": "core",
+    "core": "core",
+    "rag": "rag",
+    "webhooks": "webhooks",
+    "shadow": "gateway",
+    "console": "gateway",
+    "gateway": "gateway",
+}
+DOCKERFILE = ROOT / "infra" / "docker" / "Dockerfile"
+DOCKERFILE_TEXT = DOCKERFILE.read_text()
+
+
+def _workspace_members() -> dict[str, str]:
+    """Return each workspace member's package name by its folder."""
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return {
+        folder: tomllib.loads((ROOT / folder / "pyproject.toml").read_text())["project"]["name"]
+        for folder in root["tool"]["uv"]["workspace"]["members"]
+    }
+
+
+def test_each_service_runs_the_image_of_its_own_package() -> None:
+    built = {name: service for name, service in SERVICES.items() if "build" in service}
+    assert set(built) == set(IMAGE_OF_SERVICE) | {"otel-collector"}
+    members = _workspace_members()
+    for name, target in IMAGE_OF_SERVICE.items():
+        build = SERVICES[name]["build"]
+        assert build["dockerfile"] == "infra/docker/Dockerfile", name
+        assert build["target"] == target, name
+        assert SERVICES[name]["image"] == f"strangler-fig-{target}:local", name
+        args = build["args"]
+        assert members[args["MEMBER"]] == args["PACKAGE"], f"{name}: {args}"
+    images = {SERVICES[name]["image"]: SERVICES[name]["build"]["args"]["PACKAGE"]
+              for name in IMAGE_OF_SERVICE}  # fmt: skip
+    assert len(images) == len(set(images.values())) == 5, "one image per package, five packages"
+
+
+def test_every_image_target_is_a_stage_that_runs_as_a_user() -> None:
+    stages = {stage: base for base, stage in re.findall(r"^FROM (\S+) AS (\w+)$",
+                                                        DOCKERFILE_TEXT, re.MULTILINE)}  # fmt: skip
+    for target in set(IMAGE_OF_SERVICE.values()):
+        assert stages.get(target) == "runtime", f"{target} must build on the runtime stage"
+    runtime = DOCKERFILE_TEXT.split("AS runtime", 1)[1].split("\nFROM ", 1)[0]
+    assert re.search(r"^USER app$", runtime, re.MULTILINE), "services never run as root"
+    assert "COPY --from=builder /opt/venv /opt/venv" in runtime
+    assert "grpcio-tools" not in runtime, "build tools stay in the builder stage"
+
+
+def test_dependencies_install_before_any_source_is_copied() -> None:
+    builder = DOCKERFILE_TEXT.split("AS builder", 1)[1].split("AS runtime", 1)[0]
+    phase_one, phase_two = builder.split("--no-install-workspace", 1)
+    copied = re.findall(r"^COPY (\S+)", phase_one, re.MULTILINE)
+    metadata = {"pyproject.toml"} | {f"{folder}/pyproject.toml" for folder in _workspace_members()}
+    assert set(copied) == metadata, "phase one reads only the lockfile and the members' metadata"
+    assert "uv.lock" in phase_one and "--frozen" in phase_one
+    assert "${MEMBER}/" in phase_two and "--no-editable" in phase_two
+
+
+def _size_table(text: str) -> dict[str, float]:
+    """Read the rows of the Markdown table that scripts/image-sizes prints."""
+    rows = re.findall(r"^\| (\w+) \| strangler-\w+ \| (\d+) \|$", text, re.MULTILINE)
+    return {image: float(size) for image, size in rows}
+
+
+def test_the_image_sizes_in_the_infra_readme_are_the_lockfile_s() -> None:
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "image-sizes")],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    measured = _size_table(completed.stdout)
+    assert set(measured) == set(IMAGE_OF_SERVICE.values())
+    quoted = _size_table((ROOT / "infra" / "README.md").read_text())
+    assert set(quoted) == set(measured), "infra/README.md quotes every image"
+    for image, megabytes in measured.items():
+        assert abs(quoted[image] - megabytes) <= max(2.0, 0.05 * megabytes), (
+            f"{image}: README says {quoted[image]} MB, the lockfile installs {megabytes} MB; "
+            "update infra/README.md from `uv run scripts/image-sizes`"
+        )

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from tracestore.follower import GatewayLogFollower
+from tracestore.models import SpanRecord
 from tracestore.store import TraceStore
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -191,3 +192,35 @@ def test_serve_follows_the_log_and_a_restart_does_not_reread(log: Path, start_st
     assert spans[0]["attributes"]["migration.route"] == "search"
     listed = httpx.get(f"{second.base_url}/api/traces", params={"route": "search"}).json()
     assert [(t["trace_id"], t["span_count"]) for t in listed["traces"]] == [(TRACE, 2)]
+
+
+def test_a_failure_downstream_is_logged_and_following_goes_on(
+    log: Path, store: TraceStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+
+    def forward(spans: Sequence[SpanRecord]) -> None:
+        calls.append(len(spans))
+        if len(calls) == 1:
+            raise RuntimeError("the forwarder broke")
+
+    log.touch()
+    follower = GatewayLogFollower(log, store, poll_interval=0.02, forward=forward)
+    follower.start()
+    try:
+        append(log, line(1))
+        _wait_for(lambda: len(calls) == 1)
+        append(log, line(2))
+        _wait_for(lambda: span_ids(store) == [f"{1:016x}", f"{2:016x}"])
+    finally:
+        follower.stop()
+
+    assert calls == [1, 1]
+    assert "could not follow" in caplog.text and "the forwarder broke" in caplog.text
+
+
+def _wait_for(check: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, f"not true within {seconds} s"
+        time.sleep(0.02)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tracestore import otlp
+from tracestore import forward, otlp
 from tracestore.cli import main
 from tracestore.forward import encode_request
 from tracestore.gatewaylog import gateway_resource, span_from_line
@@ -147,3 +148,41 @@ def test_forwarding_needs_a_log_to_follow(tmp_path: Path) -> None:
 
     assert main(argv) == 2
     assert not db.parent.exists(), "refused before anything was created"
+
+
+def _gateway_span(index: int) -> SpanRecord:
+    span = span_from_line(line(index), gateway_resource({}))
+    assert span is not None
+    return span
+
+
+def test_stop_ends_a_backoff_and_gives_the_batch_its_last_try(
+    collector: _Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A backoff far longer than stop() waits: only an interruptible wait lets the batch out.
+    monkeypatch.setattr(forward, "RETRY_INITIAL_SECONDS", 600.0)
+    forwarder = forward.SpanForwarder(f"http://127.0.0.1:{collector.server_address[1]}/v1/traces")
+    forwarder.start()
+    forwarder.submit([_gateway_span(1)])
+    _poll(lambda: collector.attempts >= 1)
+
+    forwarder.stop(timeout=5)
+
+    assert [span.span_id for span in _forwarded(collector)] == [f"{1:016x}"]
+
+
+def test_a_batch_that_cannot_be_sent_is_logged_and_forwarding_goes_on(
+    collector: _Recording, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = replace(_gateway_span(1), trace_id="not hex")
+    forwarder = forward.SpanForwarder(f"http://127.0.0.1:{collector.server_address[1]}/v1/traces")
+    forwarder.start()
+    try:
+        forwarder.submit([broken])
+        forwarder.submit([_gateway_span(2)])
+        forwarded = _poll(lambda: _forwarded(collector))
+    finally:
+        forwarder.stop(timeout=5)
+
+    assert [span.span_id for span in forwarded] == [f"{2:016x}"]
+    assert "could not forward 1 spans (traces not hex)" in caplog.text

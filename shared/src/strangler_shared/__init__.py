@@ -12,6 +12,15 @@ from strangler_shared._chat_completions import (
     chunk_text,
     error_detail,
 )
+from strangler_shared._chat_stream import (
+    EVENT_STREAM,
+    PING,
+    STREAM_HEADERS,
+    ProviderError,
+    ProviderTimeoutError,
+    sse_event,
+    wants_event_stream,
+)
 from strangler_shared._errors import error_body
 from strangler_shared._grpc_auth import (
     AioServiceTokenServerInterceptor,
@@ -22,17 +31,25 @@ from strangler_shared._grpc_auth import (
 from strangler_shared._logs import configure_logging
 from strangler_shared._migration import MigrationBaggageSpanProcessor
 from strangler_shared._secrets import InvalidSecretError, load_service_token
+from strangler_shared._service_header import SERVICE_HEADER, ServiceHeaderMiddleware
 from strangler_shared._telemetry import SERVICE_NAMES, setup_tracing, shutdown_tracing
 
 __all__ = [
     "CHAT_SYSTEM_PROMPT",
+    "EVENT_STREAM",
+    "PING",
+    "SERVICE_HEADER",
     "SERVICE_NAMES",
+    "STREAM_HEADERS",
     "AioServiceTokenServerInterceptor",
     "ChatCompletionError",
     "ChatCompletionStream",
     "InvalidSecretError",
     "MigrationBaggageSpanProcessor",
+    "ProviderError",
+    "ProviderTimeoutError",
     "SSEDecoder",
+    "ServiceHeaderMiddleware",
     "ServiceTokenServerInterceptor",
     "chat_messages",
     "chunk_text",
@@ -44,4 +61,6 @@ __all__ = [
     "open_channel",
     "setup_tracing",
     "shutdown_tracing",
+    "sse_event",
+    "wants_event_stream",
 ]

@@ -251,7 +251,9 @@ class Comparator:
                 await self.compare(job, target)
             except Exception:
                 # A bug in one comparison must not stop the worker; the log keeps the traceback.
-                logger.exception("comparison of %s %s failed", job.method, job.uri)
+                logger.exception(
+                    "comparison of %s %s failed (trace %s)", job.method, job.uri, job.trace_id
+                )
             finally:
                 self._queue.task_done()
 
@@ -261,11 +263,21 @@ class Comparator:
             await self._record_drops()
 
     async def _record_drops(self) -> None:
+        """Add the drop counts to the database; keep them for the next flush if the write fails."""
         counts, self._drops = self._drops, Counter()
-        if counts:
-            for route, count in counts.items():
-                logger.warning("dropped %s comparison(s) of %s (queue full, or stop)", count, route)
+        if not counts:
+            return
+        try:
             await asyncio.to_thread(self._store.add_drops, counts)
+        except Exception:
+            # A locked or full database must neither lose the counts nor end the flushing loop.
+            self._drops.update(counts)
+            logger.exception(
+                "could not record %s dropped comparison(s); retrying", sum(counts.values())
+            )
+            return
+        for route, count in counts.items():
+            logger.warning("dropped %s comparison(s) of %s (queue full, or stop)", count, route)
 
 
 def _baggage_context(job: Job, target: ShadowTarget) -> Context:

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from strangler_shared import error_body
+from strangler_shared import SERVICE_HEADER, error_body
 
 from rag.core_client import CoreError, CoreUnavailableError, CustomerNotFoundError
 from rag.faults import InjectedFaultError
@@ -118,7 +118,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         500,
         "internal_error",
         "Something went wrong on our side.",
-        headers={"X-Service": SERVICE_NAME},
+        headers={SERVICE_HEADER: SERVICE_NAME},
     )
 
 

@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from opentelemetry import trace
-from strangler_shared import load_service_token, open_aio_channel
+from strangler_shared import ServiceHeaderMiddleware, load_service_token, open_aio_channel
 from strangler_shared.identity import load_identity_secret
 
 from rag.api.main import api_router
@@ -25,7 +25,6 @@ from rag.docs import install_docs
 from rag.errors import SERVICE_NAME, install_error_handlers
 from rag.faults import FaultFlags, Faults
 from rag.grpc_server import RagServicer, start_grpc_server
-from rag.middleware import ServiceHeaderMiddleware
 from rag.outbound import open_outbound_client
 from rag.providers import build_provider
 from rag.retrieval.base import Retriever

@@ -1,9 +1,9 @@
 """The OTLP/HTTP receiver, the read API and the browser waterfall of the trace store, as one app.
 
 Every service exports here (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318); the cross-service
-tests read back from /api/traces and people from the waterfall pages (tracestore.web). An export is
-answered only after its spans are committed, so a 200 means the spans are on disk. Given the
-gateway's access log, the app also turns each request line into the gateway's span
+tests read back from /api/traces and people from the waterfall pages (tracestore.web.pages). An
+export is answered only after its spans are committed, so a 200 means the spans are on disk. Given
+the gateway's access log, the app also turns each request line into the gateway's span
 (tracestore.follower). This app is never traced itself: its own spans would be exported to itself,
 one request begetting the next.
 """
@@ -35,7 +35,7 @@ from tracestore.follower import GatewayLogFollower
 from tracestore.forward import SpanForwarder
 from tracestore.retention import Retention
 from tracestore.store import TraceStore
-from tracestore.web import web_routes
+from tracestore.web.pages import web_routes
 
 logger = logging.getLogger(__name__)
 # How often the store drops traces past its retention limits.

@@ -18,10 +18,10 @@ from rich.console import Console
 
 from tracestore.app import create_app
 from tracestore.models import TraceFilter
-from tracestore.render import trace_tree, traces_table
-from tracestore.render_timeline import MIN_BAR_CELLS, trace_timeline
 from tracestore.retention import DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_BYTES, Retention
 from tracestore.store import TraceStore
+from tracestore.terminal.timeline import MIN_BAR_CELLS, trace_timeline
+from tracestore.terminal.traces import trace_tree, traces_table
 from tracestore.timeline import build_timeline, routing_decision
 from tracestore.tree import build_tree
 

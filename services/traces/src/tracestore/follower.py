@@ -91,6 +91,10 @@ class GatewayLogFollower:
             except (OSError, sqlite3.Error):
                 logger.exception("could not read %s; retrying", self.path)
                 self._close()
+            except Exception:
+                # A batch that breaks something downstream (the forwarder, say) is already stored:
+                # log it and go on, or the gateway's spans would stop for good.
+                logger.exception("could not follow %s; going on with the next lines", self.path)
 
     def open(self) -> None:
         """Position at the saved offset if the log is the same file, else at its end."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Sequence
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
@@ -74,13 +73,23 @@ class SpanForwarder:
                 batch = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
-            self._deliver(encode_request(batch), len(batch))
+            try:
+                self._deliver(encode_request(batch), len(batch))
+            except Exception:
+                # One batch that cannot be sent must not end forwarding for every later one.
+                traces = ", ".join(sorted({span.trace_id for span in batch})[:3])
+                logger.exception("could not forward %s spans (traces %s)", len(batch), traces)
 
     def _deliver(self, body: bytes, count: int) -> None:
         """Send one batch until it is taken, refused for good, or the forwarder stops."""
         delay = RETRY_INITIAL_SECONDS
-        while not self._send(body, count) and not self._stopping.is_set():
-            time.sleep(delay)
+        while not self._send(body, count):
+            if self._stopping.is_set():
+                logger.warning("dropping %s gateway spans at shutdown: %s is down", count, self)
+                return
+            # Waits on the stop event, not a sleep: stop() ends a backoff of up to
+            # RETRY_MAX_SECONDS at once and the batch gets its last try.
+            self._stopping.wait(delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 
     def _send(self, body: bytes, count: int) -> bool:

@@ -27,7 +27,7 @@ GATEWAY_DISTRIBUTION = "strangler-gateway"
 # the environment a process names when OTEL_RESOURCE_ATTRIBUTES names none.
 ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment")
 DEFAULT_ENVIRONMENT = "local"
-# Where the gateway serves the trace store's pages (tracestore.web.PREFIX).
+# Where the gateway serves the trace store's pages (tracestore.web.pages.PREFIX).
 VIEWER_PREFIX = "/traces"
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 _SPAN_ID = re.compile(r"[0-9a-f]{16}")

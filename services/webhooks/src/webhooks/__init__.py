@@ -5,6 +5,7 @@ from typing import Any, cast
 
 import flask
 from flask import Flask, Response
+from strangler_shared import SERVICE_HEADER
 
 from webhooks.blueprints import health, stripe
 from webhooks.config import DEFAULTS, ENV_PREFIX, Settings, load_settings
@@ -62,5 +63,5 @@ def _build_relay(settings: Settings, outbox: Outbox) -> Relay:
 
 def _add_service_header(response: Response) -> Response:
     # Behind the gateway, this header says which process answered (legacy core or the adapter).
-    response.headers["X-Service"] = SERVICE_NAME
+    response.headers[SERVICE_HEADER] = SERVICE_NAME
     return response

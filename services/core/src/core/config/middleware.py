@@ -8,6 +8,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from strangler_shared import SERVICE_HEADER
 
 from core.config.errors import error_response
 
@@ -34,7 +35,7 @@ class ServiceHeaderMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
-        response["X-Service"] = SERVICE_NAME
+        response[SERVICE_HEADER] = SERVICE_NAME
         return response
 
 

@@ -14,9 +14,9 @@ from core.knowledge.providers import ProviderError
 from core.knowledge.related import ArticleNotFoundError, find_article, related_articles
 from core.knowledge.services import search_articles
 from core.knowledge.streaming import (
+    asks_for_event_stream,
     event_stream_response,
     failed_event_stream_response,
-    wants_event_stream,
 )
 
 router = Router(tags=["knowledge"])
@@ -124,7 +124,7 @@ _CHAT_STREAM_DOC = (
 )
 def chat(request: HttpRequest, payload: ChatIn) -> Any:
     """Answer a question from the knowledge base's most relevant articles, with citations."""
-    streamed = wants_event_stream(request)
+    streamed = asks_for_event_stream(request)
     try:
         stream = open_answer(payload.question, payload.k)
         if streamed:

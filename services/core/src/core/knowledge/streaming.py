@@ -8,61 +8,54 @@ route to rag's event loop fixes. When the client goes away, the server's next wr
 closes the response, and closing the events closes the provider's call.
 """
 
-import json
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
+from strangler_shared import EVENT_STREAM, STREAM_HEADERS, sse_event, wants_event_stream
 
 from core.knowledge.providers import AnswerStream, ProviderError
 
 logger = logging.getLogger(__name__)
 
-MEDIA_TYPE = "text/event-stream"
 BROKEN = "The answer could not be completed."
 
 
-def wants_event_stream(request: HttpRequest) -> bool:
+def asks_for_event_stream(request: HttpRequest) -> bool:
     """Tell whether the request's Accept header asks for an event stream."""
-    return MEDIA_TYPE in request.headers.get("Accept", "").lower()
+    return wants_event_stream(request.headers.get("Accept"))
 
 
-def _event(name: str, data: Any) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
-
-
-def error_event(error: ProviderError) -> str:
+def error_event(error: ProviderError) -> bytes:
     """Return the ``error`` event that ends a failed answer."""
-    return _event("error", {"code": error.code, "message": str(error)})
+    return sse_event("error", {"code": error.code, "message": str(error)})
 
 
-def answer_events(stream: AnswerStream) -> Iterator[str]:
+def answer_events(stream: AnswerStream) -> Iterator[bytes]:
     """Yield the SSE events of an answer as its provider writes it."""
-    yield _event("sources", [source.as_dict() for source in stream.sources])
+    yield sse_event("sources", [source.as_dict() for source in stream.sources])
     parts: list[str] = []
     try:
         for chunk in stream.chunks:
             parts.append(chunk)
-            yield _event("token", {"text": chunk})
+            yield sse_event("token", {"text": chunk})
     except ProviderError as exc:
         logger.warning("the chat provider failed mid-answer: %s", exc)
         yield error_event(exc)
         return
     except Exception:
         logger.exception("the chat answer broke")
-        yield _event("error", {"code": "internal_error", "message": BROKEN})
+        yield sse_event("error", {"code": "internal_error", "message": BROKEN})
         return
     finally:
         stream.close()
-    yield _event("done", {"answer": "".join(parts)})
+    yield sse_event("done", {"answer": "".join(parts)})
 
 
-def _response(events: Iterator[str]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(events, content_type=MEDIA_TYPE)
-    # No cache may store a stream, and nginx must pass it through unbuffered.
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
+def _response(events: Iterator[bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(events, content_type=EVENT_STREAM)
+    for name, value in STREAM_HEADERS.items():
+        response[name] = value
     return response
 
 

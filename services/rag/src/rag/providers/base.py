@@ -11,7 +11,12 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from strangler_shared import ProviderError, ProviderTimeoutError
+
 from rag.retrieval.articles import Article
+
+# The errors are the chat contract's: their codes end a failed stream on either side.
+__all__ = ["AnswerProvider", "Passage", "ProviderError", "ProviderTimeoutError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,18 +25,6 @@ class Passage:
 
     number: int
     article: Article
-
-
-class ProviderError(Exception):
-    """The provider failed to produce (the rest of) an answer."""
-
-    code = "provider_error"
-
-
-class ProviderTimeoutError(ProviderError):
-    """The provider did not produce its next chunk within its time budget."""
-
-    code = "provider_timeout"
 
 
 class AnswerProvider(Protocol):

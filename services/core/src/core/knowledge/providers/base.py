@@ -15,6 +15,10 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# The errors are the chat contract's, shared with rag: their codes end a failed answer.
+from strangler_shared import ProviderError as ProviderError
+from strangler_shared import ProviderTimeoutError as ProviderTimeoutError
+
 from core.knowledge.models import Article
 from core.knowledge.services import search_articles
 
@@ -49,18 +53,6 @@ class AnswerStream:
     def close(self) -> None:
         """Stop the provider, if it is still writing."""
         self.chunks.close()
-
-
-class ProviderError(Exception):
-    """The provider failed to produce (the rest of) an answer."""
-
-    code = "provider_error"
-
-
-class ProviderTimeoutError(ProviderError):
-    """The provider did not produce its next piece of answer within its time budget."""
-
-    code = "provider_timeout"
 
 
 class ProviderInternalError(ProviderError):

@@ -9,20 +9,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import StreamingResponse
 from opentelemetry import trace
+from strangler_shared import EVENT_STREAM, STREAM_HEADERS, wants_event_stream
 
 from rag.answers import AnswerFailedError, collect_answer, retrieve_passages, traced_answer
 from rag.deps import FaultsDep, IndexDep, ProviderDep, SettingsDep, TracerDep, inject_faults
 from rag.errors import ApiError
 from rag.schemas import ChatRequest, ChatResponse, ErrorResponse, Source
-from rag.streaming import sse
 from rag.streaming.pipeline import answer_events
+from rag.streaming.sse import sse_body
 
 router = APIRouter(tags=["chat"], dependencies=[Depends(inject_faults)])
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The answer, as JSON or (Accept: text/event-stream) as SSE events.",
-        "content": {sse.MEDIA_TYPE: {"schema": {"type": "string"}}},
+        "content": {EVENT_STREAM: {"schema": {"type": "string"}}},
     },
     400: {"model": ErrorResponse, "description": "The body is not a JSON object."},
     422: {"model": ErrorResponse, "description": "Invalid, missing or unknown fields."},
@@ -45,7 +46,7 @@ async def create_answer(
     """Answer a question with cited sentences from the most relevant articles."""
     k = body.k_or(settings.chat_default_k)
     passages = await retrieve_passages(index, body.question, k)
-    if sse.wants_event_stream(accept):
+    if wants_event_stream(accept):
         events = traced_answer(
             tracer,
             "sse",
@@ -57,9 +58,7 @@ async def create_answer(
             heartbeats=True,
             pace=faults.pace_token,
         )
-        return StreamingResponse(
-            sse.sse_body(events), media_type=sse.MEDIA_TYPE, headers=sse.HEADERS
-        )
+        return StreamingResponse(sse_body(events), media_type=EVENT_STREAM, headers=STREAM_HEADERS)
     events = answer_events(
         provider,
         body.question,

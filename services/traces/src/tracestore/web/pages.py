@@ -25,7 +25,7 @@ from tracestore import params
 from tracestore.gatewaylog import VIEWER_PREFIX
 from tracestore.store import TraceStore
 from tracestore.timeline import routing_decision
-from tracestore.views import format_ms, trace_list_rows, trace_page
+from tracestore.web.views import format_ms, trace_list_rows, trace_page
 
 PREFIX = VIEWER_PREFIX
 _TRACE_ID_PREFIX = re.compile(r"[0-9a-fA-F]{1,32}")
@@ -42,7 +42,7 @@ _HEADERS = {
 @cache
 def _templates() -> Environment:
     environment = Environment(
-        loader=PackageLoader("tracestore", "templates"),
+        loader=PackageLoader("tracestore.web", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -103,7 +103,7 @@ def _ui_routes() -> list[BaseRoute]:
     return [
         Route("/", read_trace_list, methods=["GET"]),
         Route("/trace/{trace_id}", read_trace_page, methods=["GET"]),
-        Mount("/static", app=StaticFiles(packages=[("tracestore", "static")]), name="static"),
+        Mount("/static", app=StaticFiles(packages=[("tracestore.web", "static")]), name="static"),
     ]
 
 
