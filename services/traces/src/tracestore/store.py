@@ -99,11 +99,23 @@ FROM spans
 {{where}}
 GROUP BY trace_id
 {{having}}
-ORDER BY start_nano DESC
+ORDER BY {{order}}
 LIMIT ?
 """  # noqa: S608
 _BY_SERVICE = "trace_id IN (SELECT trace_id FROM spans WHERE service_name = ?)"
 _BY_ROUTE = f"trace_id IN (SELECT trace_id FROM spans WHERE {_ROUTE} = ?)"  # noqa: S608
+_BY_SIDE = """trace_id IN (SELECT trace_id FROM spans
+    WHERE json_extract(attributes, '$."migration.target"') = ?)"""
+# The gateway's own traffic: its health check, its status page, and people using the console.
+_INTERNAL = """trace_id NOT IN (SELECT trace_id FROM spans WHERE service_name = 'gateway' AND (
+    json_extract(attributes, '$."url.path"') = '/healthz'
+    OR json_extract(attributes, '$."url.path"') LIKE '/!_!_gateway/%' ESCAPE '!'
+    OR json_extract(attributes, '$."url.path"') LIKE '/console%'))"""
+ORDERS = {
+    "recent": "start_nano DESC",
+    "errors": "error DESC, start_nano DESC",
+    "slowest": "end_nano - start_nano DESC, start_nano DESC",
+}
 _SAVE_POSITION = (
     "INSERT INTO log_positions (path, inode, byte_offset) VALUES (?, ?, ?) "
     "ON CONFLICT (path) DO UPDATE SET inode = excluded.inode, byte_offset = excluded.byte_offset"
@@ -275,6 +287,11 @@ def _recent_query(filters: TraceFilter) -> tuple[str, list[Any]]:
     if filters.route:
         where.append(_BY_ROUTE)
         params.append(filters.route)
+    if filters.side:
+        where.append(_BY_SIDE)
+        params.append(filters.side)
+    if filters.hide_internal:
+        where.append(_INTERNAL)
     if filters.error is not None:
         having.append("MAX(status_code = 'ERROR') = ?")
         params.append(int(filters.error))
@@ -284,6 +301,7 @@ def _recent_query(filters: TraceFilter) -> tuple[str, list[Any]]:
     query = _RECENT.format(
         where=f"WHERE {' AND '.join(where)}" if where else "",
         having=f"HAVING {' AND '.join(having)}" if having else "",
+        order=ORDERS[filters.order],
     )
     return query, params
 
