@@ -10,6 +10,7 @@ that needs a CDN or an external font shows it by not rendering.
 import base64
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -183,5 +184,10 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where this session's screenshots go (kept for a person to look at)."""
-    return tmp_path_factory.mktemp("screenshots")
+    """Where this session's screenshots go: $SCREENSHOTS_DIR to keep them for a person to see."""
+    chosen = os.environ.get("SCREENSHOTS_DIR")
+    if not chosen:
+        return tmp_path_factory.mktemp("screenshots")
+    folder = Path(chosen)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
