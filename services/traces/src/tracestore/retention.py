@@ -15,7 +15,7 @@ from dataclasses import dataclass
 NANOS_PER_SECOND = 1_000_000_000
 # A week, and 256 MB: a long load study fits, and a laptop's disk does not notice.
 DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600.0
-DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_BYTES = 256_000_000
 # Over the size limit, each round drops this share of the traces (at least one): small steps,
 # so the store ends just under its limit rather than far below it.
 _SHARE_PER_ROUND = 0.02
