@@ -66,6 +66,10 @@ def core_env(config: StackConfig, secrets: DevSecrets) -> dict[str, str]:
         CORE_RAG_GRPC_TARGET=f"{_HOST}:{config.ports.rag_grpc}",
         STRIPE_WEBHOOK_SECRET=secrets.stripe_webhook_secret,
         CORE_ADMIN_PASSWORD=secrets.admin_password,
+        # The admin's forms are posted through the gateway: its origin, on this stack's port.
+        DJANGO_CSRF_TRUSTED_ORIGINS=",".join(
+            f"http://{host}:{config.ports.gateway}" for host in (_HOST, "localhost")
+        ),
         STRANGLER_IDENTITY_SECRET=secrets.identity_secret,
     )
     return env
