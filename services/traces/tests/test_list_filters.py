@@ -12,7 +12,7 @@ from tracestore.models import SpanRecord, TraceFilter
 from tracestore.store import TraceStore
 
 SpanFactory = Callable[..., SpanRecord]
-HEALTH, CONSOLE, LEGACY, NEW, SLOW, FAILED = (f"{n:032x}" for n in range(1, 7))
+HEALTH, CONSOLE, LEGACY, NEW, SLOW, FAILED, SESSION = (f"{n:032x}" for n in range(1, 8))
 
 
 def _gateway(make_span: SpanFactory, trace_id: str, path: str, start: float, end: float,
@@ -28,6 +28,9 @@ def store(tmp_path: Path, make_span: SpanFactory) -> Iterator[TraceStore]:
         opened.insert([
             _gateway(make_span, HEALTH, "/healthz", 0, 1),
             _gateway(make_span, CONSOLE, "/console/routes/search", 10, 11),
+            # The console's session check: core's own trace, started by the gateway's subrequest.
+            make_span(SESSION, "2" * 16, None, name="GET internal/auth/session", service="core",
+                      start_ms=12, end_ms=13),
             _gateway(make_span, LEGACY, "/api/search", 20, 30, route="search", target="legacy"),
             _gateway(make_span, NEW, "/api/search", 40, 45, route="search", target="new"),
             _gateway(make_span, SLOW, "/api/search", 50, 950, route="search", target="new"),
@@ -47,7 +50,7 @@ def test_by_side(store: TraceStore) -> None:
 
 
 def test_the_gateways_own_traffic_can_be_left_out(store: TraceStore) -> None:
-    assert {HEALTH, CONSOLE} <= set(_ids(store))
+    assert {HEALTH, CONSOLE, SESSION} <= set(_ids(store))
     assert _ids(store, hide_internal=True) == [FAILED, SLOW, NEW, LEGACY]
 
 

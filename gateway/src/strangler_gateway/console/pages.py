@@ -5,6 +5,7 @@ identity from the gateway. Every action needs one, and a CSRF token of the user'
 action refused for either changes nothing and the page says why.
 """
 
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -32,6 +33,8 @@ __all__ = [
 ]
 
 
+# How often the overview asks the services for their fault flags.
+FAULT_SECONDS = 10.0
 # The action forms carry a token and a percent: anything longer is not one of them.
 _MAX_FORM = 4096
 
@@ -77,10 +80,14 @@ async def read_overview(request: Request) -> HTMLResponse:
 async def _overview_context(request: Request) -> dict[str, Any]:
     settings = _settings(request)
     overview = request.app.state.snapshot.overview()
-    faults = await read_faults(
-        request.app.state.client, settings.fault_sources, settings.service_token
-    )
-    return {"overview": overview, "faults": faults}
+    state = request.app.state
+    # Read at most every FAULT_SECONDS whoever is watching: each read is a request to a service.
+    if time.monotonic() - getattr(state, "faults_read", -FAULT_SECONDS) >= FAULT_SECONDS:
+        state.faults = await read_faults(
+            state.client, settings.fault_sources, settings.service_token
+        )
+        state.faults_read = time.monotonic()
+    return {"overview": overview, "faults": state.faults}
 
 
 async def read_route(request: Request) -> HTMLResponse:

@@ -106,11 +106,14 @@ _BY_SERVICE = "trace_id IN (SELECT trace_id FROM spans WHERE service_name = ?)"
 _BY_ROUTE = f"trace_id IN (SELECT trace_id FROM spans WHERE {_ROUTE} = ?)"  # noqa: S608
 _BY_SIDE = """trace_id IN (SELECT trace_id FROM spans
     WHERE json_extract(attributes, '$."migration.target"') = ?)"""
-# The gateway's own traffic: its health check, its status page, and people using the console.
-_INTERNAL = """trace_id NOT IN (SELECT trace_id FROM spans WHERE service_name = 'gateway' AND (
+# The gateway's own traffic: its health check, its status page, people using the console, and
+# the console's machinery (the session check it asks core for, the fault flags it reads).
+_INTERNAL = """trace_id NOT IN (SELECT trace_id FROM spans WHERE (service_name = 'gateway' AND (
     json_extract(attributes, '$."url.path"') = '/healthz'
     OR json_extract(attributes, '$."url.path"') LIKE '/!_!_gateway/%' ESCAPE '!'
-    OR json_extract(attributes, '$."url.path"') LIKE '/console%'))"""
+    OR json_extract(attributes, '$."url.path"') LIKE '/console%'))
+    OR (COALESCE(parent_span_id, '') = '' AND (
+        name LIKE '% internal/auth/session' OR name LIKE '% /internal/faults')))"""
 ORDERS = {
     "recent": "start_nano DESC",
     "errors": "error DESC, start_nano DESC",
