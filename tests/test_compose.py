@@ -243,13 +243,6 @@ def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     )  # fmt: skip
 
 
-def test_core_and_rag_share_the_identity_key() -> None:
-    # core signs users' identities and rag checks them: both need the same key, nobody else.
-    for name in ("core", "core-grpc", "rag"):
-        environment = SERVICES[name]["environment"]
-        assert "STRANGLER_IDENTITY_SECRET" in environment, name
-
-
 # The image each compose service runs: the Dockerfile target of the package its program lives in.
 IMAGE_OF_SERVICE = {
     "traces": "traces",
@@ -332,3 +325,10 @@ def test_the_image_sizes_in_the_infra_readme_are_the_lockfile_s() -> None:
             f"{image}: README says {quoted[image]} MB, the lockfile installs {megabytes} MB; "
             "update infra/README.md from `uv run scripts/image-sizes`"
         )
+
+
+def test_core_and_rag_share_the_identity_key() -> None:
+    # core signs users' identities and rag checks them: both need the same key, nobody else.
+    for name in ("core", "core-grpc", "rag"):
+        environment = SERVICES[name]["environment"]
+        assert "STRANGLER_IDENTITY_SECRET" in environment, name

@@ -62,8 +62,12 @@ def test_one_split_of_100_one_percent_buckets_keyed_by_the_user(tmp_path: Path) 
     assert '"unit":"$sf_bucket.$sf_unit_a.$sf_unit_b"' in config, "users logged by pseudonym"
     split = _block(config, 'split_clients "${sf_user_key}" $sf_bucket')
     assert re.findall(r"1% (\d+);", split) == [str(bucket) for bucket in range(100)]
-    assert "remote_addr" not in config, "the sticky key must never be the client address"
-    assert "map $cookie_sf_uid $sf_user_key" in config
+    sticky = ["map $sf_auth_user $sf_user_key", "map $cookie_sf_uid $sf_cookie_key",
+              "map $http_x_user_id $sf_header_key"]  # fmt: skip
+    for chain in sticky:
+        assert "remote_addr" not in _block(config, chain), "never keyed by the client address"
+    assert '"" $sf_cookie_key;' in _block(config, "map $sf_auth_user $sf_user_key")
+    assert '"" $sf_header_key;' in _block(config, "map $cookie_sf_uid $sf_cookie_key")
     assert '"" $request_id;' in _block(config, "map $http_x_user_id $sf_header_key")
 
 
@@ -137,7 +141,9 @@ def test_streaming_routes_are_never_buffered_or_compressed(tmp_path: Path) -> No
 
 def test_the_shipped_table_lets_streams_outlive_heartbeats_and_reloads(tmp_path: Path) -> None:
     config = render_nginx_config(load_route_table(SHIPPED), prefix=tmp_path)
-    chat = _block(config, "location /api/chat")
+    # chat asks core who the user is first (auth), then proxies from its named location.
+    assert "auth_request /__gateway/session/optional;" in _block(config, "location /api/chat")
+    chat = _block(config, "location @chat_main")
     read = int(re.search(r"proxy_read_timeout (\d+)s;", chat)[1])  # type: ignore[index]
     shutdown = int(re.search(r"worker_shutdown_timeout (\d+)s;", config)[1])  # type: ignore[index]
     assert read > 10, "a stream's read timeout must outlast the services' 10 s heartbeat"

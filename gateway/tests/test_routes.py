@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 from strangler_gateway.errors import RouteTableError
-from strangler_gateway.routetable import Compare, Match, Mode, load_route_table, parse_route_table
+from strangler_gateway.routetable import (
+    Auth,
+    Compare,
+    Match,
+    Mode,
+    load_route_table,
+    parse_route_table,
+)
 
 SHIPPED = Path(__file__).resolve().parents[1] / "routes.toml"
 
@@ -44,8 +51,12 @@ def test_the_shipped_table_describes_the_initial_migration() -> None:
     assert modes == {
         "search": ("/api/search", "core", "rag", Mode.LEGACY),
         "chat": ("/api/chat", "core", "rag", Mode.LEGACY),
+        "me": ("/api/me", "core", "rag", Mode.RETIRED),
         "stripe-webhooks": ("/webhooks/stripe", "core", "webhooks", Mode.MIGRATED),
     }
+    auth = {route.name: route.auth for route in table.routes}
+    assert auth == {"search": Auth.OPTIONAL, "chat": Auth.OPTIONAL, "me": Auth.REQUIRED,
+                    "stripe-webhooks": Auth.NONE}  # fmt: skip
     assert table.route("chat").streaming, "chat answers stream over SSE"
     assert (table.route("search").compare, table.route("chat").compare) == ("search", "chat")
     assert table.gateway.catch_all == "core"
@@ -98,6 +109,11 @@ def test_grpc_routes_need_a_grpc_listener() -> None:
 
 # Each case marks the line the error must name with "# <-".
 BAD_TABLES = {
+    "unknown auth": (
+        HEAD + SEARCH + 'auth = "maybe"  # <-\nmode = "legacy"\n',
+        "field 'auth'",
+        "one of: none, optional, required",
+    ),
     "unknown upstream": (
         HEAD + SEARCH.replace('new = "rag"', 'new = "ragg"  # <-') + 'mode = "legacy"\n',
         "field 'new'",

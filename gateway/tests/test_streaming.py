@@ -225,11 +225,13 @@ def _wait_for_workers(master: int, *, count: int) -> None:
 
 
 def _workers(master: int) -> int:
+    # Worker processes only: the session-check cache has a manager and a loader of its own.
     children = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            title = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue  # the process ended while being looked at
-        children += int(fields[1]) == master
+        children += int(fields[1]) == master and b"worker process" in title
     return children

@@ -56,8 +56,9 @@ def quoted(value: str) -> str:
 
 
 def error_json(code: str, message: str) -> str:
-    """Return the project's error envelope as compact JSON."""
-    return f'{{"error":{{"code":"{code}","message":"{message}"}}}}'
+    """Return the project's error envelope as compact JSON, with the request's id."""
+    # The request id is also the trace id of the request's trace and the key of its log line.
+    return f'{{"error":{{"code":"{code}","message":"{message}","request_id":"$request_id"}}}}'
 
 
 def split_clients(key: str, variable: str) -> Block:

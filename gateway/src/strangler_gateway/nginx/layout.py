@@ -69,6 +69,10 @@ class Layout:
     def temp(self, kind: str) -> Path:
         return self.prefix / "temp" / kind
 
+    def cache(self, kind: str) -> Path:
+        """Where nginx caches ``kind`` (the session checks), created by nginx itself."""
+        return self.prefix / "cache" / kind
+
     def worker_user(self) -> str | None:
         """Return who the workers must run as: the prefix's owner when nginx starts as root.
 
@@ -81,8 +85,8 @@ class Layout:
         return pwd.getpwuid(owner).pw_name
 
     def create(self) -> None:
-        """Create the folders nginx expects to exist (it creates the temp folders itself)."""
-        for folder in (self.conf.parent, self.logs, self.prefix / "temp"):
+        """Create the folders nginx expects to exist (it creates the ones inside them itself)."""
+        for folder in (self.conf.parent, self.logs, self.prefix / "temp", self.prefix / "cache"):
             folder.mkdir(parents=True, exist_ok=True)
 
 

@@ -10,29 +10,35 @@ A route's main location proxies to the side its maps chose. Two modes add more:
 - ``shadow``: the main location mirrors each request to an internal location that forwards sampled
   GET/HEAD requests to the comparator and drops the rest; the user gets legacy's answer as soon as
   legacy gives it, whatever the comparator does.
+
+A route that needs a user (``auth``) first passes a gate: the prefix location bounds the body and
+the rate, asks the monolith who the user is (``auth_request``, in nginx's access phase), then
+hands the request (``try_files`` to a named location) to the locations above. The split is
+decided only there, after the check, because nginx computes a variable once per request and the
+sticky key is the signed-in user when there is one: deciding in the gate would key the split on
+an anonymous request.
 """
 
 from collections.abc import Sequence
 
 from nginx.config.api import EmptyBlock, KeyOption, Location
 
-from strangler_gateway.nginx.directives import add_headers, error_json, if_return, repeated, sets
+from strangler_gateway.nginx.directives import add_headers, if_return, repeated, sets
+from strangler_gateway.nginx.errors import error_pages
+from strangler_gateway.nginx.identity import auth_directives, identity_headers
 from strangler_gateway.nginx.tracecontext import upstream_context
-from strangler_gateway.routetable import Match, Mode, Route, RouteTable
+from strangler_gateway.routetable import Auth, Match, Mode, Route, RouteTable
 
 __all__ = [
     "DECISION_HEADERS",
     "GATEWAY_DECISION",
-    "TIMEOUT",
-    "UNAVAILABLE",
     "catch_all_location",
-    "error_pages",
+    "decision_headers",
+    "response_headers",
     "route_locations",
     "viewer_locations",
 ]
 
-UNAVAILABLE = "@sf_upstream_unavailable"
-TIMEOUT = "@sf_upstream_timeout"
 # Headers only the gateway may set: an upstream's own copy would make the decision ambiguous.
 # X-Gateway-Config names the config that routed the response, so a client can tell a reload landed.
 DECISION_HEADERS = (
@@ -53,15 +59,12 @@ _SHADOW_TIMEOUTS = {"proxy_connect_timeout": "1s", "proxy_send_timeout": "2s",
                     "proxy_read_timeout": "2s"}  # fmt: skip
 
 
-def error_pages() -> EmptyBlock:
-    """Return the error pages turning the gateway's own 502/503/504 into the error envelope."""
-    return repeated("error_page", [["502", "503", UNAVAILABLE], ["504", TIMEOUT]])
-
-
 def route_locations(route: Route, table: RouteTable, config: str) -> list[Location]:
-    """Return the locations of ``route``: main, and the guarded pair or the mirror."""
+    """Return the locations of ``route``: the gate, main, and the guarded pair or the mirror."""
     main = _main_location(route, table, config)
     locations = [main]
+    if route.auth is not Auth.NONE:
+        locations.insert(0, _gate_location(route, table, config))
     if route.mode.falls_back:
         main.sections.add(
             repeated("error_page", [[str(_BRANCH), "=", f"@{route.var}_new"]]),
@@ -76,14 +79,34 @@ def route_locations(route: Route, table: RouteTable, config: str) -> list[Locati
     return locations
 
 
+def _path_match(route: Route) -> str:
+    return f"= {route.path}" if route.match is Match.EXACT else route.path
+
+
+def _gate_location(route: Route, table: RouteTable, config: str) -> Location:
+    # Logged as the route even when refused; the side is decided after the check (see above).
+    decision = {k: v for k, v in _decision(route, target="").items() if k != "$sf_override"}
+    location = Location(_path_match(route))
+    location.sections.add(
+        sets(decision),
+        error_pages(),
+        auth_directives(route.auth),
+        # No file is ever there: try_files is the documented way to go on to a named location
+        # after the access phase.
+        EmptyBlock(try_files=["/.sf-no-such-file", f"@{route.var}_main"]),
+        response_headers(route.name, "gateway", config),
+    )
+    return location
+
+
 def _main_location(route: Route, table: RouteTable, config: str) -> Location:
-    match = f"= {route.path}" if route.match is Match.EXACT else route.path
-    location = Location(match)
+    gated = route.auth is not Auth.NONE
+    location = Location(f"@{route.var}_main" if gated else _path_match(route))
     location.sections.add(
         sets(_decision(route, target=f"${route.var}_target")),
         error_pages(),
         _proxy(f"http://${route.var}_upstream", route.streaming, table),
-        _response_headers(route.name, f"${route.var}_target", config),
+        response_headers(route.name, f"${route.var}_target", config),
     )
     if route.mode.falls_back:
         # The guarded location's own errors must still reach the error pages.
@@ -97,7 +120,7 @@ def _new_location(route: Route, table: RouteTable, config: str) -> Location:
     location.sections.add(
         repeated("error_page", [["502", "503", "504", "=", f"@{route.var}_fallback"]]),
         _proxy(f"http://{route.new}", route.streaming, table),
-        _response_headers(route.name, "new", config),
+        response_headers(route.name, "new", config),
     )
     return location
 
@@ -108,7 +131,7 @@ def _fallback_location(route: Route, table: RouteTable, config: str) -> Location
         sets({"$sf_target": "legacy", "$sf_fallback": "true"}),
         error_pages(),
         _proxy(f"http://{route.legacy}", route.streaming, table),
-        _response_headers(route.name, "legacy", config),
+        response_headers(route.name, "legacy", config),
     )
     return location
 
@@ -146,7 +169,7 @@ def catch_all_location(table: RouteTable, config: str) -> Location:
         sets(_decision(None, target="legacy")),
         error_pages(),
         _proxy(f"http://{table.gateway.catch_all}", False, table),
-        _response_headers("catch-all", "legacy", config),
+        response_headers("catch-all", "legacy", config),
     )
     return location
 
@@ -161,7 +184,9 @@ def viewer_locations(table: RouteTable) -> list[Location]:
     )
     viewer.sections.add(
         error_pages(),
-        repeated("proxy_set_header", [["Host", "$host"], ["Connection", '""']]),
+        repeated(
+            "proxy_set_header", [["Host", "$host"], ["Connection", '""'], *identity_headers()]
+        ),
         EmptyBlock(proxy_http_version="1.1"),
     )
     bare = Location("= /traces", access_log=False, **{"return": ["301", "/traces/"]})
@@ -213,27 +238,25 @@ def _proxy_headers(streaming: bool) -> list[Sequence[str]]:
         ["X-Forwarded-For", "$proxy_add_x_forwarded_for"],
         ["X-Forwarded-Proto", "$scheme"],
         *upstream_context(),
+        *identity_headers(),
     ]
     if streaming:
         return [*headers, ["Upgrade", "$http_upgrade"], ["Connection", "$sf_connection"]]
     return [*headers, ["Connection", '""']]
 
 
-def _response_headers(route: str, served_by: str, config: str) -> EmptyBlock:
-    return add_headers(
-        {
-            "X-Served-By": served_by,
-            "X-Route": route,
-            "X-Migration-Bucket": "$sf_bucket",
-            "X-Migration-Fallback": "$sf_fallback",
-            "X-Gateway-Config": config,
-            "X-Request-Id": "$request_id",
-        }
-    )
+def response_headers(route: str, served_by: str, config: str) -> EmptyBlock:
+    """Return the routing decision's response headers."""
+    return add_headers(decision_headers(route, served_by, config))
 
 
-def error_location(name: str, status: int, code: str, message: str, config: str) -> Location:
-    """Return a named location answering the gateway's own error envelope."""
-    location = Location(name, **{"return": [str(status), f"'{error_json(code, message)}'"]})
-    location.sections.add(_response_headers("$sf_route", "gateway", config))
-    return location
+def decision_headers(route: str, served_by: str, config: str) -> dict[str, str]:
+    """Return the headers that show a client how the gateway routed its request."""
+    return {
+        "X-Served-By": served_by,
+        "X-Route": route,
+        "X-Migration-Bucket": "$sf_bucket",
+        "X-Migration-Fallback": "$sf_fallback",
+        "X-Gateway-Config": config,
+        "X-Request-Id": "$request_id",
+    }

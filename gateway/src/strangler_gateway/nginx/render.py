@@ -18,32 +18,19 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from nginx.config.api import Block, Comment, EmptyBlock, Location
+from nginx.config.api import Block, Comment, EmptyBlock
 from nginx.config.api.options import KeyValuesMultiLines
 
 from strangler_gateway.errors import GatewayError
-from strangler_gateway.nginx.console import console_locations
-from strangler_gateway.nginx.directives import BUCKETS, error_json, header_var, sets, split_clients
+from strangler_gateway.nginx.directives import BUCKETS, header_var, split_clients
 from strangler_gateway.nginx.grpc import grpc_server
+from strangler_gateway.nginx.identity import identity_cache, identity_variables
 from strangler_gateway.nginx.layout import TEMP_KINDS, Layout
-from strangler_gateway.nginx.locations import (
-    GATEWAY_DECISION,
-    TIMEOUT,
-    UNAVAILABLE,
-    catch_all_location,
-    error_location,
-    error_pages,
-    route_locations,
-    viewer_locations,
-)
+from strangler_gateway.nginx.servers import STATUS_PATH, gateway_server
 from strangler_gateway.nginx.tracecontext import access_log_formats, trace_context_maps, unit_splits
 from strangler_gateway.routetable import ADDRESS, Mode, Route, RouteTable, Upstream
 
 __all__ = ["STATUS_PATH", "config_id", "render_nginx_config"]
-
-# The gateway's own status page: answers with the id of the config the serving worker runs, which
-# is how a reload is known to have taken effect.
-STATUS_PATH = "/__gateway/status"
 
 
 def render_nginx_config(
@@ -130,7 +117,10 @@ def _http(
     http.sections.add(
         access_log_formats(layout, ident, grpc=grpc_listen is not None),
         *(_upstream(upstream) for upstream in table.upstreams),
-        Comment(comment="The sticky key: cookie, else header, else the request id (never the IP)."),
+        Comment(
+            comment="The sticky key: the signed-in user, else cookie, else header, else the "
+            "request id (never the IP)."
+        ),
         _user_key_maps(table),
         # 100 slices of 1 % each, so "$sf_bucket < percent" selects exactly percent % of users.
         split_clients("${sf_user_key}", "$sf_bucket"),
@@ -138,6 +128,9 @@ def _http(
         Block("map $http_upgrade $sf_connection", default="upgrade", **{'""': '""'}),
         Comment(comment="Trace context, baggage and the access log's timestamp."),
         trace_context_maps(),
+        Comment(comment="Session checks (auth_request), cached per session."),
+        identity_cache(layout),
+        identity_variables(),
     )
     if table.shadowing:
         # Shadow sampling is per request, independent of the user's bucket (another hash input).
@@ -146,7 +139,7 @@ def _http(
         http.sections.add(Comment(comment=f"route {route.name}: {_describe(route)}"))
         http.sections.add(*_route_maps(route, table))
     # Each server in an EmptyBlock of its own: the builder keys sections by block name.
-    http.sections.add(EmptyBlock(_server(table, listen, ident)))
+    http.sections.add(EmptyBlock(gateway_server(table, listen, ident)))
     if grpc_listen is not None:
         http.sections.add(Comment(comment="gRPC (h2c), routed by service name."))
         http.sections.add(EmptyBlock(grpc_server(table, grpc_listen, layout, ident)))
@@ -193,8 +186,15 @@ def _upstream(upstream: Upstream) -> Block:
 def _user_key_maps(table: RouteTable) -> EmptyBlock:
     cookie = f"$cookie_{table.gateway.sticky_cookie}"
     header = f"$http_{header_var(table.gateway.sticky_header)}"
+    # $sf_auth_user is set only on routes that asked core who the user is (auth): a signed-in
+    # user keeps one bucket whatever browser or cookie they come with.
     return EmptyBlock(
-        Block(f"map {cookie} $sf_user_key", default=cookie, **{'""': "$sf_header_key"}),
+        Block(
+            "map $sf_auth_user $sf_user_key",
+            default='"user:$sf_auth_user"',
+            **{'""': "$sf_cookie_key"},
+        ),
+        Block(f"map {cookie} $sf_cookie_key", default=cookie, **{'""': "$sf_header_key"}),
         Block(f"map {header} $sf_header_key", default=header, **{'""': "$request_id"}),
     )
 
@@ -236,47 +236,6 @@ def _default_side(route: Route) -> str:
         Mode.MIGRATED: "new",
         Mode.RETIRED: "new",
     }[route.mode]
-
-
-def _server(table: RouteTable, listen: str, ident: str) -> Block:
-    server = Block("server", listen=[listen, "default_server"], server_name="_")
-    server.sections.add(
-        error_pages(),
-        _status_location(ident),
-        _internal_location(),
-        _reserved_location(),
-        *viewer_locations(table),
-        *console_locations(table),
-        *(location for route in table.routes for location in route_locations(route, table, ident)),
-        catch_all_location(table, ident),
-        error_location(UNAVAILABLE, 502, "upstream_unavailable",
-                       "The service behind this route is unreachable.", ident),
-        error_location(TIMEOUT, 504, "upstream_timeout",
-                       "The service behind this route did not answer in time.", ident),
-    )  # fmt: skip
-    return server
-
-
-def _status_location(ident: str) -> Location:
-    body = f'{{"status":"ok","config":"{ident}"}}'
-    return Location(f"= {STATUS_PATH}", access_log=False, **{"return": ["200", f"'{body}'"]})
-
-
-def _internal_location() -> Location:
-    # Service-to-service endpoints are reachable only directly, never through the facade; a regex
-    # location wins over every prefix route, so no route can expose them by accident.
-    return _not_found("~ ^/internal(/|$)")
-
-
-def _reserved_location() -> Location:
-    # The gateway's own prefix: what it does not serve is not found, never the monolith's to answer.
-    return _not_found("/__gateway/")
-
-
-def _not_found(match: str) -> Location:
-    body = error_json("not_found", "No such resource.")
-    # `set` before `return`: rewrite directives run in order, and the log reads the variables.
-    return Location(match, sets(GATEWAY_DECISION), EmptyBlock(**{"return": ["404", f"'{body}'"]}))
 
 
 def _describe(route: Route) -> str:

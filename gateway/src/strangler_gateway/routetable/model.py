@@ -38,6 +38,14 @@ class Match(StrEnum):
     EXACT = "exact"
 
 
+class Auth(StrEnum):
+    """Whether a route needs a signed-in user, asked of the monolith before each request."""
+
+    NONE = "none"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
 class Compare(StrEnum):
     """How the shadow comparator compares a route's legacy and new answers."""
 
@@ -71,7 +79,9 @@ class Route:
     ``percent`` is the mode's parameter: the share of users sent to new (canary) or the cap on the
     share of idempotent requests mirrored to the comparator (shadow). ``compare`` and ``ignore``
     tell the comparator how to compare the two answers; they are kept whatever the mode, so a route
-    keeps its comparison rule across a promotion and a rollback.
+    keeps its comparison rule across a promotion and a rollback. ``auth`` says whether the gateway
+    asks the monolith who the user is first (``required``: anonymous is 401; ``optional``: the
+    identity is passed when there is one).
     """
 
     name: str
@@ -85,6 +95,7 @@ class Route:
     streaming: bool = False
     compare: Compare = Compare.JSON
     ignore: tuple[str, ...] = ()
+    auth: Auth = Auth.NONE
 
     @property
     def var(self) -> str:
@@ -146,6 +157,8 @@ class GatewaySettings:
     stream_read_seconds: int = 60
     read_seconds: int = 60
     client_max_body_size: str = "10m"
+    # The monolith's session cookie, sent to its session check before routes that need a user.
+    session_cookie: str = "sessionid"
     grpc_listen: str | None = None
     shadow_upstream: str = "shadow"
     trace_viewer: str | None = None

@@ -10,6 +10,7 @@ from strangler_gateway.routetable.fields import Section, get_bool, get_int, get_
 from strangler_gateway.routetable.model import (
     ADDRESS,
     RESERVED_PREFIXES,
+    Auth,
     Compare,
     GatewaySettings,
     GrpcRoute,
@@ -49,6 +50,7 @@ _GATEWAY_KEYS = {
     "shadow_upstream",
     "trace_viewer",
     "console",
+    "session_cookie",
 }
 _UPSTREAM_KEYS = {"servers", "keepalive"}
 _ROUTE_KEYS = {
@@ -63,6 +65,7 @@ _ROUTE_KEYS = {
     "streaming",
     "compare",
     "ignore",
+    "auth",
 }
 _GRPC_KEYS = {"name", "services", "upstream"}
 
@@ -95,36 +98,49 @@ def _gateway(data: object, section: Section, upstreams: set[str]) -> GatewaySett
     grpc_listen = _address(data, "grpc_listen", section) if "grpc_listen" in data else None
     if grpc_listen == base.listen:
         raise section.error("grpc_listen", f"'{grpc_listen}' is also the HTTP listen address")
+    return _edges(
+        data,
+        section,
+        replace(
+            base,
+            grpc_listen=grpc_listen,
+            sticky_cookie=_str(data, "sticky_cookie", section, _COOKIE, base.sticky_cookie),
+            sticky_header=_str(data, "sticky_header", section, _HEADER, base.sticky_header),
+            override_header=_str(data, "override_header", section, _HEADER, base.override_header),
+            max_stream_seconds=get_int(
+                data, "max_stream_seconds", section, 1, 86400, default=base.max_stream_seconds
+            ),
+            stream_read_seconds=get_int(
+                data,
+                "stream_read_seconds",
+                section,
+                _HEARTBEAT_SECONDS + 1,
+                86400,
+                default=base.stream_read_seconds,
+            ),
+            read_seconds=get_int(data, "read_seconds", section, 1, 3600, default=base.read_seconds),
+            client_max_body_size=_str(
+                data, "client_max_body_size", section, _SIZE, base.client_max_body_size
+            ),
+            shadow_upstream=get_str(
+                data, "shadow_upstream", section, pattern=_UPSTREAM, default=base.shadow_upstream
+            ),
+            trace_viewer=(
+                _known_upstream(data, "trace_viewer", section, upstreams)
+                if "trace_viewer" in data
+                else None
+            ),
+            console=(
+                _known_upstream(data, "console", section, upstreams) if "console" in data else None
+            ),
+        ),
+    )
+
+
+def _edges(data: dict[str, object], section: Section, base: GatewaySettings) -> GatewaySettings:
+    # Whose session the gateway asks the monolith about, for routes that need a user.
     return replace(
-        base,
-        grpc_listen=grpc_listen,
-        sticky_cookie=_str(data, "sticky_cookie", section, _COOKIE, base.sticky_cookie),
-        sticky_header=_str(data, "sticky_header", section, _HEADER, base.sticky_header),
-        override_header=_str(data, "override_header", section, _HEADER, base.override_header),
-        max_stream_seconds=get_int(
-            data, "max_stream_seconds", section, 1, 86400, default=base.max_stream_seconds
-        ),
-        stream_read_seconds=get_int(
-            data,
-            "stream_read_seconds",
-            section,
-            _HEARTBEAT_SECONDS + 1,
-            86400,
-            default=base.stream_read_seconds,
-        ),
-        read_seconds=get_int(data, "read_seconds", section, 1, 3600, default=base.read_seconds),
-        client_max_body_size=_str(
-            data, "client_max_body_size", section, _SIZE, base.client_max_body_size
-        ),
-        shadow_upstream=get_str(
-            data, "shadow_upstream", section, pattern=_UPSTREAM, default=base.shadow_upstream
-        ),
-        trace_viewer=(
-            _known_upstream(data, "trace_viewer", section, upstreams)
-            if "trace_viewer" in data
-            else None
-        ),
-        console=_known_upstream(data, "console", section, upstreams) if "console" in data else None,
+        base, session_cookie=_str(data, "session_cookie", section, _COOKIE, base.session_cookie)
     )
 
 
@@ -201,6 +217,7 @@ def _route(data: object, section: Section, upstreams: set[str], gateway: Gateway
             get_str(data, "compare", section, choices=list(Compare), default=Compare.JSON)
         ),
         ignore=_ignore(data, section),
+        auth=Auth(get_str(data, "auth", section, choices=list(Auth), default=Auth.NONE)),
     )
 
 
