@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help uv setup protos browser wrk up down status test lint routes bench
+.PHONY: help uv setup protos browser wrk up down status test lint routes bench tour
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ up: setup ## Set up and start the whole stack locally (SQLite, nginx, trace stor
 
 down: ## Stop everything `make up` started
 	$(UV) run devstack down
+
+tour: up ## Walk one route through every phase on the local stack (PACE=1: wait for Enter)
+	$(UV) run devstack tour $(if $(PACE),--pace)
 
 status: ## Show which processes of the stack are running
 	$(UV) run devstack status

@@ -39,6 +39,7 @@ UPSTREAM_SERVICES = {
     "rag_grpc": "rag",
     "shadow": "shadow",
     "traces": "traces",
+    "console": "console",
 }
 
 
@@ -251,6 +252,7 @@ IMAGE_OF_SERVICE = {
     "rag": "rag",
     "webhooks": "webhooks",
     "shadow": "gateway",
+    "console": "gateway",
     "gateway": "gateway",
 }
 DOCKERFILE = ROOT / "infra" / "docker" / "Dockerfile"

@@ -66,6 +66,7 @@ def test_the_shipped_table_describes_the_initial_migration() -> None:
     assert table.gateway.catch_all == "core"
     assert (table.gateway.listen, table.gateway.grpc_listen) == ("127.0.0.1:8080", "127.0.0.1:9090")
     assert (table.gateway.shadow_upstream, table.gateway.trace_viewer) == ("shadow", "traces")
+    assert table.gateway.console == "console"
     assert {u.name: u.servers for u in table.upstreams} == {
         "core": ("127.0.0.1:8000",),
         "rag": ("127.0.0.1:8001",),
@@ -74,6 +75,7 @@ def test_the_shipped_table_describes_the_initial_migration() -> None:
         "rag_grpc": ("127.0.0.1:50052",),
         "shadow": ("127.0.0.1:8090",),
         "traces": ("127.0.0.1:4318",),
+        "console": ("127.0.0.1:8091",),
     }
     services = {service: entry.upstream for entry in table.grpc for service in entry.services}
     assert services == {

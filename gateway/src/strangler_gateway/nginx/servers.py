@@ -11,6 +11,7 @@ the gateway listens on.
 
 from nginx.config.api import Block, EmptyBlock, Location
 
+from strangler_gateway.nginx.console import console_locations
 from strangler_gateway.nginx.directives import error_json, sets
 from strangler_gateway.nginx.errors import PAGES, error_location, error_pages
 from strangler_gateway.nginx.hardening import security_headers, server_names, unknown_host_location
@@ -42,6 +43,7 @@ def gateway_server(table: RouteTable, listen: str, ident: str) -> Block:
         _reserved_location(ident),
         *session_locations(table),
         *viewer_locations(table),
+        *console_locations(table),
         *(location for route in table.routes for location in route_locations(route, table, ident)),
         catch_all_location(table, ident),
         *_error_locations(ident),

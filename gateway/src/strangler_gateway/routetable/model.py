@@ -56,7 +56,7 @@ class Compare(StrEnum):
 
 # Paths no route may claim: service-to-service endpoints, the gateway's own pages and the trace
 # viewer it serves.
-RESERVED_PREFIXES = ("/internal", "/__gateway", "/traces")
+RESERVED_PREFIXES = ("/internal", "/__gateway", "/traces", "/console")
 # RFC 9110 idempotent methods: the only ones the gateway ever re-sends to legacy after new failed.
 IDEMPOTENT_METHODS = ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
 # host:port of a listener or an upstream server.
@@ -172,6 +172,7 @@ class GatewaySettings:
     grpc_listen: str | None = None
     shadow_upstream: str = "shadow"
     trace_viewer: str | None = None
+    console: str | None = None
 
 
 @dataclass(frozen=True)

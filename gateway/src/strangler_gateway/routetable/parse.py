@@ -55,6 +55,7 @@ _GATEWAY_KEYS = {
     "client_max_body_size",
     "shadow_upstream",
     "trace_viewer",
+    "console",
     "session_cookie",
     "server_names",
     "rate_limit",
@@ -141,6 +142,9 @@ def _gateway(data: object, section: Section, upstreams: set[str]) -> GatewaySett
                 _known_upstream(data, "trace_viewer", section, upstreams)
                 if "trace_viewer" in data
                 else None
+            ),
+            console=(
+                _known_upstream(data, "console", section, upstreams) if "console" in data else None
             ),
         ),
     )

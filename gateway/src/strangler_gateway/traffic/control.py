@@ -17,6 +17,7 @@ from strangler_gateway.nginx.layout import write_atomically
 from strangler_gateway.nginx.process import ApplyResult, apply, exclusive
 from strangler_gateway.routetable import Mode, Route, load_route_table
 from strangler_gateway.routetable.edit import RouteChange, change_route_mode
+from strangler_gateway.traffic.history import record_change
 
 __all__ = [
     "LADDER",
@@ -89,8 +90,12 @@ def set_route_mode(
     percent: int | None = None,
     *,
     timeout: float = 10.0,
+    actor: str = "cli",
 ) -> ModeChange:
-    """Set ``route`` to ``mode`` (and ``percent``) in the table and apply it to the gateway."""
+    """Set ``route`` to ``mode`` (and ``percent``) in the table and apply it to the gateway.
+
+    ``actor`` says who asked ("cli", "console:<user>", "rollout") in the route change history.
+    """
     # Under the change lock from the read to the reload: a rollback racing a promotion must not
     # be lost, nor undone when the other change is refused and its table put back.
     with exclusive(prefix):
@@ -102,22 +107,25 @@ def set_route_mode(
         except GatewayError:
             write_atomically(table_path, original)
             raise
+        record_change(prefix, change.before, change.after, actor, applied.config_id)
     return ModeChange(change=change, applied=applied)
 
 
 def promote_route(
-    table_path: Path, prefix: Path, route: str, *, timeout: float = 10.0
+    table_path: Path, prefix: Path, route: str, *, timeout: float = 10.0, actor: str = "cli"
 ) -> ModeChange:
     """Move ``route`` one step up the ladder and apply it."""
     # The step is computed from the table read under the change lock: computed before it, a
     # rollback that took the lock first would be undone by a step from the route it left.
     with exclusive(prefix):
         step = next_step(load_route_table(table_path).route(route))
-        return set_route_mode(table_path, prefix, route, step.mode, step.percent, timeout=timeout)
+        return set_route_mode(
+            table_path, prefix, route, step.mode, step.percent, timeout=timeout, actor=actor
+        )
 
 
 def rollback_route(
-    table_path: Path, prefix: Path, route: str, *, timeout: float = 10.0
+    table_path: Path, prefix: Path, route: str, *, timeout: float = 10.0, actor: str = "cli"
 ) -> ModeChange:
     """Send every request of ``route`` back to legacy and apply it."""
-    return set_route_mode(table_path, prefix, route, Mode.LEGACY, timeout=timeout)
+    return set_route_mode(table_path, prefix, route, Mode.LEGACY, timeout=timeout, actor=actor)

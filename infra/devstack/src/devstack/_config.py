@@ -23,6 +23,7 @@ class Ports:
     webhooks_2: int = 8003
     traces: int = 4318
     shadow: int = 8090
+    console: int = 8091
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ def upstream_servers(config: StackConfig) -> dict[str, list[str]]:
         "rag_grpc": ports.rag_grpc,
         "shadow": ports.shadow,
         "traces": ports.traces,
+        "console": ports.console,
     }
     found = {name: [f"{_HOST}:{port}"] for name, port in servers.items() if name in names}
     if "webhooks" in names:

@@ -69,6 +69,10 @@ def core_env(config: StackConfig, secrets: DevSecrets) -> dict[str, str]:
         CORE_RAG_GRPC_TARGET=f"{_HOST}:{config.ports.rag_grpc}",
         STRIPE_WEBHOOK_SECRET=secrets.stripe_webhook_secret,
         CORE_ADMIN_PASSWORD=secrets.admin_password,
+        # The admin's forms are posted through the gateway: its origin, on this stack's port.
+        DJANGO_CSRF_TRUSTED_ORIGINS=",".join(
+            f"http://{host}:{config.ports.gateway}" for host in (_HOST, "localhost")
+        ),
         STRANGLER_IDENTITY_SECRET=secrets.identity_secret,
     )
     return env
@@ -225,6 +229,30 @@ def _shadow(
     )
 
 
+def _console(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+    port = config.ports.console
+    argv = [
+        sys.executable, "-m", "strangler_gateway.console", "serve",
+        "--host", _HOST,
+        "--port", str(port),
+        "--routes", str(config.routes),
+        "--prefix", str(config.nginx_prefix),
+        "--shadow-db", str(config.data_dir / "shadow.sqlite3"),
+        "--faults", f"rag=http://{_HOST}:{config.ports.rag_http}",
+    ]  # fmt: skip
+    env = _common_env(config, secrets, "console")
+    # The console verifies the identity the gateway passes on, so it needs core's signing key.
+    env["STRANGLER_IDENTITY_SECRET"] = secrets.identity_secret
+    return ProcessSpec(
+        name="console",
+        argv=argv,
+        env=env,
+        ready=HttpReady(f"http://{_HOST}:{port}/healthz"),
+        url=f"http://{_HOST}:{port}/console/",
+        marker="strangler_gateway.console",
+    )
+
+
 def _gateway(config: StackConfig, secrets: DevSecrets, nginx_argv: list[str]) -> ProcessSpec:
     port = config.ports.gateway
     return ProcessSpec(
@@ -257,5 +285,6 @@ def build_specs(
             for n, port in enumerate(config.webhooks_ports)
         ],
         _shadow(config, secrets, upstreams),
+        _console(config, secrets),
         _gateway(config, secrets, nginx_argv),
     ]

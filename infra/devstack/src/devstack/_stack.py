@@ -158,6 +158,7 @@ class Stack:
         return [
             ("gateway", gateway),
             ("gateway gRPC (h2c)", f"127.0.0.1:{self.config.ports.gateway_grpc}"),
+            ("migration console", f"{gateway}/console/"),
             ("trace viewer", f"{gateway}/traces/"),
             ("legacy API docs (core)", f"{gateway}/api/docs"),
             ("Django admin (user admin)", f"{gateway}/admin/"),

@@ -1,4 +1,4 @@
-"""``devstack up | down | status``: the local stack from the command line (``make up``)."""
+"""``devstack up | down | status | tour``: the local stack from the command line (``make up``)."""
 
 import argparse
 import sys
@@ -9,6 +9,7 @@ from rich.table import Table
 
 from devstack._config import StackConfig, find_root
 from devstack._stack import Stack, StackError
+from devstack._tour import Tour, TourError, TourSettings
 
 console = Console()
 
@@ -68,13 +69,36 @@ def status(args: argparse.Namespace) -> int:
     return 0 if len(running) == len(stack.specs()) else 1
 
 
+def tour(args: argparse.Namespace) -> int:
+    """Walk one route through every phase of the migration on the running stack."""
+    stack = _stack(args)
+    if len(stack.running()) != len(stack.specs()):
+        console.print("[red]error:[/red] the stack is not (fully) running: `make up` first")
+        return 1
+
+    def pause() -> None:
+        if args.pace:
+            console.input("   [dim]Enter for the next stop[/dim] ")
+
+    try:
+        Tour(stack, console.print, TourSettings(), pause).run()
+    except TourError as error:
+        console.print(f"[red]the tour stopped:[/red] {error}")
+        return 1
+    console.print("\nEvery stop showed its evidence.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the devstack command line."""
     parser = argparse.ArgumentParser(prog="devstack", description=__doc__)
     parser.add_argument("--var", help="state folder (default: var/ in the repository)")
     commands = parser.add_subparsers(dest="command", required=True)
-    for handler in (up, down, status):
-        commands.add_parser(handler.__name__, help=handler.__doc__).set_defaults(handler=handler)
+    for handler in (up, down, status, tour):
+        command = commands.add_parser(handler.__name__, help=handler.__doc__)
+        command.set_defaults(handler=handler)
+        if handler is tour:
+            command.add_argument("--pace", action="store_true", help="wait for Enter between stops")
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))

@@ -21,6 +21,7 @@ from strangler_shared.identity import load_identity_secret
 from rag.api.main import api_router
 from rag.config import Settings, get_settings
 from rag.core_client import CoreClient
+from rag.docs import install_docs
 from rag.errors import SERVICE_NAME, install_error_handlers
 from rag.faults import FaultFlags, Faults
 from rag.grpc_server import RagServicer, start_grpc_server
@@ -111,6 +112,8 @@ def create_app(
         # The official OpenTelemetry instrumentation (rag.serving) makes the server spans;
         # FastAPI's own would only add a per-request check that finds it there.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        # Served by install_docs with Swagger UI's files from this package, not a CDN.
+        docs_url=None,
     )
     app.state.settings = settings
     app.state.service_token = load_service_token()
@@ -133,4 +136,5 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(ServiceHeaderMiddleware, service=SERVICE_NAME)
     app.include_router(api_router)
+    install_docs(app)
     return app

@@ -10,6 +10,8 @@ one request begetting the next.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
@@ -31,10 +33,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tracestore import otlp, params
 from tracestore.follower import GatewayLogFollower
 from tracestore.forward import SpanForwarder
+from tracestore.retention import Retention
 from tracestore.store import TraceStore
 from tracestore.web.pages import web_routes
 
 logger = logging.getLogger(__name__)
+# How often the store drops traces past its retention limits.
+PRUNE_SECONDS = 60.0
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[None]]
 
 SERVICE_NAME = "traces"
@@ -165,12 +170,16 @@ class ServiceHeaderMiddleware:
 
 
 def create_app(
-    store: TraceStore, gateway_log: Path | None = None, forward_to: str | None = None
+    store: TraceStore,
+    gateway_log: Path | None = None,
+    forward_to: str | None = None,
+    retention: Retention | None = None,
 ) -> Starlette:
     """Build the receiver app over an open store (the caller closes it).
 
     With gateway_log, the app also follows the gateway's access log while it runs, storing one
     gateway span per request, and exporting those spans to the OTLP/HTTP URL forward_to if given.
+    With retention, it drops the traces past its limits once a minute while it runs.
     """
     app = Starlette(
         routes=[
@@ -182,10 +191,53 @@ def create_app(
         ],
         middleware=[Middleware(ServiceHeaderMiddleware)],
         exception_handlers={HTTPException: _http_error, Exception: _server_error},
-        lifespan=_follow(gateway_log, forward_to),
+        lifespan=_both(_follow(gateway_log, forward_to), _prune(retention)),
     )
     app.state.store = store
     return app
+
+
+def _both(first: Lifespan, second: Lifespan) -> Lifespan:
+    """Return a lifespan that runs two, the second inside the first."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with first(app), second(app):
+            yield
+
+    return lifespan
+
+
+def _prune(retention: Retention | None) -> Lifespan:
+    """Return a lifespan that keeps the store within ``retention`` (a no-op without one)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if retention is None:
+            yield
+            return
+        task = asyncio.create_task(_prune_forever(app.state.store, retention))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
+
+
+async def _prune_forever(store: TraceStore, retention: Retention) -> None:
+    while True:
+        try:
+            removed = await run_in_threadpool(store.prune, retention)
+        except sqlite3.Error:
+            # A busy or damaged database must not stop the receiver; the next round tries again.
+            logger.exception("could not drop old traces")
+        else:
+            if removed:
+                logger.info("dropped %s spans of traces past the retention limits", removed)
+        await asyncio.sleep(PRUNE_SECONDS)
 
 
 def _follow(gateway_log: Path | None, forward_to: str | None) -> Lifespan:

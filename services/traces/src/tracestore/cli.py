@@ -18,6 +18,7 @@ from rich.console import Console
 
 from tracestore.app import create_app
 from tracestore.models import TraceFilter
+from tracestore.retention import DEFAULT_MAX_AGE_SECONDS, DEFAULT_MAX_BYTES, Retention
 from tracestore.store import TraceStore
 from tracestore.terminal.timeline import MIN_BAR_CELLS, trace_timeline
 from tracestore.terminal.traces import trace_tree, traces_table
@@ -64,6 +65,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="also export the gateway's spans to this OTLP/HTTP traces URL (e.g. a collector's)",
     )
+    serve.add_argument(
+        "--max-age-hours",
+        type=_positive_float,
+        default=DEFAULT_MAX_AGE_SECONDS / 3600,
+        help="drop traces older than this (default %(default)g hours)",
+    )
+    serve.add_argument(
+        "--max-size-mb",
+        type=_positive_float,
+        default=DEFAULT_MAX_BYTES / 1_000_000,
+        help="drop the oldest traces while the spans take more (default %(default)g MB)",
+    )
     serve.set_defaults(handler=serve_command)
 
     listing = commands.add_parser("list", parents=[db_option], help="list recent traces")
@@ -93,6 +106,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
 def serve_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     """Serve the receiver until interrupted, storing spans in the --db file."""
     if args.forward_gateway_spans and args.gateway_log is None:
@@ -101,7 +124,10 @@ def serve_command(args: argparse.Namespace, out: Console, err: Console) -> int:
     db: Path = args.db
     db.parent.mkdir(parents=True, exist_ok=True)
     with TraceStore(db) as store:
-        app = create_app(store, args.gateway_log, args.forward_gateway_spans)
+        retention = Retention(
+            max_age_seconds=args.max_age_hours * 3600, max_bytes=int(args.max_size_mb * 1_000_000)
+        )
+        app = create_app(store, args.gateway_log, args.forward_gateway_spans, retention)
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 

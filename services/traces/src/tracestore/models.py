@@ -116,6 +116,12 @@ class TraceFilter:
     route: str | None = None
     error: bool | None = None
     min_duration_ms: float | None = None
+    # The side the gateway sent the request to ("legacy" or "new").
+    side: str | None = None
+    # Leave out the gateway's own health checks and console traffic.
+    hide_internal: bool = False
+    # "recent" (newest first), "errors" (traces with an error first) or "slowest".
+    order: str = "recent"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,9 @@ from tracestore.models import TraceFilter
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 500
 STATUSES = {"ok": False, "error": True}
+SIDES = ("legacy", "new")
+ORDERS = ("recent", "errors", "slowest")
+INTERNAL = {"show": False, "hide": True}
 
 
 class ValidationError(ValueError):
@@ -38,17 +41,30 @@ def limit_param(raw: str | None) -> int:
     return value
 
 
-def trace_filter(params: Mapping[str, str]) -> TraceFilter:
-    """Read the listing filters: service, route, status (ok|error) and min_ms."""
-    status = (params.get("status") or "").strip().lower()
-    if status and status not in STATUSES:
-        raise ValidationError("status", "status must be ok or error")
+def trace_filter(params: Mapping[str, str], *, internal: str = "show") -> TraceFilter:
+    """Read the listing filters: service, route, side, status, min_ms, internal and sort.
+
+    ``internal`` is what happens to the gateway's own traffic when the query does not say (the
+    JSON API shows it; the list page hides it).
+    """
+    status = _choice(params, "status", tuple(STATUSES), "")
     return TraceFilter(
         service=(params.get("service") or "").strip() or None,
         route=(params.get("route") or "").strip() or None,
         error=STATUSES[status] if status else None,
         min_duration_ms=_min_ms(params.get("min_ms")),
+        side=_choice(params, "side", SIDES, "") or None,
+        hide_internal=INTERNAL[_choice(params, "internal", tuple(INTERNAL), internal)],
+        order=_choice(params, "sort", ORDERS, "recent"),
     )
+
+
+def _choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = (params.get(name) or "").strip().lower() or default
+    if value and value not in allowed:
+        words = " or ".join(allowed) if len(allowed) == 2 else f"one of: {', '.join(allowed)}"
+        raise ValidationError(name, f"{name} must be {words}")
+    return value
 
 
 def _min_ms(raw: str | None) -> float | None:

@@ -27,6 +27,7 @@ from tracestore.models import (
     TraceFilter,
     TraceSummary,
 )
+from tracestore.retention import Retention, prune, used_bytes
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -98,11 +99,26 @@ FROM spans
 {{where}}
 GROUP BY trace_id
 {{having}}
-ORDER BY start_nano DESC
+ORDER BY {{order}}
 LIMIT ?
 """  # noqa: S608
 _BY_SERVICE = "trace_id IN (SELECT trace_id FROM spans WHERE service_name = ?)"
 _BY_ROUTE = f"trace_id IN (SELECT trace_id FROM spans WHERE {_ROUTE} = ?)"  # noqa: S608
+_BY_SIDE = """trace_id IN (SELECT trace_id FROM spans
+    WHERE json_extract(attributes, '$."migration.target"') = ?)"""
+# The gateway's own traffic: its health check, its status page, people using the console, and
+# the console's machinery (the session check it asks core for, the fault flags it reads).
+_INTERNAL = """trace_id NOT IN (SELECT trace_id FROM spans WHERE (service_name = 'gateway' AND (
+    json_extract(attributes, '$."url.path"') = '/healthz'
+    OR json_extract(attributes, '$."url.path"') LIKE '/!_!_gateway/%' ESCAPE '!'
+    OR json_extract(attributes, '$."url.path"') LIKE '/console%'))
+    OR (COALESCE(parent_span_id, '') = '' AND (
+        name LIKE '% internal/auth/session' OR name LIKE '% /internal/faults')))"""
+ORDERS = {
+    "recent": "start_nano DESC",
+    "errors": "error DESC, start_nano DESC",
+    "slowest": "end_nano - start_nano DESC, start_nano DESC",
+}
 _SAVE_POSITION = (
     "INSERT INTO log_positions (path, inode, byte_offset) VALUES (?, ?, ?) "
     "ON CONFLICT (path) DO UPDATE SET inode = excluded.inode, byte_offset = excluded.byte_offset"
@@ -169,6 +185,16 @@ class TraceStore:
                 raise
             self._conn.execute("COMMIT")
         return len(rows)
+
+    def prune(self, retention: Retention, now: float | None = None) -> int:
+        """Drop whole traces past the retention's age or size limit; return the spans dropped."""
+        with self._lock:
+            return prune(self._conn, retention, now)
+
+    def used_bytes(self) -> int:
+        """Return the bytes the stored spans take in the database file."""
+        with self._lock:
+            return used_bytes(self._conn)
 
     def log_position(self, path: str) -> LogPosition | None:
         """Return how far the log at path has been read, if it was ever followed."""
@@ -264,6 +290,11 @@ def _recent_query(filters: TraceFilter) -> tuple[str, list[Any]]:
     if filters.route:
         where.append(_BY_ROUTE)
         params.append(filters.route)
+    if filters.side:
+        where.append(_BY_SIDE)
+        params.append(filters.side)
+    if filters.hide_internal:
+        where.append(_INTERNAL)
     if filters.error is not None:
         having.append("MAX(status_code = 'ERROR') = ?")
         params.append(int(filters.error))
@@ -273,6 +304,7 @@ def _recent_query(filters: TraceFilter) -> tuple[str, list[Any]]:
     query = _RECENT.format(
         where=f"WHERE {' AND '.join(where)}" if where else "",
         having=f"HAVING {' AND '.join(having)}" if having else "",
+        order=ORDERS[filters.order],
     )
     return query, params
 

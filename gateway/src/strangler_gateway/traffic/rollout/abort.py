@@ -29,6 +29,6 @@ def abort_rollout(table: Path, prefix: Path, route: str) -> ModeChange:
         "step": step, "window": None, "sides": None, "comparisons": None, "parity": None,
         "gates": [], "outcome": None, "reason": reason, "config_id": None, "trace_ids": [],
     })  # fmt: skip
-    change = rollback_route(table, prefix, route)
+    change = rollback_route(table, prefix, route, actor="rollout")
     RolloutState(state.rollout_id, route, state.plan, state.before, "aborted").write(files)
     return change

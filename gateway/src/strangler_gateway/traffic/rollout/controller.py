@@ -215,7 +215,12 @@ class Controller:
                 return
             mode, percent = target
             change = set_route_mode(
-                self.settings.table, self.settings.prefix, self.route, mode, percent
+                self.settings.table,
+                self.settings.prefix,
+                self.route,
+                mode,
+                percent,
+                actor="rollout",
             )
             self.config_id = change.config_id
 

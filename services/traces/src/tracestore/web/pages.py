@@ -57,14 +57,15 @@ def _page(template: str, context: dict[str, Any], status: int = 200) -> HTMLResp
 
 
 async def read_trace_list(request: Request) -> HTMLResponse:
-    """Show the recent traces, filtered by route, service, status and minimum duration."""
+    """Show the recent traces: filtered by route, side, service, status and duration; sorted."""
     store = _store(request)
     choices = await run_in_threadpool(_choices, store)
     query = dict(request.query_params)
     context: dict[str, Any] = {"root": "", "query": query, **choices}
     try:
         limit = params.limit_param(query.get("limit"))
-        filters = params.trace_filter(query)
+        # A crowd of health checks and console visits hides the requests people look for.
+        filters = params.trace_filter(query, internal="hide")
     except params.ValidationError as exc:
         return _page("list.html", {**context, "rows": [], "error": exc}, 422)
     summaries = await run_in_threadpool(store.recent_traces, limit, filters)

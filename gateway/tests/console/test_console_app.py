@@ -1,0 +1,180 @@
+"""The console app on its own: what it shows from the gateway's files, and who may act."""
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from strangler_gateway.console import ConsoleSettings, create_app
+from strangler_gateway.console.records import ledger_path
+from strangler_gateway.routetable import load_route_table
+from strangler_gateway.traffic.history import history_path
+from strangler_shared.identity import sign_identity
+
+ROOT = Path(__file__).resolve().parents[3]
+SECRET = b"console-tests-identity-secret-0123456789abcdef"
+SESSION = "a-django-session-key"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> ConsoleSettings:
+    routes = tmp_path / "routes.toml"
+    shutil.copy(ROOT / "gateway" / "routes.toml", routes)
+    prefix = tmp_path / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    return ConsoleSettings(
+        routes=routes, prefix=prefix, shadow_db=tmp_path / "shadow.sqlite3", identity_secret=SECRET
+    )
+
+
+@pytest.fixture
+def client(settings: ConsoleSettings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+def _log(settings: ConsoleSettings, *entries: dict[str, Any]) -> None:
+    with settings.layout.access_log.open("a") as log:
+        for entry in entries:
+            log.write(json.dumps(entry) + "\n")
+
+
+def _entry(side: str, status: int = 200, seconds: float = 0.01, **more: Any) -> dict[str, Any]:
+    now = datetime.now(UTC) - timedelta(seconds=5)
+    return {"time": now.isoformat(), "route": "search", "mode": "canary", "split": 25,
+            "target": side, "status": status, "request_time": seconds,
+            "trace_id": f"{side}{status}".ljust(32, "0"), **more}  # fmt: skip
+
+
+def _staff(client: TestClient, staff: bool = True) -> dict[str, str]:
+    client.cookies.set("sessionid", SESSION)
+    return {"X-Identity": sign_identity("7", staff=staff, secret=SECRET)}
+
+
+def _csrf(client: TestClient, headers: dict[str, str]) -> str:
+    page = client.get("/console/routes/search/confirm?action=promote", headers=headers).text
+    return page.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def test_the_overview_lists_every_route_with_its_mode_split_and_figures(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    _log(settings, _entry("legacy"), _entry("legacy"), _entry("new", status=502))
+    page = client.get("/console/").text
+    for route in load_route_table(settings.routes).routes:
+        assert f'data-route="{route.name}"' in page
+        assert f'data-mode="{route.mode}"' in page
+    assert "100 % to new" in page  # stripe-webhooks is migrated
+    assert "core-grpc" in page and "strangler.rag.v1.RagService" in page
+    assert "/console/static/console.css" in page and "http" not in page.split("<body>")[0]
+
+
+def test_a_routes_page_shows_figures_history_and_ledger(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    _log(settings, _entry("legacy"), _entry("new", status=503, seconds=0.2))
+    history_path(settings.prefix).write_text(json.dumps({
+        "time": "2026-12-01T20:00:00Z", "route": "search", "actor": "console:7",
+        "from": {"mode": "legacy", "percent": None}, "to": {"mode": "shadow", "percent": 10},
+        "config_id": "cafe1234"}) + "\n")  # fmt: skip
+    ledger = ledger_path(settings.prefix, "search")
+    ledger.parent.mkdir()
+    gate = {"name": "errors", "verdict": "fail", "test": "fisher exact", "p_value": 0.0004,
+            "confidence": 0.99, "numbers": {"legacy_errors": 0, "new_errors": 9},
+            "reason": "new fails more often than legacy"}  # fmt: skip
+    ledger.write_text(json.dumps({
+        "time": "2026-12-01T20:05:00Z", "route": "search", "rollout_id": "r-42", "event": "judged",
+        "step": {"index": 1, "kind": "canary", "weight": 5}, "gates": [gate], "outcome": "failed",
+        "reason": "the errors gate failed", "trace_ids": ["ab" * 16]}) + "\n")  # fmt: skip
+    page = client.get("/console/routes/search").text
+    assert "console:7" in page and "cafe1234" in page
+    assert "r-42" in page and "fisher exact" in page and "new fails more often" in page
+    assert f'href="/traces/trace/{"ab" * 16}"' in page
+    assert 'href="/traces/trace/new503' in page  # the error's trace, from the access log
+
+
+def test_an_action_without_a_staff_session_is_refused_and_changes_nothing(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    before = settings.routes.read_text()
+    anonymous = client.post("/console/routes/search/actions/shift", data={"percent": "25"})
+    headers = _staff(client, staff=False)
+    not_staff = client.post(
+        "/console/routes/search/actions/shift", data={"percent": "25"}, headers=headers
+    )
+    forged = client.post(
+        "/console/routes/search/actions/shift",
+        data={"percent": "25"},
+        headers={"X-Identity": sign_identity("7", staff=True, secret=b"x" * 40)},
+    )
+    assert [r.status_code for r in (anonymous, not_staff, forged)] == [403, 403, 403]
+    assert "not signed in" in anonymous.text and "not a staff user" in not_staff.text
+    assert "did not verify" in forged.text
+    assert settings.routes.read_text() == before
+
+
+def test_an_action_without_the_csrf_token_is_refused_and_changes_nothing(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    before = settings.routes.read_text()
+    headers = _staff(client)
+    missing = client.post(
+        "/console/routes/search/actions/shift", data={"percent": "25"}, headers=headers
+    )
+    wrong = client.post(
+        "/console/routes/search/actions/shift",
+        data={"percent": "25", "csrf_token": "0" * 64},
+        headers=headers,
+    )
+    assert (missing.status_code, wrong.status_code) == (403, 403)
+    assert "CSRF" in missing.text
+    assert settings.routes.read_text() == before
+
+
+def test_a_staff_user_confirms_then_shifts(client: TestClient, settings: ConsoleSettings) -> None:
+    headers = _staff(client)
+    confirm = client.get("/console/routes/search/confirm?action=shift&percent=25", headers=headers)
+    assert "from <strong>legacy</strong> to <strong>canary 25%</strong>" in confirm.text
+    done = client.post(
+        "/console/routes/search/actions/shift",
+        data={"percent": "25", "csrf_token": _csrf(client, headers)},
+        headers=headers,
+    )
+    assert done.status_code == 200, done.text
+    route = load_route_table(settings.routes).route("search")
+    assert (route.mode, route.percent) == ("canary", 25)
+    (change,) = [
+        json.loads(line) for line in history_path(settings.prefix).read_text().splitlines()
+    ]
+    assert change["actor"] == "console:7"
+    assert (change["from"], change["to"]) == (
+        {"mode": "legacy", "percent": None},
+        {"mode": "canary", "percent": 25},
+    )
+    assert change["config_id"] in done.text
+
+
+def test_a_refused_change_says_why_and_changes_nothing(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    before = settings.routes.read_text()
+    headers = _staff(client)
+    refused = client.post(
+        "/console/routes/search/actions/shift",
+        data={"percent": "250", "csrf_token": _csrf(client, headers)},
+        headers=headers,
+    )
+    assert refused.status_code == 409
+    assert "percent must be from 0 to 100" in refused.text
+    assert settings.routes.read_text() == before
+
+
+def test_production_settings_need_staff_to_read(settings: ConsoleSettings) -> None:
+    production = ConsoleSettings(**{**vars(settings), "staff_to_read": True})
+    with TestClient(create_app(production), base_url="http://127.0.0.1") as client:
+        assert client.get("/console/").status_code == 403
+        assert client.get("/console/", headers=_staff(client)).status_code == 200

@@ -1,0 +1,81 @@
+"""How much history the trace store keeps: traces older than an age, or past a size, are dropped.
+
+A load run writes spans by the hundred thousand and nothing else ever removes them; left alone
+the database grows until the disk is full and every listing slows down. Both limits are settings
+(``--max-age`` and ``--max-size`` of ``tracestore serve``). Whole traces go, oldest first: a
+trace cut in half would show a waterfall with a hole in it, which is worse than no trace.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+
+NANOS_PER_SECOND = 1_000_000_000
+# A week, and 256 MB: a long load study fits, and a laptop's disk does not notice.
+DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600.0
+DEFAULT_MAX_BYTES = 256_000_000
+# Over the size limit, each round drops this share of the traces (at least one): small steps,
+# so the store ends just under its limit rather than far below it.
+_SHARE_PER_ROUND = 0.02
+
+_OLDER_THAN = """
+DELETE FROM spans WHERE trace_id IN (
+    SELECT trace_id FROM spans GROUP BY trace_id HAVING MAX(end_unix_nano) < ?
+)
+"""
+_OLDEST = """
+DELETE FROM spans WHERE trace_id IN (
+    SELECT trace_id FROM spans GROUP BY trace_id ORDER BY MIN(start_unix_nano) LIMIT ?
+)
+"""
+
+
+@dataclass(frozen=True)
+class Retention:
+    """The limits: keep traces younger than ``max_age_seconds`` and at most ``max_bytes``."""
+
+    max_age_seconds: float | None = DEFAULT_MAX_AGE_SECONDS
+    max_bytes: int | None = DEFAULT_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        if self.max_age_seconds is not None and self.max_age_seconds <= 0:
+            raise ValueError("the maximum age must be more than 0 seconds")
+        if self.max_bytes is not None and self.max_bytes <= 0:
+            raise ValueError("the maximum size must be more than 0 bytes")
+
+
+def used_bytes(conn: sqlite3.Connection) -> int:
+    """Return the bytes the database's live pages take (free pages are reused, not counted)."""
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    size = conn.execute("PRAGMA page_size").fetchone()[0]
+    return int((pages - free) * size)
+
+
+def prune(conn: sqlite3.Connection, retention: Retention, now: float | None = None) -> int:
+    """Drop whole traces past the age limit, then the oldest until under the size; return spans."""
+    removed = 0
+    if retention.max_age_seconds is not None:
+        cutoff = ((now or time.time()) - retention.max_age_seconds) * NANOS_PER_SECOND
+        removed += _delete(conn, _OLDER_THAN, int(cutoff))
+    if retention.max_bytes is not None:
+        while used_bytes(conn) > retention.max_bytes:
+            (traces,) = conn.execute("SELECT COUNT(DISTINCT trace_id) FROM spans").fetchone()
+            dropped = _delete(conn, _OLDEST, max(1, int(traces * _SHARE_PER_ROUND)))
+            if not dropped:
+                break
+            removed += dropped
+    return removed
+
+
+def _delete(conn: sqlite3.Connection, statement: str, value: int) -> int:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        count = conn.execute(statement, [value]).rowcount
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return max(count, 0)

@@ -1,0 +1,86 @@
+"""The store keeps a bounded history: whole traces past the age or the size limit are dropped."""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from tracestore.app import create_app
+from tracestore.models import SpanRecord
+from tracestore.retention import NANOS_PER_SECOND, Retention
+from tracestore.store import TraceStore
+
+SpanFactory = Callable[..., SpanRecord]
+# The epoch of conftest's make_span: its start_ms count from here.
+BASE_NANOS = 1_700_000_000_000_000_000
+
+
+def _trace(make_span: SpanFactory, trace_id: str, start_ms: float, spans: int = 3) -> list[Any]:
+    return [
+        make_span(
+            trace_id,
+            f"{index + 1:016x}",
+            None if index == 0 else f"{1:016x}",
+            name=f"span {index}",
+            service="core",
+            start_ms=start_ms + index,
+            end_ms=start_ms + index + 1,
+            attributes={"pad": "x" * 400},
+        )
+        for index in range(spans)
+    ]
+
+
+def _ids(store: TraceStore) -> set[str]:
+    return {summary.trace_id for summary in store.recent_traces(limit=10_000)}
+
+
+def test_traces_older_than_the_age_limit_are_dropped_whole(
+    tmp_path: Path, make_span: SpanFactory
+) -> None:
+    old, young = "a" * 32, "b" * 32
+    with TraceStore(tmp_path / "t.sqlite3") as store:
+        store.insert(_trace(make_span, old, start_ms=0))
+        store.insert(_trace(make_span, young, start_ms=3_600_000))  # an hour later
+        now = BASE_NANOS / NANOS_PER_SECOND + 3_600 + 60  # a minute after the young one
+        removed = store.prune(Retention(max_age_seconds=1_800, max_bytes=None), now=now)
+        assert (removed, _ids(store)) == (3, {young})
+        assert store.spans(old) == [] and len(store.spans(young)) == 3
+
+
+def test_the_oldest_traces_go_first_until_the_store_is_under_its_size(
+    tmp_path: Path, make_span: SpanFactory
+) -> None:
+    ids = [f"{index:032x}" for index in range(1, 401)]
+    with TraceStore(tmp_path / "t.sqlite3") as store:
+        for index, trace_id in enumerate(ids):
+            store.insert(_trace(make_span, trace_id, start_ms=index * 10))
+        full = store.used_bytes()
+        limit = full // 2
+        store.prune(Retention(max_age_seconds=None, max_bytes=limit))
+        kept = _ids(store)
+        assert store.used_bytes() <= limit
+        assert kept and kept == set(ids[-len(kept) :])  # the newest survive, in one piece
+        assert all(len(store.spans(trace_id)) == 3 for trace_id in kept)
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="more than 0"):
+        Retention(max_age_seconds=0)
+    with pytest.raises(ValueError, match="more than 0"):
+        Retention(max_bytes=-1)
+
+
+def test_the_running_store_drops_old_traces_by_itself(
+    tmp_path: Path, make_span: SpanFactory
+) -> None:
+    with TraceStore(tmp_path / "t.sqlite3") as store:
+        store.insert(_trace(make_span, "c" * 32, start_ms=0))  # in 2023: past a week
+        app = create_app(store, retention=Retention(max_age_seconds=3600, max_bytes=None))
+        with TestClient(app):
+            deadline = time.monotonic() + 10
+            while _ids(store) and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert _ids(store) == set()
