@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from strangler_gateway.testing import EchoUpstream, RunningGateway, running_gateway
+from strangler_testing.gateway import EchoUpstream, RunningGateway, running_gateway
 
 TABLE = """\
 [gateway]

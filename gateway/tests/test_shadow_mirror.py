@@ -11,7 +11,7 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
-from strangler_gateway.testing import EchoUpstream, RunningGateway, fetch, running_gateway
+from strangler_testing.gateway import EchoUpstream, RunningGateway, fetch, running_gateway
 
 TABLE = """\
 [gateway]

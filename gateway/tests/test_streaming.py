@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 from strangler_gateway.nginx.process import apply
-from strangler_gateway.testing import (
+from strangler_gateway.tools.loadgen import Load
+from strangler_gateway.traffic.control import set_route_mode
+from strangler_testing.gateway import (
     EchoUpstream,
     Reply,
     RunningGateway,
     SseUpstream,
     running_gateway,
 )
-from strangler_gateway.tools.loadgen import Load
-from strangler_gateway.traffic.control import set_route_mode
 
 TOKENS = 20
 REQUESTS = 5000

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Stack
-from tracestore.testing import TraceReader
+from strangler_testing.tracestore import TraceReader
 from websockets.sync.client import connect
 
 pytestmark = pytest.mark.stack

@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from strangler_gateway.shadow.config import ComparatorSettings
-from strangler_gateway.testing import Reply, fetch
+from strangler_testing.gateway import Reply, fetch
 
 TABLE = """\
 # A route table for the comparator's tests.

@@ -22,9 +22,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from rag.config import Settings
 from rag.main import create_app
 from rag.providers import AnswerProvider
-from rag.testing import FakeChatCompletions, serve_in_thread
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_shared import ServiceTokenServerInterceptor
+from strangler_testing.rag import FakeChatCompletions, serve_in_thread
 
 TOKEN = "rag-tests-service-token-0123456789abcdefghij"
 

@@ -9,12 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from opentelemetry.trace import TracerProvider
-from webhooks import close_app, create_app
-from webhooks.config import OutboxSettings
-from webhooks.forwarder import CoreForwarder
-from webhooks.outbox import Outbox
-from webhooks.relay import Relay
-from webhooks.testing import (
+from strangler_testing.webhooks import (
     LEASE_SECONDS,
     RETRY_BASE_SECONDS,
     RETRY_CAP_SECONDS,
@@ -27,6 +22,11 @@ from webhooks.testing import (
     StripeSender,
     serve_core,
 )
+from webhooks import close_app, create_app
+from webhooks.config import OutboxSettings
+from webhooks.forwarder import CoreForwarder
+from webhooks.outbox import Outbox
+from webhooks.relay import Relay
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from strangler_shared import MigrationBaggageSpanProcessor
-from webhooks.testing import (
+from strangler_testing.webhooks import (
     ManualClock,
     RelayFactory,
     RunningCore,

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from webhooks.testing import SIGNING_SECRET, TOKEN, RunningCore, StripeSender, stripe_event
+from strangler_testing.webhooks import (
+    SIGNING_SECRET,
+    TOKEN,
+    RunningCore,
+    StripeSender,
+    stripe_event,
+)
 from webhooks.tracing import SPAN_NAME
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]

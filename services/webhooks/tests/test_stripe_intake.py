@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from webhooks.testing import (
+from strangler_testing.webhooks import (
     SIGNING_SECRET,
     AppFactory,
     RunningCore,
