@@ -8,7 +8,13 @@ package, the runners and the doubles of what lies outside the project: ``gateway
 """
 
 from strangler_testing.polling import DeadlineError, wait_until, wait_until_async
-from strangler_testing.ports import bound_socket, listening_socket, nginx_port, port_of
+from strangler_testing.ports import (
+    bound_socket,
+    listening_socket,
+    picked_port,
+    port_of,
+    refusing_address,
+)
 from strangler_testing.routetables import route, route_table
 from strangler_testing.spans import CapturedSpans, captured_spans
 
@@ -18,8 +24,9 @@ __all__ = [
     "bound_socket",
     "captured_spans",
     "listening_socket",
-    "nginx_port",
+    "picked_port",
     "port_of",
+    "refusing_address",
     "route",
     "route_table",
     "wait_until",

@@ -25,7 +25,7 @@ from strangler_gateway.tools.standins import (
     start_local_gateway,
 )
 
-from strangler_testing.ports import nginx_port
+from strangler_testing.ports import picked_port
 
 __all__ = [
     "EchoUpstream",
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 # A port for a server that cannot be handed a socket (nginx); see strangler_testing.ports.
-free_port = nginx_port
+free_port = picked_port
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,23 @@
 another suite on the same machine) can take the port. Here the test binds port 0 and keeps the
 listening socket, and the server is handed the socket itself: uvicorn's ``sockets=`` or ``fd=``,
 gunicorn's ``--bind fd://N`` with the descriptor passed to the child, grpc's ``add_insecure_port``
-on port 0. nginx cannot take a descriptor from its parent, so ``nginx_ports`` keeps the gap as
-short as it can and the gateway runner retries on a collision instead.
+on port 0. nginx (and a child gRPC server given ``--bind host:port``) cannot take a descriptor
+from its parent: ``picked_port`` keeps the gap as short as it can, and the gateway runner retries
+on a collision. ``refusing_address`` is a port where nothing listens and nothing can start to.
 """
 
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["HOST", "bound_socket", "listening_socket", "nginx_port", "port_of"]
+__all__ = [
+    "HOST",
+    "bound_socket",
+    "listening_socket",
+    "picked_port",
+    "port_of",
+    "refusing_address",
+]
 
 HOST = "127.0.0.1"
 
@@ -42,7 +50,7 @@ def port_of(sock: socket.socket) -> int:
     return int(sock.getsockname()[1])
 
 
-def nginx_port() -> int:
+def picked_port() -> int:
     """Return a port that was free a moment ago, for a server that cannot take a socket (nginx).
 
     The best nginx allows: the kernel picks a port no one holds, and the caller retries its
@@ -51,3 +59,12 @@ def nginx_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
         return port_of(probe)
+
+
+@contextmanager
+def refusing_address() -> Iterator[str]:
+    """Yield ``host:port`` where connections are refused, held so no server can take it."""
+    # Bound but never listening: the kernel refuses connections, and no one else can bind it.
+    with socket.socket() as reserved:
+        reserved.bind((HOST, 0))
+        yield f"{HOST}:{port_of(reserved)}"
