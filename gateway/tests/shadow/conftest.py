@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from strangler_gateway.shadow.config import ComparatorSettings
+from strangler_testing import captured_spans
 from strangler_testing.gateway import Reply, fetch
 
 TABLE = """\
@@ -60,10 +61,9 @@ def spans() -> InMemorySpanExporter:
 @pytest.fixture
 def tracer_provider(spans: InMemorySpanExporter) -> Iterator[TracerProvider]:
     """Return a tracer provider of the test's own (the global one is left alone)."""
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
-    yield provider
-    provider.shutdown()
+    with captured_spans() as captured:
+        captured.provider.add_span_processor(SimpleSpanProcessor(spans))
+        yield captured.provider
 
 
 def post_mirror(

@@ -4,12 +4,12 @@ One set-up for every package: a TracerProvider whose spans go, synchronously, to
 InMemorySpanExporter, so a test reads them the moment the traced work returns.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -37,10 +37,17 @@ class CapturedSpans:
 
 
 @contextmanager
-def captured_spans(service_name: str | None = None) -> Iterator[CapturedSpans]:
-    """Yield a provider exporting to memory; shut it down after the block."""
+def captured_spans(
+    service_name: str | None = None, *, processors: Iterable[SpanProcessor] = ()
+) -> Iterator[CapturedSpans]:
+    """Yield a provider exporting to memory; shut it down after the block.
+
+    ``processors`` (the project's own, under test) see each span before the exporter does.
+    """
     resource = Resource.create({"service.name": service_name}) if service_name else None
     provider = TracerProvider(resource=resource) if resource else TracerProvider()
+    for processor in processors:
+        provider.add_span_processor(processor)
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     try:
