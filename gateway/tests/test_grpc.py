@@ -102,7 +102,7 @@ def _call(gateway: RunningGateway, method: str, **metadata: str) -> tuple[bytes,
     assert gateway.grpc_target is not None
     with grpc.insecure_channel(gateway.grpc_target) as channel:
         stub = channel.unary_unary(method, request_serializer=bytes, response_deserializer=bytes)
-        reply, call = stub.with_call(b"", timeout=5, metadata=list(metadata.items()))
+        reply, call = stub.with_call(b"", timeout=5, metadata=tuple(metadata.items()))
     return reply, call
 
 

@@ -69,7 +69,7 @@ def _connection(gateway: RunningGateway) -> http.client.HTTPConnection:
 
 
 def _mirrored(shadow: EchoUpstream, route: str) -> list[dict[str, object]]:
-    return [r for r in shadow.requests() if r["headers"]["x-shadow-route"] == route]  # type: ignore[index]
+    return [r for r in shadow.requests() if r["headers"]["x-shadow-route"] == route]
 
 
 def _barrier(

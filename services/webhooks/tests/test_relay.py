@@ -72,7 +72,7 @@ def test_core_outcome_is_recorded(
     core: RunningCore,
     outbox: Outbox,
     outbox_path: Path,
-    outcome: int,
+    outcome: core_pb2.ApplyEventResponse.Outcome,
     expected: str,
 ) -> None:
     core.servicer.outcome = outcome

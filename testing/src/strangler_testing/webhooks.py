@@ -104,7 +104,7 @@ class ApplyEventCall:
 class RecordingCore(core_pb2_grpc.CoreServiceServicer):
     """A CoreService that records ApplyEvent calls and answers as told."""
 
-    outcome: int = core_pb2.ApplyEventResponse.APPLIED
+    outcome: core_pb2.ApplyEventResponse.Outcome = core_pb2.ApplyEventResponse.APPLIED
     abort_with: grpc.StatusCode | None = None
     stall: bool = False
     delay_seconds: float = 0.0

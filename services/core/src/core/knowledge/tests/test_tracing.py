@@ -9,10 +9,11 @@ client and httpx instrumentations, which are removed again afterwards.
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
+from django.http import StreamingHttpResponse
 from django.test import Client
 from opentelemetry import trace
 from opentelemetry.instrumentation.django import DjangoInstrumentor
@@ -87,7 +88,8 @@ def _stream(question: str) -> bytes:
     )
     try:
         # Pulled after the view returned, as the WSGI server pulls a streaming body.
-        return b"".join(response.streaming_content)  # type: ignore[arg-type]
+        assert isinstance(response, StreamingHttpResponse), "the answer was not streamed"
+        return b"".join(cast("Iterator[bytes]", response.streaming_content))
     finally:
         response.close()
 
