@@ -29,10 +29,10 @@ def start(
     argv: list[str], env: dict[str, str], tmp_path: Path, *, pass_fds: Sequence[int] = ()
 ) -> subprocess.Popen[bytes]:
     """Start a process whose output goes to files under tmp_path (``pass_fds`` it inherits)."""
-    out = (tmp_path / "stdout.log").open("wb")
-    err = (tmp_path / "stderr.log").open("wb")
     command = [sys.executable, *argv]
-    return subprocess.Popen(command, env=env, stdout=out, stderr=err, pass_fds=pass_fds)
+    # The child keeps its own copies of the log files; the test's are closed at once.
+    with (tmp_path / "stdout.log").open("wb") as out, (tmp_path / "stderr.log").open("wb") as err:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=err, pass_fds=pass_fds)
 
 
 def wait_until(check: Callable[[], bool], process: subprocess.Popen[bytes], seconds: float) -> None:
