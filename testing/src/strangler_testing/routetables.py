@@ -26,11 +26,13 @@ def route_table(
     routes: Iterable[Mapping[str, Any]],
     *,
     catch_all: str | None = None,
+    grpc: Iterable[Mapping[str, Any]] = (),
     **gateway: Any,
 ) -> str:
     """Return the TOML text of a table: ``upstreams`` on placeholder ports, then ``routes``.
 
-    ``catch_all`` defaults to the first upstream; other keywords are ``[gateway]`` settings.
+    ``catch_all`` defaults to the first upstream; ``grpc`` entries become ``[[grpc]]``; other
+    keywords are ``[gateway]`` settings.
     """
     names = list(upstreams)
     document = tomlkit.document()
@@ -46,7 +48,13 @@ def route_table(
     entries = tomlkit.aot()
     for entry in routes:
         entries.append(tomlkit.item(dict(entry)))
-    document["routes"] = entries
+    if entries:
+        document["routes"] = entries
+    services = tomlkit.aot()
+    for entry in grpc:
+        services.append(tomlkit.item(dict(entry)))
+    if services:
+        document["grpc"] = services
     return tomlkit.dumps(document)
 
 
