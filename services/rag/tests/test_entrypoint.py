@@ -47,6 +47,8 @@ def rag_process(core: Any, service_token: str, poll: Any) -> Iterator[tuple[Any,
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+        if process.stderr is not None:  # a test that failed early never read it to the end
+            process.stderr.close()
 
 
 def _ready(port: int) -> bool:
