@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -40,7 +39,7 @@ from opentelemetry.trace import (
     format_trace_id,
     set_span_in_context,
 )
-from strangler_testing import DeadlineError, wait_until
+from strangler_testing import DeadlineError, picked_port, wait_until
 from tracestore.models import SpanRecord, SpanStatus
 
 STARTUP_DEADLINE_SECONDS = 20.0
@@ -58,10 +57,8 @@ class RunningStore:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    # `tracestore serve` takes a port number, not a socket: a port the kernel just picked.
+    return picked_port()
 
 
 def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes]) -> bool:
