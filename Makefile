@@ -5,10 +5,10 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help uv setup protos browser wrk up down status test lint routes bench tour
+.PHONY: help uv setup protos browser wrk up down status test lint typecheck routes bench tour
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 uv: ## Install uv (the package manager) when it is missing
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -60,13 +60,16 @@ tour: up ## Walk one route through every phase on the local stack (PACE=1: wait 
 status: ## Show which processes of the stack are running
 	$(UV) run devstack status
 
-test: setup browser ## Set up and run every test
+# The gates run before the tests, so a lint or type error fails `make test` (and CI) like a test.
+test: setup browser lint typecheck ## Set up, lint, type-check, then run every test
 	$(UV) run pytest
 
-lint: ## ruff (lint and format check) and mypy
+lint: ## ruff: lint and format check (part of make test)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy shared/src gateway/src infra/devstack/src services/core/src services/rag/src services/webhooks/src services/traces/src bench/src
+
+typecheck: ## mypy over every member's code and tests, as configured in pyproject.toml (part of make test)
+	$(UV) run mypy
 
 bench: setup wrk ## Run every benchmark side by side; report in var/bench/ (BENCH_ARGS="--quick")
 	$(UV) run python -m strangler_bench $(BENCH_ARGS)

@@ -2,7 +2,6 @@
 
 import shutil
 import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Ports, Stack, StackConfig, find_root
+from strangler_testing import wait_until
 
 ROOT = find_root(Path(__file__).parent)
 
@@ -49,14 +49,7 @@ def gateway(stack: Stack) -> Iterator[httpx.Client]:
 
 def _poll(check: Callable[[], Any], *, seconds: float = 15.0, every: float = 0.1) -> Any:
     """Call ``check`` until it returns something truthy, failing after the deadline."""
-    deadline = time.monotonic() + seconds
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {seconds} s; last value: {last!r}")
+    return wait_until(check, timeout=seconds, every=every)
 
 
 @pytest.fixture(scope="session")

@@ -305,6 +305,21 @@ def test_dependencies_install_before_any_source_is_copied() -> None:
     assert "${MEMBER}/" in phase_two and "--no-editable" in phase_two
 
 
+def test_the_test_toolkit_is_a_dev_member_no_image_installs() -> None:
+    members = _workspace_members()
+    assert members.get("testing") == "strangler-testing"
+    root = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "strangler-testing" in root["dependency-groups"]["dev"]
+    for folder, name in members.items():
+        if folder == "testing":
+            continue
+        project = tomllib.loads((ROOT / folder / "pyproject.toml").read_text())["project"]
+        needs = project.get("dependencies", [])
+        assert not [dep for dep in needs if dep.startswith("strangler-testing")], name
+    packages = {SERVICES[name]["build"]["args"]["PACKAGE"] for name in IMAGE_OF_SERVICE}
+    assert "strangler-testing" not in packages, "no image is built from the test toolkit"
+
+
 def _size_table(text: str) -> dict[str, float]:
     """Read the rows of the Markdown table that scripts/image-sizes prints."""
     rows = re.findall(r"^\| (\w+) \| strangler-\w+ \| (\d+) \|$", text, re.MULTILINE)

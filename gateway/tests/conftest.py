@@ -5,7 +5,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from strangler_gateway.testing import EchoUpstream, RunningGateway, running_gateway
+from strangler_testing.gateway import EchoUpstream, RunningGateway, running_gateway
 
 TABLE = """\
 # A route table for the gateway's own tests.

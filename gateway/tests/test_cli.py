@@ -16,8 +16,8 @@ import yaml
 from strangler_gateway.cli import main
 from strangler_gateway.nginx.process import render_live
 from strangler_gateway.routetable import Mode, load_route_table
-from strangler_gateway.testing import EchoUpstream, Reply, RunningGateway, fetch, free_port
 from strangler_gateway.traffic.stats import sample_ratio_mismatch
+from strangler_testing.gateway import EchoUpstream, Reply, RunningGateway, fetch, free_port
 
 from .conftest import MakeGateway, table_text
 

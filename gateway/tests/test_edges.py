@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from strangler_gateway.testing import EchoUpstream, Reply, RunningGateway, running_gateway
+from strangler_testing.gateway import EchoUpstream, Reply, RunningGateway, running_gateway
 
 from .conftest import table_text
 

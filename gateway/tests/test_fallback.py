@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from strangler_gateway.nginx.process import apply
-from strangler_gateway.testing import EchoUpstream, RunningGateway
+from strangler_testing.gateway import EchoUpstream, RunningGateway
 
 from .conftest import MakeGateway
 

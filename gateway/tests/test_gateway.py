@@ -4,7 +4,7 @@ import http.client
 import re
 
 from strangler_gateway.nginx.process import apply
-from strangler_gateway.testing import EchoUpstream, RunningGateway, fetch
+from strangler_testing.gateway import EchoUpstream, RunningGateway, fetch
 
 from .conftest import CANARY_30, MakeGateway
 

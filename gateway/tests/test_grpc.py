@@ -9,41 +9,23 @@ from typing import Any
 
 import grpc
 import pytest
-from strangler_gateway.testing import EchoUpstream, RunningGateway, running_gateway
+from strangler_testing import route_table
+from strangler_testing.gateway import EchoUpstream, RunningGateway, running_gateway
 
-TABLE = """\
-[gateway]
-listen = "127.0.0.1:8080"
-grpc_listen = "127.0.0.1:9090"
-catch_all = "monolith"
-
-[upstreams.monolith]
-servers = ["127.0.0.1:8000"]
-
-[upstreams.core_grpc]
-servers = ["127.0.0.1:50051"]
-
-[upstreams.rag_grpc]
-servers = ["127.0.0.1:50052"]
-
-[upstreams.gone_grpc]
-servers = ["127.0.0.1:50053"]
-
-[[grpc]]
-name = "core-grpc"
-services = ["strangler.core.v1.CoreService", "grpc.health.v1.Health"]
-upstream = "core_grpc"
-
-[[grpc]]
-name = "rag-grpc"
-services = ["strangler.rag.v1.RagService"]
-upstream = "rag_grpc"
-
-[[grpc]]
-name = "gone"
-services = ["gone.v1.Gone"]
-upstream = "gone_grpc"
-"""
+TABLE = route_table(
+    ["monolith", "core_grpc", "rag_grpc", "gone_grpc"],
+    [],
+    grpc=[
+        {
+            "name": "core-grpc",
+            "services": ["strangler.core.v1.CoreService", "grpc.health.v1.Health"],
+            "upstream": "core_grpc",
+        },
+        {"name": "rag-grpc", "services": ["strangler.rag.v1.RagService"], "upstream": "rag_grpc"},
+        {"name": "gone", "services": ["gone.v1.Gone"], "upstream": "gone_grpc"},
+    ],
+    grpc_listen="127.0.0.1:9090",
+)
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 TRACESTATE = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
 
@@ -102,7 +84,7 @@ def _call(gateway: RunningGateway, method: str, **metadata: str) -> tuple[bytes,
     assert gateway.grpc_target is not None
     with grpc.insecure_channel(gateway.grpc_target) as channel:
         stub = channel.unary_unary(method, request_serializer=bytes, response_deserializer=bytes)
-        reply, call = stub.with_call(b"", timeout=5, metadata=list(metadata.items()))
+        reply, call = stub.with_call(b"", timeout=5, metadata=tuple(metadata.items()))
     return reply, call
 
 

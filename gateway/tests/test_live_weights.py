@@ -7,8 +7,8 @@ nginx started afresh serves what the table says, and every user keeps their buck
 import http.client
 
 from strangler_gateway.nginx.process import running_pid
-from strangler_gateway.testing import RunningGateway
 from strangler_gateway.traffic.control import set_route_mode
+from strangler_testing.gateway import RunningGateway
 
 from .conftest import MakeGateway
 

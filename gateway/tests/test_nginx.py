@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from strangler_gateway.errors import NginxError
 from strangler_gateway.nginx.process import Nginx, apply, find_nginx, nginx_argv, running_pid
-from strangler_gateway.testing import free_port
+from strangler_testing.gateway import free_port
 
 from .conftest import table_text
 

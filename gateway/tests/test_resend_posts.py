@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from strangler_gateway.testing import EchoUpstream, running_gateway
+from strangler_testing.gateway import EchoUpstream, running_gateway
 
 from .conftest import table_text
 

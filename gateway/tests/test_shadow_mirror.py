@@ -11,44 +11,22 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
-from strangler_gateway.testing import EchoUpstream, RunningGateway, fetch, running_gateway
+from strangler_testing import route, route_table
+from strangler_testing.gateway import EchoUpstream, RunningGateway, fetch, running_gateway
 
-TABLE = """\
-[gateway]
-listen = "127.0.0.1:8080"
-catch_all = "monolith"
-# A thousand requests from one client without a key: past any per-client rate limit.
-rate_limit = "100000r/s"
-rate_burst = 100000
 
-[upstreams.monolith]
-servers = ["127.0.0.1:8000"]
+def _table(percent: int) -> str:
+    search = route("search", "/api/search", legacy="monolith", new="service", compare="search")
+    return route_table(
+        ["monolith", "service", "shadow"],
+        [
+            {**search, "mode": "shadow", "percent": percent},
+            # Mirrors everything: a request to it on the same connection is a barrier, because
+            # nginx finishes a request's mirror before it reads the connection's next request.
+            route("probe", "/probe", legacy="monolith", new="service", mode="shadow", percent=100),
+        ],
+    )
 
-[upstreams.service]
-servers = ["127.0.0.1:8001"]
-
-[upstreams.shadow]
-servers = ["127.0.0.1:8090"]
-
-[[routes]]
-name = "search"
-path = "/api/search"
-legacy = "monolith"
-new = "service"
-compare = "search"
-mode = "shadow"
-percent = {percent}
-
-# Mirrors everything: a request to it on the same connection is a barrier, because nginx
-# finishes a request's mirror before it reads the connection's next request.
-[[routes]]
-name = "probe"
-path = "/probe"
-legacy = "monolith"
-new = "service"
-mode = "shadow"
-percent = 100
-"""
 
 Start = Callable[[int], RunningGateway]
 
@@ -60,7 +38,7 @@ def start(tmp_path: Path, upstreams: dict[str, EchoUpstream]) -> Iterator[Start]
 
         def run(percent: int) -> RunningGateway:
             table = tmp_path / "routes.toml"
-            table.write_text(TABLE.replace("{percent}", str(percent)))
+            table.write_text(_table(percent))
             servers = {name: [up.address] for name, up in upstreams.items() if name != "traces"}
             return stack.enter_context(running_gateway(table, tmp_path / "nginx", servers))
 
@@ -72,7 +50,7 @@ def _connection(gateway: RunningGateway) -> http.client.HTTPConnection:
 
 
 def _mirrored(shadow: EchoUpstream, route: str) -> list[dict[str, object]]:
-    return [r for r in shadow.requests() if r["headers"]["x-shadow-route"] == route]  # type: ignore[index]
+    return [r for r in shadow.requests() if r["headers"]["x-shadow-route"] == route]
 
 
 def _barrier(

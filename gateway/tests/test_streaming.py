@@ -13,54 +13,29 @@ from pathlib import Path
 
 import pytest
 from strangler_gateway.nginx.process import apply
-from strangler_gateway.testing import (
+from strangler_gateway.tools.loadgen import Load
+from strangler_gateway.traffic.control import set_route_mode
+from strangler_testing import route, route_table
+from strangler_testing.gateway import (
     EchoUpstream,
     Reply,
     RunningGateway,
     SseUpstream,
     running_gateway,
 )
-from strangler_gateway.tools.loadgen import Load
-from strangler_gateway.traffic.control import set_route_mode
 
 TOKENS = 20
 REQUESTS = 5000
 SHIFTS = 10
-TABLE = """\
-[gateway]
-listen = "127.0.0.1:8080"
-catch_all = "monolith"
-# Long enough for the stream held open through all ten shifts on a slow machine.
-max_stream_seconds = 300
-# Thousands of requests from one client without a key: past any per-client rate limit.
-rate_limit = "100000r/s"
-rate_burst = 100000
-
-[upstreams.monolith]
-servers = ["127.0.0.1:8000"]
-
-[upstreams.streamer]
-servers = ["127.0.0.1:8001"]
-
-[upstreams.service]
-servers = ["127.0.0.1:8002"]
-
-[[routes]]
-name = "chat"
-path = "/api/chat"
-legacy = "streamer"
-new = "service"
-streaming = true
-mode = "legacy"
-
-[[routes]]
-name = "search"
-path = "/api/search"
-legacy = "monolith"
-new = "service"
-mode = "canary"
-percent = 0
-"""
+TABLE = route_table(
+    ["monolith", "streamer", "service"],
+    [
+        route("chat", "/api/chat", legacy="streamer", new="service", streaming=True, mode="legacy"),
+        route("search", "/api/search", legacy="monolith", new="service", mode="canary", percent=0),
+    ],
+    # Long enough for the stream held open through all ten shifts on a slow machine.
+    max_stream_seconds=300,
+)
 
 
 @pytest.fixture

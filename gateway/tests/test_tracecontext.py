@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from strangler_gateway.testing import RunningGateway
+from strangler_testing.gateway import RunningGateway
 
 from .conftest import CANARY_30, MakeGateway
 

@@ -4,11 +4,11 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry import baggage, context, propagate
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Tracer
 from strangler_shared import MigrationBaggageSpanProcessor
+from strangler_testing import CapturedSpans, captured_spans
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 GATEWAY_BAGGAGE = (
@@ -25,17 +25,19 @@ EXPECTED = {
 
 
 @pytest.fixture
-def exporter() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
+def captured() -> Iterator[CapturedSpans]:
+    with captured_spans(processors=[MigrationBaggageSpanProcessor()]) as spans:
+        yield spans
 
 
 @pytest.fixture
-def tracer(exporter: InMemorySpanExporter) -> Iterator[Tracer]:
-    provider = TracerProvider()
-    provider.add_span_processor(MigrationBaggageSpanProcessor())
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    yield provider.get_tracer("test")
-    provider.shutdown()
+def exporter(captured: CapturedSpans) -> InMemorySpanExporter:
+    return captured.exporter
+
+
+@pytest.fixture
+def tracer(captured: CapturedSpans) -> Tracer:
+    return captured.provider.get_tracer("test")
 
 
 def _incoming(baggage_header: str, traceparent: str | None = TRACEPARENT) -> context.Context:
@@ -63,10 +65,11 @@ def test_server_span_with_remote_parent_gets_typed_attributes(
     tracer.start_span("GET /api/search", context=incoming, kind=SpanKind.SERVER).end()
 
     span = _span(exporter, "GET /api/search")
+    attributes = span.attributes or {}
     assert _migration(span) == EXPECTED
-    assert type(span.attributes["migration.bucket"]) is int
-    assert span.attributes["migration.fallback"] is False
-    assert "tenant" not in span.attributes and "user.id" not in span.attributes
+    assert type(attributes["migration.bucket"]) is int
+    assert attributes["migration.fallback"] is False
+    assert "tenant" not in attributes and "user.id" not in attributes
 
 
 def test_spans_inside_the_process_get_nothing(

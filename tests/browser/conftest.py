@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tracestore.testing import chromium_or_skip
+from strangler_testing.tracestore import chromium_or_skip
 from websockets.sync.client import ClientConnection, connect
 
 WINDOW = (1400, 1000)

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.stack
 RESULT_KEYS = {"id", "slug", "title", "snippet", "score"}
 
 
-def _search(api: httpx.Client, **params: object) -> httpx.Response:
+def _search(api: httpx.Client, **params: str | int) -> httpx.Response:
     response = api.get("/api/search", params=params)
     assert response.headers["x-service"] == api.headers["x-expected-service"]
     return response

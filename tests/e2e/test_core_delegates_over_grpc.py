@@ -13,7 +13,6 @@ same trace store), with only the provider changed, and talks to it directly.
 
 import json
 import secrets
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Stack
+from strangler_testing import picked_port
 
 pytestmark = pytest.mark.stack
 
@@ -122,9 +122,8 @@ def test_related_articles_go_from_the_gateway_through_core_to_rag_over_grpc(
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    # The process takes a port number, not a socket: the best is a port the kernel just picked.
+    return picked_port()
 
 
 @pytest.fixture

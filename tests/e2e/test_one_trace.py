@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Stack
-from tracestore.testing import TraceReader
+from strangler_testing.tracestore import TraceReader
 
 pytestmark = pytest.mark.stack
 

@@ -17,7 +17,7 @@ import pytest
 from devstack import Stack
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
-from tracestore.testing import Observed, Span, TraceReader
+from strangler_testing.tracestore import Observed, Span, TraceReader
 
 pytestmark = pytest.mark.stack
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Stack
-from tracestore.testing import Edge, Observed, Span, TraceReader, protocol
+from strangler_testing.tracestore import Edge, Observed, Span, TraceReader, protocol
 
 pytestmark = pytest.mark.stack
 

@@ -11,7 +11,6 @@ the provider's delay, and it ends no earlier than the last token the client saw.
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Stack
-from tracestore.testing import TraceReader
+from strangler_testing import picked_port
+from strangler_testing.tracestore import TraceReader
 from websockets.sync.client import connect
 
 pytestmark = pytest.mark.stack
@@ -45,9 +45,8 @@ class Received:
 
 
 def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    # The process takes a port number, not a socket: the best is a port the kernel just picked.
+    return picked_port()
 
 
 def _rag_env(stack: Stack, grpc_port: int) -> dict[str, str]:

@@ -13,8 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from devstack import Stack
-from tracestore.palette import rgb, service_color
-from tracestore.testing import (
+from strangler_testing.tracestore import (
     WINDOW,
     Edge,
     Observed,
@@ -26,6 +25,7 @@ from tracestore.testing import (
     read_png,
     screenshot,
 )
+from tracestore.palette import rgb, service_color
 
 pytestmark = pytest.mark.stack
 

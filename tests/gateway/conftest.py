@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from devstack import Stack
 from strangler_gateway.routetable import load_route_table
-from strangler_gateway.testing import read_access_log
+from strangler_testing.gateway import read_access_log
 
 
 @pytest.fixture(scope="module")

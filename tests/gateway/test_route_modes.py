@@ -11,7 +11,7 @@ from strangler_gateway.shadow import shadow_report
 
 pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("restore_routes")]
 
-SEARCH = {"q": "invoice", "k": 1}
+SEARCH: dict[str, str | int] = {"q": "invoice", "k": 1}
 
 
 def _side(gateway: httpx.Client, **headers: str) -> str:

@@ -8,27 +8,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from strangler_gateway.shadow.config import ComparatorSettings
-from strangler_gateway.testing import Reply, fetch
+from strangler_testing import captured_spans, route, route_table
+from strangler_testing.gateway import Reply, fetch
 
-TABLE = """\
 # A route table for the comparator's tests.
-[gateway]
-listen = "127.0.0.1:8080"
-catch_all = "monolith"
-
-[upstreams.monolith]
-servers = ["127.0.0.1:8000"]
-
-[upstreams.service]
-servers = ["127.0.0.1:8001"]
-
-[[routes]]
-name = "search"
-path = "/api/search"
-legacy = "monolith"
-new = "service"
-mode = "legacy"
-"""
+TABLE = route_table(
+    ["monolith", "service"],
+    [route("search", "/api/search", legacy="monolith", new="service", mode="legacy")],
+)
 
 USER_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 USER_SPAN_ID = "00f067aa0ba902b7"
@@ -60,10 +47,9 @@ def spans() -> InMemorySpanExporter:
 @pytest.fixture
 def tracer_provider(spans: InMemorySpanExporter) -> Iterator[TracerProvider]:
     """Return a tracer provider of the test's own (the global one is left alone)."""
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(spans))
-    yield provider
-    provider.shutdown()
+    with captured_spans() as captured:
+        captured.provider.add_span_processor(SimpleSpanProcessor(spans))
+        yield captured.provider
 
 
 def post_mirror(

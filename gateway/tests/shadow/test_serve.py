@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from strangler_gateway.shadow.testing import JsonUpstream, wait_for_comparisons
-from strangler_gateway.testing import fetch, free_port
+from strangler_testing.gateway import fetch, free_port
+from strangler_testing.shadow import JsonUpstream, wait_for_comparisons
 
 from .conftest import PostMirror
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
 from strangler_gateway.shadow import ComparatorSettings, Compare, ShadowTarget, shadow_report
-from strangler_gateway.shadow.testing import JsonUpstream, recorded_comparisons, running_comparator
-from strangler_gateway.testing import fetch, free_port
+from strangler_testing.gateway import fetch, free_port
+from strangler_testing.shadow import JsonUpstream, recorded_comparisons, running_comparator
 
 from .conftest import USER_TRACE_ID, PostMirror
 

@@ -6,7 +6,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from strangler_gateway.shadow import ComparatorSettings, Compare, ShadowTarget
-from strangler_gateway.shadow.testing import JsonUpstream, running_comparator
+from strangler_testing.shadow import JsonUpstream, running_comparator
 
 from .conftest import USER_SPAN_ID, USER_TRACE_ID, PostMirror
 

@@ -5,10 +5,9 @@ ListArticles, a customer table for GetCustomer) to drive rag; the cross-service 
 repository root run rag against the real core.
 """
 
-import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent import futures
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from rag.config import Settings
 from rag.main import create_app
 from rag.providers import AnswerProvider
-from rag.testing import FakeChatCompletions, serve_in_thread
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_shared import ServiceTokenServerInterceptor
+from strangler_testing import picked_port, wait_until, wait_until_async
+from strangler_testing.rag import FakeChatCompletions, serve_in_thread
 
 TOKEN = "rag-tests-service-token-0123456789abcdefghij"
 IDENTITY_SECRET = b"rag-tests-identity-key-0123456789abcdefghij"
@@ -59,23 +59,6 @@ SEED_ARTICLES = [
         "give each one a role.",
     ),
 ]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Poll ``condition`` until it holds, failing the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
-        time.sleep(0.02)
-
-
-def free_port() -> int:
-    """Return a TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class FakeCore(core_pb2_grpc.CoreServiceServicer):
@@ -213,8 +196,8 @@ def settings_for() -> SettingsFactory:
 
 @pytest.fixture
 def free_port_number() -> int:
-    """A port nothing listens on (yet)."""
-    return free_port()
+    """A port nothing listens on (yet): a test may start a server on it later."""
+    return picked_port()
 
 
 @pytest.fixture(autouse=True)
@@ -251,15 +234,6 @@ def core_factory(service_token: str) -> Iterator[CoreFactory]:
 def core(core_factory: CoreFactory) -> RunningCore:
     """A stand-in core holding the seed articles and customers."""
     return core_factory()
-
-
-async def wait_until_async(
-    condition: Callable[[], Awaitable[object]], timeout: float = 10.0, what: str = ""
-) -> None:
-    """Poll an async ``condition`` until it is truthy, failing at the deadline."""
-    with anyio.fail_after(timeout):
-        while not await condition():
-            await anyio.sleep(0.02)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import json
 import re
+from typing import Any
 from unittest.mock import ANY
 
 import httpx
@@ -85,7 +86,7 @@ async def test_a_body_that_is_not_a_json_object_is_400(
     assert response.json()["error"]["code"] == "invalid_json"
 
 
-def _sse_events(text: str) -> list[tuple[str, object]]:
+def _sse_events(text: str) -> list[tuple[str, Any]]:
     events = []
     for frame in text.split("\n\n"):
         lines = frame.splitlines()

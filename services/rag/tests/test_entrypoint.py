@@ -50,6 +50,8 @@ def rag_process(
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+        if process.stderr is not None:  # a test that failed early never read it to the end
+            process.stderr.close()
 
 
 def _ready(port: int) -> bool:

@@ -159,7 +159,10 @@ async def paced(core: Any, settings_for: Any) -> AsyncIterator[Paced]:
             yield Paced(application, client, sleep)
 
 
-QUESTION = {"question": "my card was declined, what about the invoice and the trial", "k": 3}
+QUESTION: dict[str, Any] = {
+    "question": "my card was declined, what about the invoice and the trial",
+    "k": 3,
+}
 
 
 def _sse_tokens(text: str) -> tuple[list[str], str]:

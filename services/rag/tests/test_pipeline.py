@@ -100,7 +100,7 @@ async def test_a_consumer_that_stops_reading_stops_the_provider() -> None:
     events = answer_events(provider, "q", PASSAGES, timeout=5)
     assert (await anext(events)).name == "sources"  # type: ignore[union-attr]
     assert (await anext(events)).name == "token"  # type: ignore[union-attr]
-    await events.aclose()  # type: ignore[attr-defined]
+    await events.aclose()
     assert provider.stopped.is_set()
     assert not provider.finished
 
@@ -126,7 +126,7 @@ async def test_a_consumer_that_stops_during_a_heartbeat_stops_the_pending_step()
     async for item in events:
         if item is HEARTBEAT:
             break
-    await events.aclose()  # type: ignore[attr-defined]
+    await events.aclose()
     assert provider.stalled.is_set() and provider.stopped.is_set()
 
 
@@ -187,7 +187,7 @@ async def test_a_consumer_that_leaves_during_a_pause_cancels_it_and_stops_the_pr
     async for item in events:
         if item is HEARTBEAT:
             break
-    await events.aclose()  # type: ignore[attr-defined]
+    await events.aclose()
     assert pace.log == ["pause"]
     assert pace.cancelled.is_set() and provider.stopped.is_set()
 

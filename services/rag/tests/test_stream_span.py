@@ -9,23 +9,20 @@ import pytest
 from fastapi import FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from rag.main import create_app
 from rag.serving import instrument
 from rag.streaming.tracing import SPAN_NAME
+from strangler_testing import captured_spans
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
 def exporter() -> Iterator[tuple[InMemorySpanExporter, TracerProvider]]:
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    yield memory, provider
-    provider.shutdown()
+    with captured_spans() as spans:
+        yield spans.exporter, spans.provider
 
 
 @pytest.fixture

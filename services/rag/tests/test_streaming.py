@@ -12,10 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from rag.streaming.tracing import SPAN_NAME
+from strangler_testing import captured_spans
 from websockets.sync.client import connect
 
 QUESTION = {"question": "I forgot my password", "k": 2}
@@ -86,11 +84,12 @@ def test_a_client_that_leaves_cancels_the_providers_request(
     serve_rag: Any, fake_openai: Any, poll: Any
 ) -> None:
     fake_openai.fake.behaviour = "hold"
-    spans = InMemorySpanExporter()
-    tracing = TracerProvider()
-    tracing.add_span_processor(SimpleSpanProcessor(spans))
     overrides = {"provider": "openai", "openai_base_url": fake_openai.base_url}
-    with serve_rag(tracer_provider=tracing, **overrides) as served:
+    with (
+        captured_spans() as captured,
+        serve_rag(tracer_provider=captured.provider, **overrides) as served,
+    ):
+        spans = captured.exporter
         with chat_stream(served.base_url) as events:
             assert next(events)[1] == "sources"
             assert next(events)[1] == "token"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -40,6 +39,7 @@ from opentelemetry.trace import (
     format_trace_id,
     set_span_in_context,
 )
+from strangler_testing import DeadlineError, picked_port, wait_until
 from tracestore.models import SpanRecord, SpanStatus
 
 STARTUP_DEADLINE_SECONDS = 20.0
@@ -57,25 +57,28 @@ class RunningStore:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    # `tracestore serve` takes a port number, not a socket: a port the kernel just picked.
+    return picked_port()
 
 
 def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes]) -> bool:
     """Poll /healthz until it answers 200; False if the process died or the deadline passed."""
-    deadline = time.monotonic() + STARTUP_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
+
+    def healthy() -> bool:
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return True
+            return httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    return False
+            return False
+
+    try:
+        return wait_until(
+            healthy,
+            timeout=STARTUP_DEADLINE_SECONDS,
+            every=0.05,
+            alive=lambda: process.poll() is None,
+        )
+    except DeadlineError:
+        return False
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -139,16 +142,14 @@ def running_store(start_store: StartStore) -> RunningStore:
 
 def _poll_trace(base_url: str, trace_id: str, span_count: int) -> dict[str, Any]:
     """Poll GET /api/traces/{id} until it holds span_count spans; fail at the deadline."""
-    deadline = time.monotonic() + 10.0
-    body: dict[str, Any] = {}
-    while time.monotonic() < deadline:
+
+    def complete() -> dict[str, Any]:
         response = httpx.get(f"{base_url}/api/traces/{trace_id}", timeout=2.0)
-        if response.status_code == 200:
-            body = response.json()
-            if body["span_count"] >= span_count:
-                return body
-        time.sleep(0.05)
-    pytest.fail(f"trace {trace_id} did not reach {span_count} spans: {body}")
+        body: dict[str, Any] = response.json() if response.status_code == 200 else {}
+        return body if body.get("span_count", 0) >= span_count else {}
+
+    what = f"trace {trace_id} to reach {span_count} spans"
+    return wait_until(complete, timeout=10.0, every=0.05, what=what)
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tracestore.palette import rgb, service_color
-from tracestore.testing import (
+from strangler_testing.tracestore import (
     WINDOW,
     bands,
     chromium_or_skip,
@@ -25,6 +24,7 @@ from tracestore.testing import (
     read_png,
     screenshot,
 )
+from tracestore.palette import rgb, service_color
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from strangler_testing import wait_until
 from tracestore.follower import GatewayLogFollower
 from tracestore.models import SpanRecord
 from tracestore.store import TraceStore
@@ -163,16 +163,12 @@ def test_lines_that_are_not_spans_are_skipped(log: Path, store: TraceStore) -> N
 
 
 def _poll_spans(base_url: str, count: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 10.0
-    spans: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
+    def spans() -> list[dict[str, Any]]:
         response = httpx.get(f"{base_url}/api/traces/{TRACE}", timeout=2.0)
-        if response.status_code == 200:
-            spans = response.json()["spans"]
-            if len(spans) >= count:
-                return spans
-        time.sleep(0.05)
-    pytest.fail(f"expected {count} gateway spans, have {len(spans)}")
+        found: list[dict[str, Any]] = response.json()["spans"] if response.is_success else []
+        return found if len(found) >= count else []
+
+    return wait_until(spans, timeout=10.0, every=0.05, what=f"{count} gateway spans")
 
 
 def test_serve_follows_the_log_and_a_restart_does_not_reread(log: Path, start_store: Any) -> None:
@@ -220,7 +216,4 @@ def test_a_failure_downstream_is_logged_and_following_goes_on(
 
 
 def _wait_for(check: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"not true within {seconds} s"
-        time.sleep(0.02)
+    wait_until(check, timeout=seconds)

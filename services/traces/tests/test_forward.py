@@ -8,7 +8,6 @@ still starting does.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from strangler_testing import wait_until
 from tracestore import forward, otlp
 from tracestore.cli import main
 from tracestore.forward import encode_request
@@ -114,13 +114,7 @@ def _forwarded(collector: _Recording) -> list[SpanRecord]:
 
 
 def _poll(check: Any, seconds: float = 15.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    pytest.fail(f"nothing within {seconds} s")
+    return wait_until(check, timeout=seconds, every=0.05)
 
 
 def test_serve_forwards_each_gateway_span_and_retries_a_refusal(

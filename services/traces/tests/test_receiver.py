@@ -16,7 +16,6 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import (
     Link,
     NonRecordingSpan,
@@ -30,6 +29,7 @@ from opentelemetry.trace import (
     format_trace_id,
     set_span_in_context,
 )
+from strangler_testing import captured_spans
 from tracestore.store import TraceStore
 from tracestore.tree import build_tree
 
@@ -172,13 +172,11 @@ def test_gzip_export_from_the_sdk_is_stored(running_store: Any, poll_trace: Poll
 
 def _encoded_batch() -> bytes:
     """Record two spans in memory and encode them as the SDK exporter would send them."""
-    memory = InMemorySpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": "resender"}))
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    tracer = provider.get_tracer("tests")
-    with tracer.start_as_current_span("outer"), tracer.start_as_current_span("inner"):
-        pass
-    encoded: bytes = encode_spans(memory.get_finished_spans()).SerializeToString()
+    with captured_spans("resender") as spans:
+        tracer = spans.provider.get_tracer("tests")
+        with tracer.start_as_current_span("outer"), tracer.start_as_current_span("inner"):
+            pass
+        encoded: bytes = encode_spans(spans.finished()).SerializeToString()
     return encoded
 
 

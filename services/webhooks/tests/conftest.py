@@ -17,12 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from opentelemetry.trace import TracerProvider
 from standardwebhooks.webhooks import Webhook
-from webhooks import close_app, create_app
-from webhooks.config import OutboxSettings
-from webhooks.forwarder import CoreForwarder
-from webhooks.outbox import Outbox
-from webhooks.relay import Relay
-from webhooks.testing import (
+from strangler_testing.webhooks import (
     LEASE_SECONDS,
     RETRY_BASE_SECONDS,
     RETRY_CAP_SECONDS,
@@ -35,6 +30,11 @@ from webhooks.testing import (
     StripeSender,
     serve_core,
 )
+from webhooks import close_app, create_app
+from webhooks.config import OutboxSettings
+from webhooks.forwarder import CoreForwarder
+from webhooks.outbox import Outbox
+from webhooks.relay import Relay
 from werkzeug.test import TestResponse
 
 STANDARD_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()

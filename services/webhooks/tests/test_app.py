@@ -7,10 +7,10 @@ import pytest
 from flask import Flask
 from strangler_shared import InvalidSecretError
 from strangler_shared.webhook_intake import MAX_BODY_BYTES
+from strangler_testing.webhooks import SIGNING_SECRET, TOKEN, AppFactory
 from webhooks import RELAY_EXTENSION_KEY, close_app, create_app
 from webhooks.config import ConfigError
 from webhooks.relay import Relay
-from webhooks.testing import SIGNING_SECRET, TOKEN, AppFactory
 
 
 def test_healthz_answers_ok_with_service_header(offline_app: Flask) -> None:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from strangler_testing.webhooks import LEASE_SECONDS
 from webhooks.cli import main
 from webhooks.events import VerifiedEvent
 from webhooks.outbox import Outbox, Status
-from webhooks.testing import LEASE_SECONDS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

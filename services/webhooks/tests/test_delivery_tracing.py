@@ -14,11 +14,11 @@ import pytest
 from flask import Flask
 from opentelemetry.instrumentation.flask import FlaskInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from strangler_shared import MigrationBaggageSpanProcessor
-from webhooks.testing import (
+from strangler_testing import captured_spans
+from strangler_testing.webhooks import (
     ManualClock,
     RelayFactory,
     RunningCore,
@@ -34,12 +34,8 @@ BAGGAGE = "migration.route=stripe-webhooks,migration.bucket=7"
 
 @pytest.fixture
 def exporter() -> Iterator[tuple[InMemorySpanExporter, TracerProvider]]:
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(MigrationBaggageSpanProcessor())
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    yield memory, provider
-    provider.shutdown()
+    with captured_spans(processors=[MigrationBaggageSpanProcessor()]) as spans:
+        yield spans.exporter, spans.provider
 
 
 @pytest.fixture

@@ -12,14 +12,20 @@ import secrets
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from webhooks.testing import SIGNING_SECRET, TOKEN, RunningCore, StripeSender, stripe_event
+from strangler_testing import wait_until
+from strangler_testing.webhooks import (
+    SIGNING_SECRET,
+    TOKEN,
+    RunningCore,
+    StripeSender,
+    stripe_event,
+)
 from webhooks.tracing import SPAN_NAME
 
 SERVICE_DIR = Path(__file__).resolve().parents[1]
@@ -154,13 +160,9 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 
 
 def _poll(check: Callable[[], T | None]) -> T:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"not ready within {DEADLINE_SECONDS} s")
+    result = wait_until(check, timeout=DEADLINE_SECONDS, every=0.05)
+    assert result is not None
+    return result
 
 
 def _console_spans(text: str) -> list[dict[str, Any]]:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from strangler_testing.webhooks import ManualClock
 from webhooks.events import Outcome, VerifiedEvent
 from webhooks.outbox import Outbox, OutboxUnavailableError, Status
-from webhooks.testing import ManualClock
 
 LEASE = 30.0
 CONTEXT = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}

@@ -10,10 +10,7 @@ from typing import Any
 import grpc
 import pytest
 from strangler_contracts.core.v1 import core_pb2
-from webhooks.events import VerifiedEvent
-from webhooks.outbox import Outbox, Status
-from webhooks.relay import backoff_seconds
-from webhooks.testing import (
+from strangler_testing.webhooks import (
     LEASE_SECONDS,
     RETRY_CAP_SECONDS,
     TOKEN,
@@ -24,6 +21,9 @@ from webhooks.testing import (
     stripe_event,
     wait_for,
 )
+from webhooks.events import VerifiedEvent
+from webhooks.outbox import Outbox, Status
+from webhooks.relay import backoff_seconds
 
 CONTEXT: dict[str, str] = {}
 
@@ -75,7 +75,7 @@ def test_core_outcome_is_recorded(
     core: RunningCore,
     outbox: Outbox,
     outbox_path: Path,
-    outcome: int,
+    outcome: core_pb2.ApplyEventResponse.Outcome,
     expected: str,
 ) -> None:
     core.servicer.outcome = outcome

@@ -20,7 +20,13 @@ from werkzeug.test import TestResponse
 
 if TYPE_CHECKING:
     from conftest import StandardSender
-from webhooks.testing import SIGNING_SECRET, AppFactory, RunningCore, StripeSender, stripe_event
+from strangler_testing.webhooks import (
+    SIGNING_SECRET,
+    AppFactory,
+    RunningCore,
+    StripeSender,
+    stripe_event,
+)
 
 NEW_SECRET = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"
 

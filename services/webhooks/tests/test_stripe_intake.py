@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from strangler_shared.webhook_intake import TIMESTAMP_TOLERANCE_SECONDS
-from webhooks.testing import (
+from strangler_testing.webhooks import (
     SIGNING_SECRET,
     AppFactory,
     RunningCore,

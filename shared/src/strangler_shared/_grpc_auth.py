@@ -145,16 +145,16 @@ class _ClientInterceptor(
     def _details(self, details: Any) -> _CallDetails:
         return _with_token_and_deadline(details, self._token, self._timeout)
 
-    def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_unary(self, continuation, client_call_details, request):
         return continuation(self._details(client_call_details), request)
 
-    def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    def intercept_unary_stream(self, continuation, client_call_details, request):
         return continuation(self._details(client_call_details), request)
 
-    def intercept_stream_unary(self, continuation, client_call_details, request_iterator):  # type: ignore[no-untyped-def]
+    def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
         return continuation(self._details(client_call_details), request_iterator)
 
-    def intercept_stream_stream(self, continuation, client_call_details, request_iterator):  # type: ignore[no-untyped-def]
+    def intercept_stream_stream(self, continuation, client_call_details, request_iterator):
         return continuation(self._details(client_call_details), request_iterator)
 
 
@@ -173,7 +173,7 @@ class _AioUnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
     def __init__(self, token: str, default_timeout: float) -> None:
         self._token, self._timeout = token, default_timeout
 
-    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    async def intercept_unary_unary(self, continuation, client_call_details, request):
         details = _aio_details(client_call_details, self._token, self._timeout)
         return await continuation(details, request)
 
@@ -182,7 +182,7 @@ class _AioUnaryStream(grpc.aio.UnaryStreamClientInterceptor):
     def __init__(self, token: str, default_timeout: float) -> None:
         self._token, self._timeout = token, default_timeout
 
-    async def intercept_unary_stream(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+    async def intercept_unary_stream(self, continuation, client_call_details, request):
         details = _aio_details(client_call_details, self._token, self._timeout)
         return await continuation(details, request)
 

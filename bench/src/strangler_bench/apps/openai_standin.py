@@ -1,11 +1,12 @@
 """A model server outside the project: the OpenAI-compatible stand-in as a process of its own.
 
-It streams chat completions in the real protocol (rag.testing's fake) after the first-token delay
-in its path: ``http://host:port/after/1.0/v1`` is a model that takes 1 s to start answering. Run
-as ``uvicorn strangler_bench.apps.openai_standin:app``; ``GET /healthz`` says it is up.
+It streams chat completions in the real protocol (rag.bench's model server) after the
+first-token delay in its path: ``http://host:port/after/1.0/v1`` is a model that takes 1 s to
+start answering. Run as ``uvicorn strangler_bench.apps.openai_standin:app``; ``GET /healthz``
+says it is up.
 """
 
-from rag.testing.openai_fake import FakeChatCompletions
+from rag.bench.model_server import FakeChatCompletions
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse

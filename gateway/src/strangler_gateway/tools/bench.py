@@ -17,8 +17,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from strangler_gateway.testing import EchoUpstream, RunningGateway, running_gateway
 from strangler_gateway.tools.loadgen import Load, LoadResult
+from strangler_gateway.tools.standins import EchoUpstream, LocalGateway, local_gateway
 from strangler_gateway.traffic.control import set_route_mode
 
 __all__ = ["main"]
@@ -45,7 +45,7 @@ percent = 0
 
 
 def _run(
-    gateway: RunningGateway, args: argparse.Namespace, shifts: int
+    gateway: LocalGateway, args: argparse.Namespace, shifts: int
 ) -> tuple[LoadResult, float, list[float]]:
     load = Load(gateway.url, "/api/search?q=bench", total=args.requests, threads=args.threads,
                 headers=lambda number: {"X-User-Id": f"user-{number % 500}"})  # fmt: skip
@@ -84,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         table = Path(folder) / "routes.toml"
         table.write_text(_TABLE)
         servers = {"legacy": [legacy.address], "new": [new.address]}
-        with running_gateway(table, Path(folder) / "nginx", servers) as gateway:
+        with local_gateway(table, Path(folder) / "nginx", servers) as gateway:
             steady, steady_seconds, _ = _run(gateway, args, 0)
             shifting, shifting_seconds, apply_ms = _run(gateway, args, args.shifts)
     view = Table(title=f"load: {args.requests} requests, {args.threads} keep-alive clients")

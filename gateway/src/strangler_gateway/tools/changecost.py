@@ -22,7 +22,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from strangler_gateway.testing import EchoUpstream, RunningGateway, running_gateway
+from strangler_gateway.tools.standins import EchoUpstream, LocalGateway, local_gateway
 from strangler_gateway.traffic.control import set_route_mode
 
 __all__ = ["main"]
@@ -78,7 +78,7 @@ def _parse(name: str, changes: int, output: str) -> WrkRun:
                   counted, int(non_2xx[1]) if non_2xx else 0)  # type: ignore[arg-type]  # fmt: skip
 
 
-def _run(gateway: RunningGateway, name: str, args: argparse.Namespace,
+def _run(gateway: LocalGateway, name: str, args: argparse.Namespace,
          change: Callable[[int], None] | None) -> WrkRun:  # fmt: skip
     wrk = _wrk(gateway.url, args.seconds, args.connections)
     done = 0
@@ -92,7 +92,7 @@ def _run(gateway: RunningGateway, name: str, args: argparse.Namespace,
     return _parse(name, done, output)
 
 
-def _runs(gateway: RunningGateway, args: argparse.Namespace) -> list[WrkRun]:
+def _runs(gateway: LocalGateway, args: argparse.Namespace) -> list[WrkRun]:
     table, prefix = gateway.table_path, gateway.prefix
 
     def shift(number: int) -> None:
@@ -136,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         table = Path(folder) / "routes.toml"
         table.write_text(_TABLE)
         servers = {"legacy": [legacy.address], "new": [new.address]}
-        with running_gateway(table, Path(folder) / "nginx", servers) as gateway:
+        with local_gateway(table, Path(folder) / "nginx", servers) as gateway:
             _print(_runs(gateway, args), args)
     return 0
 

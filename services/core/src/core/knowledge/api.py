@@ -2,7 +2,8 @@
 
 from typing import Annotated, Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from ninja import Field, Path, Query, Router, Schema
 from pydantic import ConfigDict, StringConstraints
 from strangler_shared import AsciiInteger, WholeNumber
@@ -142,7 +143,7 @@ def chat(request: HttpRequest, payload: ChatIn) -> Any:
     return {"answer": answer, "sources": [source.as_dict() for source in stream.sources]}
 
 
-def _failed_answer(error: ProviderError, streamed: bool) -> HttpResponse:
+def _failed_answer(error: ProviderError, streamed: bool) -> HttpResponseBase:
     if streamed:
         return failed_event_stream_response(error)
     return error_response(error_status(error), error.code, str(error))

@@ -4,7 +4,7 @@ rag's providers share one ``httpx.AsyncClient`` (``rag.outbound``). With httpx's
 (100 connections, 20 kept alive) the 101st concurrent call waits for a free connection, and past
 the pool timeout it fails; at this concurrency the client's own per-request cost shows too
 (encode/httpx#3215). This measures both: the real OpenAI-compatible provider, through a client
-built as rag builds it, calls a local model server (``rag.testing.FakeChatCompletions``, in its own
+built as rag builds it, calls a local model server (``rag.bench.model_server``, in its own
 process) that takes 1-4 s to its first token. For each pool and concurrency it prints the wall
 time against the ideal one (every call waiting only for the model) and how long calls spent
 beyond the model's own delay.
@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import httpx
 from starlette.applications import Starlette
 
+from rag.bench.model_server import FakeChatCompletions
 from rag.config import Settings, get_settings
 from rag.outbound import open_outbound_client
 from rag.providers import OpenAICompatibleProvider, Passage, ProviderError
 from rag.retrieval.articles import Article
-from rag.testing import FakeChatCompletions
 
 # httpx.AsyncClient() without limits: 100 connections, 20 kept alive.
 HTTPX_DEFAULT_POOL = (100, 20)

@@ -29,8 +29,8 @@ def sign(payload: str, secret: str = SECRET, timestamp: int | None = None) -> st
 
 
 def deliver(client: Client, payload: str, signature: str | None) -> Any:
-    headers = {"HTTP_STRIPE_SIGNATURE": signature} if signature is not None else {}
-    return client.post(URL, data=payload, content_type="application/json", **headers)
+    headers = {"Stripe-Signature": signature} if signature is not None else {}
+    return client.post(URL, data=payload, content_type="application/json", headers=headers)
 
 
 @pytest.fixture(autouse=True)

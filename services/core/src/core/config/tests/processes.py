@@ -1,22 +1,15 @@
 """Starting core's real entrypoints as child processes, for tests that need the real thing."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from strangler_testing import wait_until as poll
 
 SERVICE_DIR = Path(__file__).resolve().parents[4]
 TOKEN = "process-test-token-0123456789abcdefghijklmnopqrstuv"
-
-
-def free_port() -> int:
-    """Return a port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def process_env(tmp_path: Path) -> dict[str, str]:
@@ -32,23 +25,23 @@ def process_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def start(argv: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
-    """Start a process whose output goes to files under tmp_path."""
-    out = (tmp_path / "stdout.log").open("wb")
-    err = (tmp_path / "stderr.log").open("wb")
-    return subprocess.Popen([sys.executable, *argv], env=env, stdout=out, stderr=err)
+def start(
+    argv: list[str], env: dict[str, str], tmp_path: Path, *, pass_fds: Sequence[int] = ()
+) -> subprocess.Popen[bytes]:
+    """Start a process whose output goes to files under tmp_path (``pass_fds`` it inherits)."""
+    command = [sys.executable, *argv]
+    # The child keeps its own copies of the log files; the test's are closed at once.
+    with (tmp_path / "stdout.log").open("wb") as out, (tmp_path / "stderr.log").open("wb") as err:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=err, pass_fds=pass_fds)
 
 
 def wait_until(check: Callable[[], bool], process: subprocess.Popen[bytes], seconds: float) -> None:
     """Poll ``check`` until it holds; fail early if the process dies or time runs out."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"process exited early with {process.returncode}")
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not ready within {seconds}s")
+
+    def alive() -> bool:
+        return process.poll() is None
+
+    poll(check, timeout=seconds, every=0.05, what="the process to be ready", alive=alive)
 
 
 def stop(process: subprocess.Popen[bytes], seconds: float = 20) -> int:

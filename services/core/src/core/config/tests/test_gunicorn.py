@@ -3,8 +3,9 @@
 from pathlib import Path
 
 import httpx
+from strangler_testing import bound_socket, port_of
 
-from core.config.tests.processes import SERVICE_DIR, free_port, process_env, start, stop, wait_until
+from core.config.tests.processes import SERVICE_DIR, process_env, start, stop, wait_until
 
 
 def _healthy(url: str) -> bool:
@@ -15,17 +16,19 @@ def _healthy(url: str) -> bool:
 
 
 def test_gunicorn_serves_with_the_config_and_stops_gracefully(tmp_path: Path) -> None:
-    port = free_port()
-    argv = [
-        "-m",
-        "gunicorn",
-        "core.config.wsgi:application",
-        "-c",
-        str(SERVICE_DIR / "gunicorn.conf.py"),
-        "--bind",
-        f"127.0.0.1:{port}",
-    ]
-    process = start(argv, process_env(tmp_path), tmp_path)
+    # gunicorn serves the socket the test bound: no other process can take the port meanwhile.
+    with bound_socket() as sock:
+        port = port_of(sock)
+        argv = [
+            "-m",
+            "gunicorn",
+            "core.config.wsgi:application",
+            "-c",
+            str(SERVICE_DIR / "gunicorn.conf.py"),
+            "--bind",
+            f"fd://{sock.fileno()}",
+        ]
+        process = start(argv, process_env(tmp_path), tmp_path, pass_fds=[sock.fileno()])
     try:
         wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), process, 30)
         response = httpx.get(f"http://127.0.0.1:{port}/nowhere", timeout=5)

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from strangler_testing import bound_socket, port_of
 
-from core.config.tests.processes import SERVICE_DIR, free_port, process_env, start, stop, wait_until
+from core.config.tests.processes import SERVICE_DIR, process_env, start, stop, wait_until
 
 
 def _healthy(url: str) -> bool:
@@ -33,7 +34,6 @@ def _console_spans(text: str) -> list[dict[str, Any]]:
 
 
 def test_a_worker_traces_after_fork_and_flushes_its_spans_on_exit(tmp_path: Path) -> None:
-    port = free_port()
     env = process_env(tmp_path)
     env.update(
         OTEL_TRACES_EXPORTER="console",
@@ -41,9 +41,12 @@ def test_a_worker_traces_after_fork_and_flushes_its_spans_on_exit(tmp_path: Path
         OTEL_RESOURCE_ATTRIBUTES="deployment.environment.name=test",
     )
     argv = ["-m", "gunicorn", "-c", str(SERVICE_DIR / "gunicorn.conf.py")]
-    argv += ["--bind", f"127.0.0.1:{port}"]
     trace_id, caller = secrets.token_hex(16), secrets.token_hex(8)
-    process = start(argv, env, tmp_path)
+    # gunicorn serves the socket the test bound: no other process can take the port meanwhile.
+    with bound_socket() as sock:
+        port = port_of(sock)
+        argv += ["--bind", f"fd://{sock.fileno()}"]
+        process = start(argv, env, tmp_path, pass_fds=[sock.fileno()])
     try:
         wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), process, 30)
         headers = {"traceparent": f"00-{trace_id}-{caller}-01"}

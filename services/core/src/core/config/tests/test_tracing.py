@@ -11,28 +11,25 @@ import pytest
 from django.test import Client
 from opentelemetry.instrumentation.django import DjangoInstrumentor
 from opentelemetry.instrumentation.sqlite3 import SQLite3Instrumentor
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from pytest_django.fixtures import Settings
+from strangler_testing import captured_spans
 
 from core.customers.models import Customer
 
 
 @pytest.fixture
 def exporter(settings: Settings) -> Iterator[InMemorySpanExporter]:
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    sqlite = SQLite3Instrumentor()
-    django = DjangoInstrumentor()
-    sqlite.instrument(tracer_provider=provider)
-    django.instrument(tracer_provider=provider)
-    yield memory
-    django.uninstrument()
-    sqlite.uninstrument()
-    provider.shutdown()
+    with captured_spans() as spans:
+        sqlite = SQLite3Instrumentor()
+        django = DjangoInstrumentor()
+        sqlite.instrument(tracer_provider=spans.provider)
+        django.instrument(tracer_provider=spans.provider)
+        yield spans.exporter
+        django.uninstrument()
+        sqlite.uninstrument()
 
 
 def _in_fresh_thread(call: Callable[[], int]) -> int:

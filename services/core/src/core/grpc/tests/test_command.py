@@ -4,8 +4,9 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from strangler_testing import picked_port
 
-from core.config.tests.processes import SERVICE_DIR, free_port, process_env, start, stop, wait_until
+from core.config.tests.processes import SERVICE_DIR, process_env, start, stop, wait_until
 from core.grpc.servicer import SERVICE_NAME
 
 
@@ -21,7 +22,8 @@ def _serving(target: str) -> bool:
 
 
 def test_grpcserver_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
-    target = f"127.0.0.1:{free_port()}"
+    # `grpcserver --bind` takes an address, not a socket: the best is a port the kernel just picked.
+    target = f"127.0.0.1:{picked_port()}"
     argv = [str(SERVICE_DIR / "manage.py"), "grpcserver", "--bind", target, "--grace", "2"]
     process = start(argv, process_env(tmp_path), tmp_path)
     try:
@@ -36,7 +38,7 @@ def test_grpcserver_serves_and_stops_gracefully_on_sigterm(tmp_path: Path) -> No
 def test_grpcserver_refuses_to_start_without_a_service_token(tmp_path: Path) -> None:
     env = process_env(tmp_path)
     del env["STRANGLER_SERVICE_TOKEN"]
-    argv = [str(SERVICE_DIR / "manage.py"), "grpcserver", "--bind", f"127.0.0.1:{free_port()}"]
+    argv = [str(SERVICE_DIR / "manage.py"), "grpcserver", "--bind", f"127.0.0.1:{picked_port()}"]
 
     process = start(argv, env, tmp_path)
     code = process.wait(timeout=60)

@@ -9,10 +9,11 @@ client and httpx instrumentations, which are removed again afterwards.
 
 import json
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
+from django.http import StreamingHttpResponse
 from django.test import Client
 from opentelemetry import trace
 from opentelemetry.instrumentation.django import DjangoInstrumentor
@@ -20,11 +21,11 @@ from opentelemetry.instrumentation.grpc import client_interceptor
 from opentelemetry.instrumentation.grpc.grpcext import intercept_channel
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from pytest_django.fixtures import Settings
 from strangler_contracts.rag.v1 import rag_pb2
+from strangler_testing import captured_spans
 
 from core.knowledge.models import Article
 from core.knowledge.tests.openai_fake import FakeChatCompletions, serving
@@ -57,17 +58,14 @@ def _trace_grpc_channels(monkeypatch: pytest.MonkeyPatch, provider: TracerProvid
 
 @pytest.fixture
 def exporter(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    django, httpx = DjangoInstrumentor(), HTTPXClientInstrumentor()
-    django.instrument(tracer_provider=provider)
-    httpx.instrument(tracer_provider=provider)
-    _trace_grpc_channels(monkeypatch, provider)
-    yield memory
-    httpx.uninstrument()
-    django.uninstrument()
-    provider.shutdown()
+    with captured_spans() as spans:
+        django, httpx = DjangoInstrumentor(), HTTPXClientInstrumentor()
+        django.instrument(tracer_provider=spans.provider)
+        httpx.instrument(tracer_provider=spans.provider)
+        _trace_grpc_channels(monkeypatch, spans.provider)
+        yield spans.exporter
+        httpx.uninstrument()
+        django.uninstrument()
 
 
 def _server_and_client(spans: tuple[ReadableSpan, ...]) -> tuple[ReadableSpan, ReadableSpan]:
@@ -90,7 +88,8 @@ def _stream(question: str) -> bytes:
     )
     try:
         # Pulled after the view returned, as the WSGI server pulls a streaming body.
-        return b"".join(response.streaming_content)  # type: ignore[arg-type]
+        assert isinstance(response, StreamingHttpResponse), "the answer was not streamed"
+        return b"".join(cast("Iterator[bytes]", response.streaming_content))
     finally:
         response.close()
 

@@ -5,7 +5,7 @@ through the store's JSON API, as edges between services (the OpenTelemetry demo'
 and as the browser draws them (headless Chromium, Debian's package, and a screenshot).
 """
 
-from tracestore.testing._chromium import (
+from strangler_testing.tracestore.chromium import (
     MIN_RUN_PIXELS,
     WINDOW,
     bands,
@@ -15,7 +15,7 @@ from tracestore.testing._chromium import (
     read_png,
     screenshot,
 )
-from tracestore.testing._edges import Edge, Observed, Span, TraceReader, edges, protocol
+from strangler_testing.tracestore.edges import Edge, Observed, Span, TraceReader, edges, protocol
 
 __all__ = [
     "MIN_RUN_PIXELS",

@@ -1,4 +1,4 @@
-"""Run a real gateway in tests: free ports, stand-in upstreams and a gateway that always stops.
+"""Run a real gateway in tests: stand-in upstreams and a gateway that always stops.
 
 The gateway's behaviour lives in nginx, so its tests send real HTTP through a real nginx. The
 gateway's own tests put ``EchoUpstream``, ``SseUpstream`` (a streamed answer) and recording
@@ -8,7 +8,7 @@ servers behind it; the cross-service suites put the real services behind it with
 
 import http.client
 import json
-import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,8 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from strangler_gateway._doubles import EchoUpstream, Received, SseUpstream
-from strangler_gateway.nginx.process import Nginx, apply
+from strangler_gateway.tools.standins import (
+    EchoUpstream,
+    Handler,
+    LocalGateway,
+    Received,
+    StandInUpstream,
+    start_local_gateway,
+)
+
+from strangler_testing.ports import picked_port
 
 __all__ = [
     "EchoUpstream",
@@ -31,14 +39,8 @@ __all__ = [
     "running_gateway",
 ]
 
-_HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind((_HOST, 0))
-        return int(probe.getsockname()[1])
+# A port for a server that cannot be handed a socket (nginx); see strangler_testing.ports.
+free_port = picked_port
 
 
 @dataclass(frozen=True)
@@ -83,14 +85,8 @@ def read_access_log(path: Path) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
-class RunningGateway:
-    """A gateway nginx serving ``url`` (gRPC on ``grpc_target``) from the config at ``prefix``."""
-
-    url: str
-    prefix: Path
-    table_path: Path
-    nginx: Nginx
-    grpc_target: str | None = None
+class RunningGateway(LocalGateway):
+    """A gateway nginx serving ``url`` (gRPC on ``grpc_target``), with a client and its log."""
 
     def fetch(self, path: str, **options: Any) -> Reply:
         """Send one request through the gateway."""
@@ -123,20 +119,63 @@ def running_gateway(
     port: int | None = None,
     grpc_port: int | None = None,
 ) -> Iterator[RunningGateway]:
-    """Run a gateway for ``table_path`` on free ports, with ``upstreams`` replacing servers."""
-    listen = f"{_HOST}:{port or free_port()}"
-    grpc_listen = f"{_HOST}:{grpc_port or free_port()}"
-    result = apply(table_path, prefix, upstreams, listen=listen, grpc_listen=grpc_listen)
-    serves_grpc = f"listen {grpc_listen};" in result.conf.read_text()
-    nginx = Nginx(prefix)
-    nginx.start()
+    """Run a gateway for ``table_path`` on fresh ports, with ``upstreams`` replacing servers."""
+    local = start_local_gateway(table_path, prefix, upstreams, port=port, grpc_port=grpc_port)
     try:
         yield RunningGateway(
-            f"http://{listen}",
-            nginx.layout.prefix,
-            table_path,
-            nginx,
-            grpc_target=grpc_listen if serves_grpc else None,
+            local.url, local.prefix, local.table_path, local.nginx, grpc_target=local.grpc_target
         )
     finally:
-        nginx.stop()
+        local.nginx.stop()
+
+
+class SseUpstream(StandInUpstream):
+    """Streams ``tokens`` SSE events, one every ``interval`` seconds, then a ``done`` event.
+
+    Each chunk is flushed as it is produced, like rag's streamed answers, so a test can tell a
+    buffering gateway (every event at the end) from a streaming one (the first event at once).
+    After ``hold()``, streams keep producing tokens until ``release()``: a stream as long as the
+    test needs, whatever the machine's speed.
+    """
+
+    def __init__(self, name: str, *, tokens: int = 5, interval: float = 0.2) -> None:
+        super().__init__(name)
+        self.tokens = tokens
+        self.interval = interval
+        self.completed = 0
+        self._released = threading.Event()
+        self._released.set()
+
+    def hold(self) -> None:
+        """Make streams go on past ``tokens`` until ``release()``."""
+        self._released.clear()
+
+    def release(self) -> None:
+        """Let held streams end after their next token."""
+        self._released.set()
+
+    def respond(self, handler: Handler, received: Received) -> None:
+        """Stream the events with chunked transfer encoding."""
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.send_header("X-Service", self.name)
+        handler.end_headers()
+        self._chunk(handler, ": ping\n\n")
+        sent = 0
+        while sent < self.tokens or not self._released.is_set():
+            time.sleep(self.interval)
+            self._chunk(handler, f'event: token\ndata: {{"text": "t{sent}"}}\n\n')
+            sent += 1
+        self._chunk(handler, f'event: done\ndata: {{"tokens": {sent}}}\n\n')
+        handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()
+        with self._lock:
+            self.completed += 1
+
+    @staticmethod
+    def _chunk(handler: Handler, text: str) -> None:
+        data = text.encode()
+        handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        handler.wfile.flush()

@@ -6,10 +6,8 @@ budget), so its tests and the gateway's mirror tests run it on a real socket wit
 """
 
 import json
-import socket
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,10 +18,13 @@ from typing import Any
 
 import uvicorn
 from opentelemetry.trace import TracerProvider
-
 from strangler_gateway.shadow.app import create_app
 from strangler_gateway.shadow.config import ComparatorSettings, ShadowTarget, TargetTable
 from strangler_gateway.shadow.store import connect
+
+from strangler_testing.polling import DeadlineError, wait_until
+from strangler_testing.ports import listening_socket, port_of
+from strangler_testing.servers import wait_started
 
 __all__ = [
     "JsonUpstream",
@@ -151,14 +152,17 @@ def wait_for_comparisons(
     db: Path, *, at_least: int = 1, timeout: float = 10.0
 ) -> list[dict[str, Any]]:
     """Return the recorded comparisons once there are ``at_least``; raise after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = recorded_comparisons(db)
-        if len(rows) >= at_least:
-            return rows
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{len(rows)} comparison(s) in {db} after {timeout:g} s")
-        time.sleep(0.02)
+    rows: list[dict[str, Any]] = []
+
+    def enough() -> bool:
+        rows[:] = recorded_comparisons(db)
+        return len(rows) >= at_least
+
+    try:
+        wait_until(enough, timeout=timeout, what=f"{at_least} comparison(s) in {db}")
+    except DeadlineError as exc:
+        raise TimeoutError(f"{len(rows)} comparison(s) in {db} after {timeout:g} s") from exc
+    return rows
 
 
 @dataclass(frozen=True)
@@ -190,25 +194,14 @@ def running_comparator(
     table = targets if isinstance(targets, TargetTable) else TargetTable(targets)
     app = create_app(settings, table, tracer_provider=tracer_provider)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    listener = socket.socket()
-    listener.bind((_HOST, 0))
-    port = listener.getsockname()[1]
+    listener = listening_socket()
+    port = port_of(listener)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     try:
-        _wait_started(server, thread, start_timeout)
+        wait_started(server, thread, start_timeout)
         yield RunningComparator(f"http://{_HOST}:{port}", settings.db)
     finally:
         server.should_exit = True
         thread.join(timeout=start_timeout)
         listener.close()
-
-
-def _wait_started(server: uvicorn.Server, thread: threading.Thread, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the comparator stopped during startup (see its log)")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the comparator did not start within {timeout:g} s")
-        time.sleep(0.01)

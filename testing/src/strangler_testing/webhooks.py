@@ -25,9 +25,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_shared import ServiceTokenServerInterceptor
+from webhooks.relay import Relay
 from werkzeug.test import TestResponse
 
-from webhooks.relay import Relay
+from strangler_testing.polling import wait_until
 
 TOKEN = secrets.token_urlsafe(32)
 SIGNING_SECRET = "whsec_" + secrets.token_hex(24)
@@ -43,14 +44,7 @@ T = TypeVar("T")
 
 def wait_for(check: Callable[[], T], *, seconds: float = 10.0) -> T:
     """Return ``check()`` once it is truthy; fail if that takes longer than ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
-    assert result, f"not true within {seconds} s: {result!r}"
-    return result
+    return wait_until(check, timeout=seconds, every=0.01)
 
 
 @dataclass
@@ -110,7 +104,7 @@ class ApplyEventCall:
 class RecordingCore(core_pb2_grpc.CoreServiceServicer):
     """A CoreService that records ApplyEvent calls and answers as told."""
 
-    outcome: int = core_pb2.ApplyEventResponse.APPLIED
+    outcome: core_pb2.ApplyEventResponse.Outcome = core_pb2.ApplyEventResponse.APPLIED
     abort_with: grpc.StatusCode | None = None
     stall: bool = False
     delay_seconds: float = 0.0

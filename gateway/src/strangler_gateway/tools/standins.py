@@ -1,26 +1,43 @@
-"""Stand-in upstreams for the gateway's tests: they answer, record what they got, or stream.
+"""Stand-in upstreams that answer and record what they got, for the benchmark and the tests.
 
-They stand for the services only where the gateway's own behaviour is under test (routing,
-headers, fallback, mirroring, streaming through a reload); the cross-service suites use the real
-services.
+The gateway benchmark (``strangler_gateway.tools.bench``) measures nginx, not the services, so it
+puts these behind a real gateway; the gateway's own tests use them (through the dev-only
+``strangler_testing`` toolkit) where the gateway's behaviour is under test. They ship with the
+benchmark because the benchmark ships.
 """
 
 import json
+import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["EchoUpstream", "Received", "SseUpstream"]
+from strangler_gateway.errors import NginxError
+from strangler_gateway.nginx.process import Nginx, apply
+
+__all__ = [
+    "EchoUpstream",
+    "Handler",
+    "LocalGateway",
+    "Received",
+    "StandInUpstream",
+    "local_gateway",
+    "start_local_gateway",
+]
 
 _HOST = "127.0.0.1"
 
 Received = dict[str, Any]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the gateway's upstream pools expect
     # Headers and body go out in two writes; with Nagle on, the second waits for a delayed ACK.
     disable_nagle_algorithm = True
@@ -48,8 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, owner: "_Upstream") -> None:
-        super().__init__((_HOST, 0), _Handler)
+    def __init__(self, owner: "StandInUpstream") -> None:
+        super().__init__((_HOST, 0), Handler)
         self.owner = owner
         self.name = owner.name
 
@@ -60,7 +77,7 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class _Upstream:
+class StandInUpstream:
     """An HTTP server on a free port of 127.0.0.1 that records every request it answers."""
 
     def __init__(self, name: str) -> None:
@@ -95,11 +112,11 @@ class _Upstream:
             time.sleep(0.01)
         return self.requests()
 
-    def respond(self, handler: _Handler, received: Received) -> None:
+    def respond(self, handler: Handler, received: Received) -> None:
         """Answer one request."""
         raise NotImplementedError
 
-    def start(self) -> "_Upstream":
+    def start(self) -> "StandInUpstream":
         """Start serving in a background thread."""
         self._thread.start()
         return self
@@ -118,14 +135,14 @@ class _Upstream:
         self.stop()
 
 
-class EchoUpstream(_Upstream):
+class EchoUpstream(StandInUpstream):
     """Answers every request with its own name and what it received, with a settable status."""
 
     def __init__(self, name: str, *, status: int = 200) -> None:
         super().__init__(name)
         self.status = status
 
-    def respond(self, handler: _Handler, received: Received) -> None:
+    def respond(self, handler: Handler, received: Received) -> None:
         """Echo the request back as JSON."""
         data = json.dumps(received).encode()
         handler.send_response(self.status)
@@ -140,53 +157,73 @@ class EchoUpstream(_Upstream):
             handler.wfile.write(data)
 
 
-class SseUpstream(_Upstream):
-    """Streams ``tokens`` SSE events, one every ``interval`` seconds, then a ``done`` event.
+@dataclass(frozen=True)
+class LocalGateway:
+    """A gateway nginx serving ``url`` (gRPC on ``grpc_target``) from the config at ``prefix``."""
 
-    Each chunk is flushed as it is produced, like rag's streamed answers, so a test can tell a
-    buffering gateway (every event at the end) from a streaming one (the first event at once).
-    After ``hold()``, streams keep producing tokens until ``release()``: a stream as long as the
-    test needs, whatever the machine's speed.
+    url: str
+    prefix: Path
+    table_path: Path
+    nginx: Nginx
+    grpc_target: str | None = None
+
+
+def _port_picked_by_kernel() -> int:
+    # nginx binds its own listen sockets and cannot be handed one: the best available is a port
+    # the kernel just picked, and a retry by the caller when it was taken in between.
+    with socket.socket() as probe:
+        probe.bind((_HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(table_path: Path, prefix: Path, upstreams: dict[str, list[str]],
+           listen: str, grpc_listen: str) -> LocalGateway:  # fmt: skip
+    result = apply(table_path, prefix, upstreams, listen=listen, grpc_listen=grpc_listen)
+    serves_grpc = f"listen {grpc_listen};" in result.conf.read_text()
+    nginx = Nginx(prefix)
+    nginx.start()
+    grpc_target = grpc_listen if serves_grpc else None
+    return LocalGateway(f"http://{listen}", nginx.layout.prefix, table_path, nginx, grpc_target)
+
+
+def start_local_gateway(
+    table_path: Path,
+    prefix: Path,
+    upstreams: dict[str, list[str]],
+    *,
+    port: int | None = None,
+    grpc_port: int | None = None,
+    attempts: int = 3,
+) -> LocalGateway:
+    """Start nginx for ``table_path`` on local ports, ``upstreams`` replacing the servers.
+
+    Ports not given are picked by the kernel; a start that lost its port to another process
+    ("Address already in use") is retried on fresh ports.
     """
+    for attempt in range(attempts):
+        listen = f"{_HOST}:{port or _port_picked_by_kernel()}"
+        grpc_listen = f"{_HOST}:{grpc_port or _port_picked_by_kernel()}"
+        try:
+            return _start(table_path, prefix, upstreams, listen, grpc_listen)
+        except NginxError as exc:
+            stolen = "Address already in use" in str(exc)
+            if not stolen or attempt == attempts - 1 or (port and grpc_port):
+                raise
+    raise AssertionError("unreachable")  # the loop returns or raises
 
-    def __init__(self, name: str, *, tokens: int = 5, interval: float = 0.2) -> None:
-        super().__init__(name)
-        self.tokens = tokens
-        self.interval = interval
-        self.completed = 0
-        self._released = threading.Event()
-        self._released.set()
 
-    def hold(self) -> None:
-        """Make streams go on past ``tokens`` until ``release()``."""
-        self._released.clear()
-
-    def release(self) -> None:
-        """Let held streams end after their next token."""
-        self._released.set()
-
-    def respond(self, handler: _Handler, received: Received) -> None:
-        """Stream the events with chunked transfer encoding."""
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/event-stream")
-        handler.send_header("Cache-Control", "no-cache")
-        handler.send_header("Transfer-Encoding", "chunked")
-        handler.send_header("X-Service", self.name)
-        handler.end_headers()
-        self._chunk(handler, ": ping\n\n")
-        sent = 0
-        while sent < self.tokens or not self._released.is_set():
-            time.sleep(self.interval)
-            self._chunk(handler, f'event: token\ndata: {{"text": "t{sent}"}}\n\n')
-            sent += 1
-        self._chunk(handler, f'event: done\ndata: {{"tokens": {sent}}}\n\n')
-        handler.wfile.write(b"0\r\n\r\n")
-        handler.wfile.flush()
-        with self._lock:
-            self.completed += 1
-
-    @staticmethod
-    def _chunk(handler: _Handler, text: str) -> None:
-        data = text.encode()
-        handler.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        handler.wfile.flush()
+@contextmanager
+def local_gateway(
+    table_path: Path,
+    prefix: Path,
+    upstreams: dict[str, list[str]],
+    *,
+    port: int | None = None,
+    grpc_port: int | None = None,
+) -> Iterator[LocalGateway]:
+    """Run a gateway for ``table_path`` on local ports until the block ends."""
+    gateway = start_local_gateway(table_path, prefix, upstreams, port=port, grpc_port=grpc_port)
+    try:
+        yield gateway
+    finally:
+        gateway.nginx.stop()

@@ -9,6 +9,9 @@ mid-stream (which is how tests see that rag cancelled the provider's request).
 ``POST /after/{seconds}/v1/chat/completions`` answers the same after a first-token delay of
 ``seconds``: a base URL of ``.../after/2.5/v1`` makes a model server that takes 2.5 s to start
 answering, which is how the outbound-client benchmark reproduces the 1-4 s workload.
+
+It lives with the benchmark, which ships in rag's wheel and runs it; rag's tests reach it through
+the dev-only toolkit (``strangler_testing.rag``), as a double of a provider outside the project.
 """
 
 import asyncio
