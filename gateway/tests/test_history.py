@@ -3,6 +3,7 @@
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from strangler_gateway.errors import GatewayError
@@ -12,7 +13,7 @@ from strangler_gateway.traffic.history import history_path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _history(prefix: Path) -> list[dict[str, object]]:
+def _history(prefix: Path) -> list[dict[str, Any]]:
     path = history_path(prefix)
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 

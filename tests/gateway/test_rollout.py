@@ -164,7 +164,11 @@ def test_twenty_percent_errors_fail_the_first_step_and_roll_back(
     assert 1 <= len(entry["trace_ids"]) <= 5
     traces = f"http://127.0.0.1:{stack.config.ports.traces}/api/traces"
     for trace_id in entry["trace_ids"]:
-        _poll(lambda t=trace_id: httpx.get(f"{traces}/{t}", timeout=5).status_code == 200)
+
+        def stored(url: str = f"{traces}/{trace_id}") -> bool:
+            return httpx.get(url, timeout=5).status_code == 200
+
+        _poll(stored)
 
 
 @pytest.mark.usefixtures("legacy_search")

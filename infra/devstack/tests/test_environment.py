@@ -10,8 +10,10 @@ from devstack._secrets import DevSecrets
 SECRETS = DevSecrets(
     service_token="t" * 43,
     stripe_webhook_secret="whsec_test",
+    standard_webhook_secret="whsec_c3RhbmRhcmQtdGVzdA==",
     django_secret_key="k" * 50,
     admin_password="admin-password",
+    identity_secret="i" * 43,
 )
 
 

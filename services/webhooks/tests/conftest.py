@@ -1,14 +1,9 @@
 """Fixtures of the adapter's tests: fresh apps and outboxes per test, a real gRPC core, a clock."""
 
 import base64
-import json
 import secrets
 import socket
-import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +11,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from opentelemetry.trace import TracerProvider
-from standardwebhooks.webhooks import Webhook
 from strangler_testing.webhooks import (
     LEASE_SECONDS,
     RETRY_BASE_SECONDS,
@@ -27,6 +21,7 @@ from strangler_testing.webhooks import (
     ManualClock,
     RelayFactory,
     RunningCore,
+    StandardSender,
     StripeSender,
     serve_core,
 )
@@ -35,45 +30,8 @@ from webhooks.config import OutboxSettings
 from webhooks.forwarder import CoreForwarder
 from webhooks.outbox import Outbox
 from webhooks.relay import Relay
-from werkzeug.test import TestResponse
 
 STANDARD_SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-@dataclass
-class StandardSender:
-    """Sign and send deliveries the way a Standard Webhooks sender does, with its library."""
-
-    secret: str
-
-    def headers(self, body: bytes, msg_id: str, timestamp: int | None = None) -> dict[str, str]:
-        """Return the three ``webhook-*`` headers of a delivery of ``body``."""
-        t = int(time.time()) if timestamp is None else timestamp
-        signed_at = datetime.fromtimestamp(t, tz=UTC)
-        signature = Webhook(self.secret).sign(msg_id, signed_at, body.decode())
-        return {"webhook-id": msg_id, "webhook-timestamp": str(t), "webhook-signature": signature}
-
-    def post(
-        self, client: FlaskClient, body: bytes, msg_id: str, timestamp: int | None = None
-    ) -> TestResponse:
-        """POST a signed delivery to the adapter's Standard Webhooks endpoint."""
-        headers = self.headers(body, msg_id, timestamp)
-        return client.post("/webhooks/standard", data=body, headers=headers)
-
-    @staticmethod
-    def event(event_type: str = "invoice.paid") -> bytes:
-        """Return a Standard Webhooks payload (``type``, ``timestamp``, ``data``)."""
-        event = {
-            "type": event_type,
-            "timestamp": datetime.now(UTC).isoformat(),
-            "data": {"object": {"object": "invoice", "customer": "cus_123", "amount_due": 4200}},
-        }
-        return json.dumps(event).encode()
-
-    @staticmethod
-    def message_id() -> str:
-        """Return a fresh ``webhook-id``."""
-        return f"msg_{uuid.uuid4().hex}"
 
 
 @pytest.fixture

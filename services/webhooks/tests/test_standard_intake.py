@@ -11,22 +11,20 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from strangler_shared.webhook_intake import TIMESTAMP_TOLERANCE_SECONDS
-from werkzeug.test import TestResponse
-
-if TYPE_CHECKING:
-    from conftest import StandardSender
 from strangler_testing.webhooks import (
     SIGNING_SECRET,
     AppFactory,
     RunningCore,
+    StandardSender,
     StripeSender,
     stripe_event,
 )
+from werkzeug.test import TestResponse
 
 NEW_SECRET = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"
 

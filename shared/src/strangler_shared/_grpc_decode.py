@@ -51,9 +51,11 @@ def _handler(handler: grpc.RpcMethodHandler, behaviour: Callable[..., Any]) -> A
 
 
 def _original(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
-    return (  # type: ignore[no-any-return]
+    behaviour = (
         handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
     )
+    assert behaviour is not None, "every handler has one behaviour"
+    return behaviour
 
 
 def _checked_requests(requests: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
@@ -95,7 +97,7 @@ class MalformedRequestServerInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        return _handler(handler, _sync_behaviour(handler))  # type: ignore[no-any-return]
+        return _handler(handler, _sync_behaviour(handler))
 
 
 async def _checked_async_requests(
@@ -145,4 +147,4 @@ class AioMalformedRequestServerInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None  # type: ignore[return-value]
-        return _handler(handler, _aio_behaviour(handler))  # type: ignore[no-any-return]
+        return _handler(handler, _aio_behaviour(handler))

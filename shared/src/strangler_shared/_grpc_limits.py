@@ -55,8 +55,10 @@ class StreamLimitServerInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None or not handler.response_streaming or handler.request_streaming:
             return handler
+        behaviour = handler.unary_stream
+        assert behaviour is not None, "a unary-stream handler has its behaviour"
         return grpc.unary_stream_rpc_method_handler(
-            self._bounded(handler.unary_stream),
+            self._bounded(behaviour),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

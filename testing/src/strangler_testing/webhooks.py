@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import grpc
 from flask import Flask
 from flask.testing import FlaskClient
+from standardwebhooks.webhooks import Webhook
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_shared import ServiceTokenServerInterceptor
 from webhooks.relay import Relay
@@ -150,3 +152,39 @@ def serve_core(token: str = TOKEN) -> Iterator[RunningCore]:
     finally:
         servicer.released.set()
         server.stop(grace=None).wait()
+
+
+@dataclass
+class StandardSender:
+    """Sign and send deliveries the way a Standard Webhooks sender does, with its library."""
+
+    secret: str
+
+    def headers(self, body: bytes, msg_id: str, timestamp: int | None = None) -> dict[str, str]:
+        """Return the three ``webhook-*`` headers of a delivery of ``body``."""
+        t = int(time.time()) if timestamp is None else timestamp
+        signed_at = datetime.fromtimestamp(t, tz=UTC)
+        signature = Webhook(self.secret).sign(msg_id, signed_at, body.decode())
+        return {"webhook-id": msg_id, "webhook-timestamp": str(t), "webhook-signature": signature}
+
+    def post(
+        self, client: FlaskClient, body: bytes, msg_id: str, timestamp: int | None = None
+    ) -> TestResponse:
+        """POST a signed delivery to the adapter's Standard Webhooks endpoint."""
+        headers = self.headers(body, msg_id, timestamp)
+        return client.post("/webhooks/standard", data=body, headers=headers)
+
+    @staticmethod
+    def event(event_type: str = "invoice.paid") -> bytes:
+        """Return a Standard Webhooks payload (``type``, ``timestamp``, ``data``)."""
+        event = {
+            "type": event_type,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "data": {"object": {"object": "invoice", "customer": "cus_123", "amount_due": 4200}},
+        }
+        return json.dumps(event).encode()
+
+    @staticmethod
+    def message_id() -> str:
+        """Return a fresh ``webhook-id``."""
+        return f"msg_{uuid.uuid4().hex}"

@@ -86,7 +86,7 @@ class StackConfig:
 def _one_or_two(value: object) -> int:
     if value not in (1, 2):
         raise ValueError(f"[sizing] webhooks_processes must be 1 or 2, got {value!r}")
-    return int(value)  # type: ignore[call-overload]
+    return int(value)
 
 
 def find_root(start: Path | None = None) -> Path:

@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
@@ -27,7 +27,7 @@ def traced_app() -> Iterator[AllowedHostsGuard]:
 
 
 def _call(app: Any, **environ: str) -> tuple[str, dict[str, str], bytes]:
-    base = RequestFactory()._base_environ(PATH_INFO="/api/search", QUERY_STRING="q=x")
+    base = cast(Any, RequestFactory())._base_environ(PATH_INFO="/api/search", QUERY_STRING="q=x")
     base.update(environ)
     captured: dict[str, Any] = {}
 

@@ -24,14 +24,14 @@ def server(service_token: str) -> Iterator[RunningServer]:
 
 def _watch(channel: grpc.Channel, metadata: tuple[tuple[str, str], ...] = ()) -> grpc.Call:
     stub = health_pb2_grpc.HealthStub(channel)
-    return stub.Watch(health_pb2.HealthCheckRequest(), timeout=30, metadata=metadata)  # type: ignore[no-any-return]
+    return stub.Watch(health_pb2.HealthCheckRequest(), timeout=30, metadata=metadata)
 
 
 def _first(call: grpc.Call) -> grpc.StatusCode:
     try:
         next(iter(call))  # type: ignore[call-overload]
     except grpc.RpcError as error:
-        return error.code()  # type: ignore[no-any-return]
+        return error.code()
     return grpc.StatusCode.OK
 
 
@@ -99,5 +99,5 @@ def _drain(call: grpc.Call) -> grpc.StatusCode:
         for _ in call:  # type: ignore[attr-defined]
             pass
     except grpc.RpcError as error:
-        return error.code()  # type: ignore[no-any-return]
+        return error.code()
     return grpc.StatusCode.OK
