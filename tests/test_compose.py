@@ -26,6 +26,7 @@ SECRETS = {
     "DJANGO_SECRET_KEY",
     "POSTGRES_PASSWORD",
     "STRIPE_WEBHOOK_SECRET",
+    "STANDARD_WEBHOOK_SECRET",
 }
 
 
@@ -347,3 +348,13 @@ def test_core_and_rag_share_the_identity_key() -> None:
     for name in ("core", "core-grpc", "rag"):
         environment = SERVICES[name]["environment"]
         assert "STRANGLER_IDENTITY_SECRET" in environment, name
+
+
+def test_two_webhook_adapters_share_one_outbox_behind_the_gateway() -> None:
+    webhooks = SERVICES["webhooks"]
+    assert webhooks["deploy"]["replicas"] == 2, "a restart of one adapter must cost no delivery"
+    assert "ports" not in webhooks, "replicas publish no port: only the gateway reaches them"
+    assert webhooks["environment"]["WEBHOOKS_OUTBOX_PATH"].startswith("/var/lib/strangler/")
+    assert "webhooks-data:/var/lib/strangler" in webhooks["volumes"]
+    sources = {name for name in webhooks["environment"] if name.endswith("_SIGNING_SECRET")}
+    assert sources == {"WEBHOOKS_STRIPE_SIGNING_SECRET", "WEBHOOKS_STANDARD_SIGNING_SECRET"}
