@@ -55,6 +55,27 @@ def test_a_title_match_outranks_a_body_match() -> None:
     assert [hit.article.id for hit in index.search("refunds", 5)] == [2, 1]
 
 
+def test_a_title_match_outranks_a_body_that_repeats_the_word() -> None:
+    # A body can mention a subject three times in passing; a title names what the article is about.
+    index = ArticleIndex(
+        [
+            Article(1, "a", "Plans", "Refund rules: a refund, then another refund, are rare."),
+            Article(2, "b", "Refunds", "Money goes back to the card you paid with, in days."),
+        ]
+    )
+    assert [hit.article.id for hit in index.search("refund", 5)] == [2, 1]
+
+
+def test_a_tag_match_outranks_a_body_match() -> None:
+    index = ArticleIndex(
+        [
+            Article(1, "a", "Members", "Invite people by email, or through sso when it is on."),
+            Article(2, "b", "Sign-in", "Send people to your identity provider.", ("sso",)),
+        ]
+    )
+    assert [hit.article.id for hit in index.search("sso", 5)] == [2, 1]
+
+
 def test_k_caps_the_number_of_results() -> None:
     assert len(_index().search("invoice page password key", 2)) == 2
 

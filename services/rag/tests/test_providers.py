@@ -43,8 +43,37 @@ def test_best_sentences_keep_the_articles_order() -> None:
     ]
 
 
-def test_without_a_matching_sentence_the_opening_one_is_used() -> None:
-    assert best_sentences(REFUNDS.body, frozenset({"zebra"}), 2) == ["We are a small team."]
+def test_best_sentences_leave_out_those_sharing_too_few_terms() -> None:
+    terms = frozenset(analyze("refund card"))
+    assert best_sentences(REFUNDS.body, terms, 2, min_shared=2) == [
+        "Refunds take five days to reach your card.",
+    ]
+    assert best_sentences(REFUNDS.body, frozenset({"zebra"}), 2) == []
+
+
+def test_a_passage_sharing_one_question_word_is_not_cited() -> None:
+    # Scored close to the best, but its only link to the question is the word "card".
+    declined = Article(3, "declined", "Declined cards", "Your bank may decline a card abroad.")
+    passages = [Passage(1, REFUNDS, 2.0), Passage(2, declined, 1.9)]
+    answer = "".join(ExtractiveProvider().compose("refund to my card", passages))
+    assert "[1]" in answer
+    assert "[2]" not in answer
+
+
+def test_a_one_word_question_needs_one_shared_word() -> None:
+    answer = "".join(ExtractiveProvider().compose("exports", [Passage(1, EXPORT, 1.0)]))
+    assert answer == "Exports are CSV files. [1]"
+
+
+def test_the_best_passage_is_cited_even_when_it_shares_one_word() -> None:
+    answer = "".join(ExtractiveProvider().compose("refund policy", [Passage(1, REFUNDS, 1.0)]))
+    assert answer == "Refunds take five days to reach your card. [1] A refund is never charged. [1]"
+
+
+def test_the_best_passage_is_cited_by_its_opening_sentence_when_none_matches() -> None:
+    # It matched the question by its title only: the answer still says where to read.
+    answer = "".join(ExtractiveProvider().compose("zebra stripes", [Passage(1, REFUNDS, 1.0)]))
+    assert answer == "We are a small team. [1]"
 
 
 def test_an_article_body_is_analysed_once_across_answers(
@@ -104,7 +133,8 @@ async def test_only_passages_scored_near_the_best_are_cited() -> None:
 
 def test_passages_scored_alike_are_all_cited() -> None:
     passages = [Passage(1, REFUNDS, 2.0), Passage(2, REFUND_POLICY, 1.9)]
-    answer = "".join(ExtractiveProvider().compose("refund card", passages))
+    question = "refund to my card for a partial month"
+    answer = "".join(ExtractiveProvider().compose(question, passages))
     assert "[1]" in answer
     assert "[2]" in answer
 
@@ -113,7 +143,7 @@ async def test_each_sentence_is_followed_by_its_citation() -> None:
     chunks = [
         chunk
         async for chunk in ExtractiveProvider(sentences_per_passage=1).stream_answer(
-            "refund to my card", [Passage(1, REFUNDS), Passage(2, EXPORT)]
+            "refund to my card, or export as csv", [Passage(1, REFUNDS), Passage(2, EXPORT)]
         )
     ]
     assert chunks == [

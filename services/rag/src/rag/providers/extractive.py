@@ -4,7 +4,12 @@ No model and no network: each relevant passage contributes its sentences that sh
 terms with the question, in the article's order, each followed by the passage's citation marker
 (``[1]``). A passage is relevant when its retrieval score is close to the best one's: retrieval
 always returns k articles, and citing the weak ones ("How do I get a refund?" answered with
-sentences about plans) made three of four citations wrong.
+sentences about plans) made three of four citations wrong. A passage other than the best is
+cited only by its sentences that share at least two of the question's terms (one for a one-term
+question): an article that ranks close to the best on one common word ("card", "workspace") has
+no sentence about the question, and citing its nearest sentence cited noise.
+The best passage is always cited (by its opening sentence if none of its sentences shares a
+term), so an answer never cites nothing.
 
 An article's sentences and their terms are worked out once per body text and kept (the
 knowledge base is a few hundred articles): stemming every cited body again on every answer was
@@ -16,6 +21,7 @@ from collections.abc import AsyncIterator, Sequence
 from functools import lru_cache
 
 from rag.providers.base import Passage
+from rag.retrieval.articles import Article
 from rag.retrieval.text import analyze, words
 
 NOTHING_FOUND = "The knowledge base has nothing on that yet."
@@ -23,6 +29,9 @@ NOTHING_FOUND = "The knowledge base has nothing on that yet."
 # project's labelled questions, 0.85 keeps nearly every second relevant article while dropping
 # most of the irrelevant ones (lower ratios cite much more noise, higher ones little less).
 RELEVANCE_RATIO = 0.85
+# Question terms a cited sentence must share (fewer when the question has fewer): one shared
+# word is as often a coincidence as an answer.
+MIN_SHARED_TERMS = 2
 # A sentence ends at ., ! or ? followed by white space, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -46,15 +55,22 @@ def analysed_sentences(body: str) -> tuple[tuple[str, frozenset[str]], ...]:
     )
 
 
-def best_sentences(body: str, terms: frozenset[str], limit: int) -> list[str]:
-    """Return up to ``limit`` sentences sharing the most terms, in the body's order."""
+def best_sentences(
+    body: str, terms: frozenset[str], limit: int, *, min_shared: int = 1
+) -> list[str]:
+    """Return up to ``limit`` sentences sharing the most terms (at least ``min_shared``)."""
     analysed = analysed_sentences(body)
-    sentences = [sentence for sentence, _ in analysed]
     overlaps = [len(sentence_terms & terms) for _, sentence_terms in analysed]
-    ranked = sorted(range(len(sentences)), key=lambda i: -overlaps[i])
-    chosen = sorted(i for i in ranked[:limit] if overlaps[i] > 0)
-    # A passage that matched only by its title still gets cited, by its opening sentence.
-    return [sentences[i] for i in chosen] or sentences[:1]
+    ranked = sorted(range(len(analysed)), key=lambda i: -overlaps[i])
+    # In the body's order, so the cited sentences read as the article does.
+    chosen = sorted(i for i in ranked[:limit] if overlaps[i] >= max(min_shared, 1))
+    return [analysed[i][0] for i in chosen]
+
+
+def opening_sentence(article: Article) -> str:
+    """Return the article's first sentence, or its title when the body is empty."""
+    analysed = analysed_sentences(article.body)
+    return analysed[0][0] if analysed else article.title
 
 
 def relevant_passages(passages: Sequence[Passage]) -> list[Passage]:
@@ -83,10 +99,15 @@ class ExtractiveProvider:
         if not passages:
             return [NOTHING_FOUND]
         terms = frozenset(analyze(question))
+        min_shared = min(MIN_SHARED_TERMS, len(terms))
         chunks: list[str] = []
-        for passage in relevant_passages(passages):
+        for rank, passage in enumerate(relevant_passages(passages)):
             article = passage.article
-            sentences = best_sentences(article.body, terms, self._per_passage) or [article.title]
+            needed = 1 if rank == 0 else min_shared
+            sentences = best_sentences(article.body, terms, self._per_passage, min_shared=needed)
+            if not sentences and rank == 0:
+                # The best passage may match by its title only: still cite it, by its opening.
+                sentences = [opening_sentence(article)]
             for sentence in sentences:
                 separator = " " if chunks else ""
                 chunks.append(f"{separator}{sentence} [{passage.number}]")

@@ -24,7 +24,15 @@ class Deletion:
 Change = Article | Deletion
 
 
+# How many times the title and the tags count in the ranked text. A title names what the
+# article is about and tags are chosen by its author, so a match there says more than a word the
+# body mentions in passing: at four, a title word outweighs the same word repeated three times
+# in a body; tags, broader than a title, count half as much.
+TITLE_WEIGHT = 4
+TAGS_WEIGHT = 2
+
+
 def search_text(article: Article) -> str:
-    """Return the text an article is ranked by."""
-    # The title counts twice: a title match says more about an article than a body match.
-    return " ".join((article.title, article.title, " ".join(article.tags), article.body))
+    """Return the text an article is ranked by: its title and tags repeated, then its body."""
+    tags = " ".join(article.tags)
+    return " ".join([article.title] * TITLE_WEIGHT + [tags] * TAGS_WEIGHT + [article.body])
