@@ -82,7 +82,8 @@ def serve_reflection(
         # A bidirectional stream holds its thread: a call past the pool is refused, not queued.
         maximum_concurrent_rpcs=max_streams,
     )
-    servicer = _BoundedReflection(services, pool, max_stream_seconds)
+    names = list(services)
+    servicer = _BoundedReflection(names, pool, max_stream_seconds)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
     server.add_generic_rpc_handlers((_v1_handler(servicer),))
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
@@ -91,7 +92,7 @@ def serve_reflection(
     server.start()
     for name in ("", *REFLECTION_SERVICES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    logger.info("reflection for %d services listening on %s", len(list(services)), bind)
+    logger.info("reflection for %d services listening on %s (port %s)", len(names), bind, port)
     return RunningReflection(server=server, port=port)
 
 
