@@ -41,6 +41,7 @@ UPSTREAM_SERVICES = {
     "shadow": "shadow",
     "traces": "traces",
     "console": "console",
+    "reflection": "reflection",
 }
 
 
@@ -203,6 +204,7 @@ _PROGRAMS = {
     "traces": ("python -m tracestore serve", ["-m", "tracestore", "serve"]),
     "rag": ("python -m rag", ["-m", "rag"]),
     "shadow": ("shadow serve", ["-m", "strangler_gateway.shadow", "serve"]),
+    "reflection": ("reflection serve", ["-m", "strangler_gateway.reflection", "serve"]),
     "gateway": (" serve ", ["-m", "strangler_gateway.cli", "serve"]),
 }
 
@@ -254,6 +256,7 @@ IMAGE_OF_SERVICE = {
     "webhooks": "webhooks",
     "shadow": "gateway",
     "console": "gateway",
+    "reflection": "gateway",
     "gateway": "gateway",
 }
 DOCKERFILE = ROOT / "infra" / "docker" / "Dockerfile"

@@ -76,12 +76,15 @@ def test_the_shipped_table_describes_the_initial_migration() -> None:
         "shadow": ("127.0.0.1:8090",),
         "traces": ("127.0.0.1:4318",),
         "console": ("127.0.0.1:8091",),
+        "reflection": ("127.0.0.1:50053",),
     }
     services = {service: entry.upstream for entry in table.grpc for service in entry.services}
     assert services == {
         "strangler.core.v1.CoreService": "core_grpc",
         "grpc.health.v1.Health": "core_grpc",
         "strangler.rag.v1.RagService": "rag_grpc",
+        "grpc.reflection.v1.ServerReflection": "reflection",
+        "grpc.reflection.v1alpha.ServerReflection": "reflection",
     }
 
 

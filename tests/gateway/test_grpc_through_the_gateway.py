@@ -1,9 +1,11 @@
-"""gRPC through the gateway's h2c listener reaches core and rag, with the token and only so."""
+"""gRPC through the gateway's h2c listener reaches core and rag (with the token) and reflection."""
 
 import grpc
 import pytest
 from devstack import Stack
+from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
 from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
 from strangler_shared import open_channel
@@ -76,3 +78,40 @@ def test_a_health_watch_passes_the_router_and_streams(stack: Stack) -> None:
         first = next(stream)
         stream.cancel()
     assert first.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def _reflect(
+    stack: Stack, request: reflection_pb2.ServerReflectionRequest, version: str
+) -> reflection_pb2.ServerReflectionResponse:
+    # Anonymous on purpose: reflection through the gateway serves only the public schemas.
+    with grpc.insecure_channel(_target(stack)) as channel:
+        call = channel.stream_stream(
+            f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
+            request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+            response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+        )
+        (reply,) = call(iter([request]), timeout=5)
+    return reply
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+def test_reflection_lists_every_routed_service_through_the_gateway(
+    stack: Stack, version: str
+) -> None:
+    reply = _reflect(stack, reflection_pb2.ServerReflectionRequest(list_services=""), version)
+    listed = {service.name for service in reply.list_services_response.service}
+    assert {"strangler.core.v1.CoreService", "strangler.rag.v1.RagService",
+            "grpc.health.v1.Health"} <= listed  # fmt: skip
+
+
+@pytest.mark.parametrize("version", ["v1", "v1alpha"])
+def test_reflection_describes_a_method_through_the_gateway(stack: Stack, version: str) -> None:
+    request = reflection_pb2.ServerReflectionRequest(
+        file_containing_symbol="strangler.core.v1.CoreService.GetCustomer"
+    )
+    reply = _reflect(stack, request, version)
+    found = descriptor_pb2.FileDescriptorProto.FromString(
+        reply.file_descriptor_response.file_descriptor_proto[0]
+    )
+    methods = {method.name: method for method in found.service[0].method}
+    assert methods["GetCustomer"].input_type == ".strangler.core.v1.GetCustomerRequest"

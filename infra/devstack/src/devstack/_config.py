@@ -24,6 +24,7 @@ class Ports:
     traces: int = 4318
     shadow: int = 8090
     console: int = 8091
+    reflection: int = 50053
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def upstream_servers(config: StackConfig) -> dict[str, list[str]]:
         "shadow": ports.shadow,
         "traces": ports.traces,
         "console": ports.console,
+        "reflection": ports.reflection,
     }
     found = {name: [f"{_HOST}:{port}"] for name, port in servers.items() if name in names}
     if "webhooks" in names:

@@ -253,6 +253,23 @@ def _console(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
     )
 
 
+def _reflection(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
+    target = f"{_HOST}:{config.ports.reflection}"
+    argv = [
+        sys.executable, "-m", "strangler_gateway.reflection", "serve",
+        "--listen", target,
+        "--routes", str(config.routes),
+    ]  # fmt: skip
+    return ProcessSpec(
+        name="reflection",
+        argv=argv,
+        env=_common_env(config, secrets, "reflection"),
+        ready=GrpcReady(target),
+        url=f"grpc://{target}",
+        marker="strangler_gateway.reflection",
+    )
+
+
 def _gateway(config: StackConfig, secrets: DevSecrets, nginx_argv: list[str]) -> ProcessSpec:
     port = config.ports.gateway
     return ProcessSpec(
@@ -286,5 +303,6 @@ def build_specs(
         ],
         _shadow(config, secrets, upstreams),
         _console(config, secrets),
+        _reflection(config, secrets),
         _gateway(config, secrets, nginx_argv),
     ]
