@@ -176,12 +176,13 @@ def test_serve_renders_for_the_given_addresses_and_runs_nginx(tmp_path: Path) ->
         command = [sys.executable, "-m", "strangler_gateway.cli", "--routes", str(routes),
                    "--prefix", str(tmp_path), "serve", "--listen", f"127.0.0.1:{port}",
                    "--upstream", f"core={core.address}"]  # fmt: skip
-        server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            reply = _first_reply(f"http://127.0.0.1:{port}", "/anything", server)
-        finally:
-            server.send_signal(signal.SIGQUIT)
-            server.wait(timeout=15)
+        # As a context manager, so the output pipe is closed whatever happens.
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as server:
+            try:
+                reply = _first_reply(f"http://127.0.0.1:{port}", "/anything", server)
+            finally:
+                server.send_signal(signal.SIGQUIT)
+                server.wait(timeout=15)
     assert reply.status == 200
     assert reply.json()["upstream"] == "core"
     assert reply.headers["x-served-by"] == "legacy"

@@ -71,7 +71,8 @@ def test_health_of_an_unknown_service_is_not_found(stack: Stack) -> None:
 
 def test_a_health_watch_passes_the_router_and_streams(stack: Stack) -> None:
     # Watch is a server stream: the router reads its one message, then the answer streams on.
-    with grpc.insecure_channel(_target(stack)) as channel:
+    # Unlike Check it holds a server thread, so it needs the service token.
+    with open_channel(_target(stack), stack.secrets.service_token) as channel:
         stream = health_pb2_grpc.HealthStub(channel).Watch(
             health_pb2.HealthCheckRequest(service="strangler.core.v1.CoreService"), timeout=5
         )
