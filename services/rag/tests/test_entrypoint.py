@@ -65,7 +65,7 @@ def test_serves_http_and_grpc_then_stops_on_sigterm(
     rag_process: tuple[Any, int, int], service_token: str, poll: Any
 ) -> None:
     process, http_port, grpc_port = rag_process
-    poll(lambda: _ready(http_port), timeout=30, what="rag /healthz")
+    poll(lambda: _ready(http_port), timeout=150, what="rag /healthz")
     response = httpx.get(f"http://127.0.0.1:{http_port}/api/search", params={"q": "invoice"})
     assert response.headers["X-Service"] == "rag"
     with open_channel(f"127.0.0.1:{grpc_port}", service_token) as channel:

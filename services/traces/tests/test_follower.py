@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,14 @@ from tracestore.models import SpanRecord
 from tracestore.store import TraceStore
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+# Recent requests: the store drops traces past its retention age, so a fixed date would expire.
+MINUTE = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
 
 
 def line(number: int, **overrides: Any) -> str:
     """Return the access-log line of request number (its span id is derived from it)."""
     entry: dict[str, Any] = {
-        "time": f"2026-11-22T02:59:{number % 60:02d}.250+00:00",
+        "time": f"{MINUTE}:{number % 60:02d}.250+00:00",
         "request_id": TRACE,
         "trace_id": TRACE,
         "span_id": f"{number:016x}",
@@ -62,14 +65,29 @@ def log(tmp_path: Path) -> Path:
     return path
 
 
-def started(log: Path, store: TraceStore) -> GatewayLogFollower:
-    follower = GatewayLogFollower(log, store)
-    # Positioned as start() does, but without a thread: the test drives poll() itself.
-    follower.open()
-    return follower
+Start = Callable[[Path, TraceStore], GatewayLogFollower]
 
 
-def test_existing_lines_are_skipped_and_new_ones_stored(log: Path, store: TraceStore) -> None:
+@pytest.fixture
+def started() -> Iterator[Start]:
+    """Return a function opening followers without a thread; each is closed when the test ends."""
+    followers: list[GatewayLogFollower] = []
+
+    def start(log: Path, store: TraceStore) -> GatewayLogFollower:
+        follower = GatewayLogFollower(log, store)
+        # Positioned as start() does, but without a thread: the test drives poll() itself.
+        follower.open()
+        followers.append(follower)
+        return follower
+
+    yield start
+    for follower in followers:
+        follower.stop()
+
+
+def test_existing_lines_are_skipped_and_new_ones_stored(
+    log: Path, store: TraceStore, started: Start
+) -> None:
     append(log, line(1))
     follower = started(log, store)
 
@@ -81,7 +99,7 @@ def test_existing_lines_are_skipped_and_new_ones_stored(log: Path, store: TraceS
     assert store.spans(TRACE)[0].service_name == "gateway"
 
 
-def test_a_partial_line_waits_for_its_newline(log: Path, store: TraceStore) -> None:
+def test_a_partial_line_waits_for_its_newline(log: Path, store: TraceStore, started: Start) -> None:
     log.touch()
     follower = started(log, store)
     text = line(1)
@@ -95,7 +113,9 @@ def test_a_partial_line_waits_for_its_newline(log: Path, store: TraceStore) -> N
     assert span_ids(store) == [f"{1:016x}"]
 
 
-def test_a_restart_resumes_at_the_saved_offset(log: Path, store: TraceStore) -> None:
+def test_a_restart_resumes_at_the_saved_offset(
+    log: Path, store: TraceStore, started: Start
+) -> None:
     log.touch()
     follower = started(log, store)
     append(log, line(1))
@@ -113,7 +133,9 @@ def test_a_restart_resumes_at_the_saved_offset(log: Path, store: TraceStore) -> 
     assert position.offset == log.stat().st_size
 
 
-def test_rotation_reads_the_old_files_tail_then_the_new_file(log: Path, store: TraceStore) -> None:
+def test_rotation_reads_the_old_files_tail_then_the_new_file(
+    log: Path, store: TraceStore, started: Start
+) -> None:
     log.touch()
     follower = started(log, store)
     append(log, line(1))
@@ -130,7 +152,9 @@ def test_rotation_reads_the_old_files_tail_then_the_new_file(log: Path, store: T
     assert span_ids(store) == [f"{n:016x}" for n in (1, 2, 3, 4)]
 
 
-def test_truncation_restarts_at_the_first_byte(log: Path, store: TraceStore) -> None:
+def test_truncation_restarts_at_the_first_byte(
+    log: Path, store: TraceStore, started: Start
+) -> None:
     log.touch()
     follower = started(log, store)
     append(log, line(1), line(2))
@@ -143,7 +167,9 @@ def test_truncation_restarts_at_the_first_byte(log: Path, store: TraceStore) -> 
     assert f"{3:016x}" in span_ids(store)
 
 
-def test_a_log_created_after_start_is_read_from_its_start(log: Path, store: TraceStore) -> None:
+def test_a_log_created_after_start_is_read_from_its_start(
+    log: Path, store: TraceStore, started: Start
+) -> None:
     follower = started(log, store)
     assert follower.poll() == 0
 
@@ -152,7 +178,7 @@ def test_a_log_created_after_start_is_read_from_its_start(log: Path, store: Trac
     assert follower.poll() == 2
 
 
-def test_lines_that_are_not_spans_are_skipped(log: Path, store: TraceStore) -> None:
+def test_lines_that_are_not_spans_are_skipped(log: Path, store: TraceStore, started: Start) -> None:
     log.touch()
     follower = started(log, store)
 
