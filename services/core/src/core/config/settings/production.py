@@ -19,15 +19,15 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a random value in production")
 if len(SECRET_KEY) < 32:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 32 characters in production")
-try:
-    IDENTITY_SECRET = load_identity_secret()
-except InvalidSecretError as exc:
-    raise ImproperlyConfigured(f"{exc} (production)") from exc
 if SECRET_KEY.lower().startswith(_PLACEHOLDERS) or len(set(SECRET_KEY)) < _MIN_DISTINCT_CHARACTERS:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY is a placeholder, not a random value: generate one with "
         "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`"
     )
+try:
+    IDENTITY_SECRET = load_identity_secret()
+except InvalidSecretError as exc:
+    raise ImproperlyConfigured(f"{exc} (production)") from exc
 
 # DJANGO_SECURE_SSL: the deployment terminates TLS in front of core (cookies only over HTTPS).
 _SECURE = env_bool("DJANGO_SECURE_SSL", False)
