@@ -63,6 +63,16 @@ def test_trace_is_405_with_allow(gateway: httpx.Client) -> None:
     assert "TRACE" not in response.headers["allow"]
 
 
+def test_an_unknown_method_on_a_route_needing_a_user_is_405_not_401(
+    gateway: httpx.Client,
+) -> None:
+    # The method is refused before anyone asks who the user is, as the service itself would.
+    response = gateway.request("QUERY", "/api/me")
+
+    _assert_envelope(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["allow"]
+
+
 def test_a_body_over_the_routes_limit_is_413_json(gateway: httpx.Client) -> None:
     response = gateway.post(
         "/api/chat", content=b"{" + b" " * (2 * 1024 * 1024) + b"}",

@@ -13,9 +13,9 @@ sets error pages takes the whole set from :func:`error_pages`.
 
 from dataclasses import dataclass, field
 
-from nginx.config.api import EmptyBlock, KeyOption, Location
+from nginx.config.api import Block, EmptyBlock, KeyOption, Location
 
-from strangler_gateway.nginx.directives import add_headers, error_json, repeated
+from strangler_gateway.nginx.directives import add_headers, error_json, if_return, repeated
 
 __all__ = [
     "ALLOWED_METHODS",
@@ -25,10 +25,13 @@ __all__ = [
     "GatewayErrorPage",
     "error_location",
     "error_pages",
+    "method_refusal",
+    "unknown_method_map",
 ]
 
 # What a client may send through the facade; TRACE (and CONNECT) never pass (405 with this Allow).
 ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+_UNKNOWN_METHOD = "$sf_unknown_method"
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,17 @@ def error_location(page: GatewayErrorPage, response_headers: dict[str, str]) -> 
         add_headers({**response_headers, **page.headers}),
     )
     return location
+
+
+def unknown_method_map() -> Block:
+    """Return the http-level map flagging a method the gateway never passes on."""
+    allowed = [method.strip() for method in ALLOWED_METHODS.split(",")]
+    flags = dict.fromkeys(allowed, '""')
+    return Block(f"map $request_method {_UNKNOWN_METHOD}", default="1", **flags)
+
+
+def method_refusal() -> Block:
+    """Return the 405 for an unknown method, for a location that acts before its upstream."""
+    # The rewrite phase runs before the access phase: a method no service answers is refused as
+    # the service would refuse it, not with a 401 from asking who the user is first.
+    return if_return(_UNKNOWN_METHOD, 405)

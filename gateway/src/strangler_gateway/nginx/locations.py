@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from nginx.config.api import EmptyBlock, KeyOption, Location
 
 from strangler_gateway.nginx.directives import add_headers, if_return, repeated, sets
-from strangler_gateway.nginx.errors import error_pages
+from strangler_gateway.nginx.errors import error_pages, method_refusal
 from strangler_gateway.nginx.hardening import hidden_upstream_headers, rate_limit, security_headers
 from strangler_gateway.nginx.identity import auth_directives, identity_headers
 from strangler_gateway.nginx.tracecontext import upstream_context
@@ -98,6 +98,7 @@ def _gate_location(route: Route, table: RouteTable, config: str) -> Location:
     location = Location(_path_match(route))
     location.sections.add(
         sets(decision),
+        method_refusal(),
         _limits(route, table),
         error_pages(),
         auth_directives(route.auth),

@@ -26,6 +26,7 @@ from nginx.config.api.options import KeyValuesMultiLines
 
 from strangler_gateway.errors import GatewayError
 from strangler_gateway.nginx.directives import header_var, split_clients
+from strangler_gateway.nginx.errors import unknown_method_map
 from strangler_gateway.nginx.grpc import grpc_js, grpc_server
 from strangler_gateway.nginx.hardening import rate_limit_zone
 from strangler_gateway.nginx.identity import identity_cache, identity_variables
@@ -156,6 +157,7 @@ def _http(
         Comment(comment="Session checks (auth_request), cached per session; per-client rates."),
         identity_cache(layout),
         identity_variables(),
+        unknown_method_map(),
         rate_limit_zone(table),
     )
     if grpc_listen is not None:

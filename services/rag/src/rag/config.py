@@ -153,6 +153,14 @@ class Settings(BaseSettings):
         gt=0,
         description="RAG_SIMULATED_TOKENS_PER_SECOND: the simulated provider's token rate.",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        description=(
+            "RAG_MAX_BODY_BYTES: the largest request body rag reads; larger is a 413, also for "
+            "a call that goes around the gateway (whose own per-route limits are smaller)."
+        ),
+    )
     http_max_connections: int = Field(
         default=500,
         ge=1,

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "rag"
 _REQUEST_PARTS = frozenset({"query", "path", "body", "header", "cookie"})
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 # Pydantic's wording for these says little to an API client.
 _MESSAGES = {"extra_forbidden": "unknown field", "missing": "field required"}
 

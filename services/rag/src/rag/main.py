@@ -19,6 +19,7 @@ from strangler_shared import ServiceHeaderMiddleware, load_service_token, open_a
 from strangler_shared.identity import load_identity_secret
 
 from rag.api.main import api_router
+from rag.body_limit import BodyLimitMiddleware
 from rag.config import Settings, get_settings
 from rag.core_client import CoreClient
 from rag.docs import install_docs
@@ -134,6 +135,7 @@ def create_app(
     app.state.provider = None
     app.state.core_client = app.state.sync = None
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServiceHeaderMiddleware, service=SERVICE_NAME)
     app.include_router(api_router)
     install_docs(app)

@@ -182,7 +182,7 @@ CORE_CHAT_OPENAI_MODEL = env_str("CORE_CHAT_OPENAI_MODEL", "gpt-4o-mini")
 CORE_CHAT_OPENAI_API_KEY = env_str("CORE_CHAT_OPENAI_API_KEY")
 
 # STRIPE_WEBHOOK_SECRET: the signing secret ("whsec_...") of the legacy /webhooks/stripe view.
-# Unset: the view answers 503 rather than accepting unsigned events.
+# Unset: the view answers 503 rather than accepting unsigned events; production refuses to start.
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 
 # STRANGLER_IDENTITY_SECRET (or STRANGLER_IDENTITY_SECRET_FILE): the key that signs the identity

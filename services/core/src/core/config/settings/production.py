@@ -6,7 +6,7 @@ from strangler_shared.identity import load_identity_secret
 
 from core.config.env import env_bool, env_int
 from core.config.settings.base import *  # noqa: F403
-from core.config.settings.base import DEBUG, SECRET_KEY
+from core.config.settings.base import DEBUG, SECRET_KEY, STRIPE_WEBHOOK_SECRET
 
 # Values copied from an example file or typed by hand: none of them is a secret.
 _PLACEHOLDERS = ("django-insecure", "change", "replace", "placeholder", "secret", "example")
@@ -28,6 +28,13 @@ try:
     IDENTITY_SECRET = load_identity_secret()
 except InvalidSecretError as exc:
     raise ImproperlyConfigured(f"{exc} (production)") from exc
+# Locally the legacy webhook view answers 503 without its secret; a deployment that cannot verify
+# deliveries must not start and look healthy ("whsec_" alone is the example file's value).
+if STRIPE_WEBHOOK_SECRET.strip() in ("", "whsec_"):
+    raise ImproperlyConfigured(
+        "STRIPE_WEBHOOK_SECRET must be set in production: the signing secret (whsec_...) of the "
+        "/webhooks/stripe endpoint, from the Stripe dashboard"
+    )
 
 # DJANGO_SECURE_SSL: the deployment terminates TLS in front of core (cookies only over HTTPS).
 _SECURE = env_bool("DJANGO_SECURE_SSL", False)

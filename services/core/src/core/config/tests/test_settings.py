@@ -8,13 +8,14 @@ import pytest
 
 GOOD_KEY = "kq3V9x-Lr7TzP2mW8nB4cY6hJ1fD5gS0aE"
 GOOD_IDENTITY = "i" * 16 + "a-random-identity-signing-key-value"
+GOOD_STRIPE = "whsec_5Qk2Lp9Vx3Rt7Bn1Mz8Cy4Hd6Jf0Gs"
 
 
 def _import_production(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "STRANGLER_IDENTITY_SECRET"))
+        if not k.startswith(("DJANGO_", "STRANGLER_IDENTITY_SECRET", "STRIPE_WEBHOOK_SECRET"))
     }
     clean.update(env)
     code = "import core.config.settings.production as s; print(s.DEBUG)"
@@ -40,6 +41,26 @@ def _import_production(**env: str) -> subprocess.CompletedProcess[str]:
             {"DJANGO_SECRET_KEY": GOOD_KEY, "STRANGLER_IDENTITY_SECRET": "changeme"},
             "STRANGLER_IDENTITY_SECRET",
         ),
+        (
+            {"DJANGO_SECRET_KEY": GOOD_KEY, "STRANGLER_IDENTITY_SECRET": GOOD_IDENTITY},
+            "STRIPE_WEBHOOK_SECRET must be set",
+        ),
+        (
+            {
+                "DJANGO_SECRET_KEY": GOOD_KEY,
+                "STRANGLER_IDENTITY_SECRET": GOOD_IDENTITY,
+                "STRIPE_WEBHOOK_SECRET": "",
+            },
+            "STRIPE_WEBHOOK_SECRET must be set",
+        ),
+        (
+            {
+                "DJANGO_SECRET_KEY": GOOD_KEY,
+                "STRANGLER_IDENTITY_SECRET": GOOD_IDENTITY,
+                "STRIPE_WEBHOOK_SECRET": "whsec_",
+            },
+            "STRIPE_WEBHOOK_SECRET must be set",
+        ),
     ],
     ids=[
         "unset",
@@ -53,6 +74,9 @@ def _import_production(**env: str) -> subprocess.CompletedProcess[str]:
         "debug",
         "no-identity-key",
         "placeholder-identity",
+        "no-stripe-secret",
+        "empty-stripe-secret",
+        "bare-stripe-prefix",
     ],
 )
 def test_production_refuses_unsafe_configuration(env: dict[str, str], says: str) -> None:
@@ -70,7 +94,11 @@ def test_production_names_the_missing_identity_key() -> None:
 
 
 def test_production_starts_with_a_real_key_and_debug_off() -> None:
-    result = _import_production(DJANGO_SECRET_KEY=GOOD_KEY, STRANGLER_IDENTITY_SECRET=GOOD_IDENTITY)
+    result = _import_production(
+        DJANGO_SECRET_KEY=GOOD_KEY,
+        STRANGLER_IDENTITY_SECRET=GOOD_IDENTITY,
+        STRIPE_WEBHOOK_SECRET=GOOD_STRIPE,
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

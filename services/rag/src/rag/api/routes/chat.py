@@ -27,6 +27,7 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     },
     400: {"model": ErrorResponse, "description": "The body is not a JSON object."},
     415: {"model": ErrorResponse, "description": "The body is not JSON."},
+    413: {"model": ErrorResponse, "description": "The body is over RAG_MAX_BODY_BYTES."},
     422: {"model": ErrorResponse, "description": "Invalid, missing or unknown fields."},
     500: {"model": ErrorResponse, "description": "Injected fault or unexpected failure."},
     502: {"model": ErrorResponse, "description": "The provider failed (JSON answers only)."},

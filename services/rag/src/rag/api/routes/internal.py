@@ -55,6 +55,7 @@ async def read_faults(faults: FaultsDep) -> FaultFlagsBody:
     responses={
         400: {"model": ErrorResponse, "description": "The body is not a JSON object."},
         415: {"model": ErrorResponse, "description": "The body is not JSON."},
+        413: {"model": ErrorResponse, "description": "The body is over RAG_MAX_BODY_BYTES."},
         422: {"model": ErrorResponse, "description": "A flag out of range or unknown."},
     },
 )
