@@ -57,6 +57,9 @@ MIDDLEWARE = [
     "core.config.middleware.ServiceHeaderMiddleware",
     "core.config.middleware.ErrorEnvelopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, Django Ninja's Swagger UI) from the app server itself, with DEBUG
+    # off too: the project serves every page's assets locally, never from a CDN.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -125,7 +128,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 # DJANGO_STATIC_ROOT: where `collectstatic` gathers files for a production web server.
-STATIC_ROOT = env_str("DJANGO_STATIC_ROOT", str(SERVICE_DIR / "staticfiles"))
+STATIC_ROOT: str | None = env_str("DJANGO_STATIC_ROOT", str(SERVICE_DIR / "staticfiles"))
 
 # Django's own loggers propagate to the root logger, which strangler_shared.configure_logging
 # (called by each entrypoint) sends to stderr as JSON with the trace id.

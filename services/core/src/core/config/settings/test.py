@@ -10,6 +10,10 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# As on the local stack: static files from the apps' folders, no collectstatic.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 RAG_BASE_URL = "http://127.0.0.1:9"
