@@ -68,6 +68,8 @@ def _url(stack: Stack, path: str) -> str:
 
 
 def _sign_in(browser: Browser, stack: Stack) -> None:
+    # A session left by an earlier test would send the login page straight on to the admin.
+    browser.clear_cookies()
     browser.open(_url(stack, "/admin/login/?next=/admin/"))
     password = json.dumps(stack.secrets.admin_password)
     browser.evaluate(
