@@ -13,7 +13,9 @@ from strangler_gateway.console import ConsoleSettings, create_app
 from strangler_gateway.console.records import ledger_path
 from strangler_gateway.routetable import load_route_table
 from strangler_gateway.traffic.history import history_path
+from strangler_gateway.traffic.rollout import RolloutFiles, RolloutState, read_ledger
 from strangler_shared.identity import sign_identity
+from strangler_testing import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 SECRET = b"console-tests-identity-secret-0123456789abcdef"
@@ -178,3 +180,76 @@ def test_production_settings_need_staff_to_read(settings: ConsoleSettings) -> No
     with TestClient(create_app(production), base_url="http://127.0.0.1") as client:
         assert client.get("/console/").status_code == 403
         assert client.get("/console/", headers=_staff(client)).status_code == 200
+
+
+def _rollout_csrf(client: TestClient, headers: dict[str, str]) -> str:
+    page = client.get("/console/routes/search/confirm?action=start-rollout", headers=headers).text
+    return page.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def _gone(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists()
+
+
+def test_a_staff_user_starts_then_aborts_a_rollout(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    headers = _staff(client)
+    confirm = client.get("/console/routes/search/confirm?action=start-rollout", headers=headers)
+    assert "start a rollout of route <strong>search</strong>" in confirm.text
+    assert "shadow 10% -&gt; canary 1% -&gt; canary 5%" in confirm.text
+    started = client.post(
+        "/console/routes/search/actions/start-rollout",
+        data={"csrf_token": _rollout_csrf(client, headers)},
+        headers=headers,
+    )
+    assert started.status_code == 200, started.text
+    pid = int(started.text.split('id="controller-pid">')[1].split("<")[0])
+    state = RolloutState.read(RolloutFiles.of(settings.prefix, "search"))
+    assert state is not None and state.rollout_id in started.text
+    assert [e["event"] for e in read_ledger(ledger_path(settings.prefix, "search"))] == ["started"]
+    again = client.post(
+        "/console/routes/search/actions/start-rollout",
+        data={"csrf_token": _csrf(client, headers)},
+        headers=headers,
+    )
+    assert again.status_code == 409 and "abort it first" in again.text
+    aborted = client.post(
+        "/console/routes/search/actions/abort-rollout",
+        data={"csrf_token": _csrf(client, headers)},
+        headers=headers,
+    )
+    assert aborted.status_code == 200, aborted.text
+    assert load_route_table(settings.routes).route("search").mode == "legacy"
+    wait_until(lambda: _gone(pid), timeout=20, what="the controller stops after the abort")
+    events = [e["event"] for e in read_ledger(ledger_path(settings.prefix, "search"))]
+    assert events[0] == "started" and events[-1] == "aborted"
+    final = RolloutState.read(RolloutFiles.of(settings.prefix, "search"))
+    assert final is not None and final.status == "aborted"
+
+
+def test_a_rollout_action_without_staff_or_csrf_is_refused_and_starts_nothing(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    before = settings.routes.read_text()
+    anonymous = client.post("/console/routes/search/actions/start-rollout", data={})
+    token = _rollout_csrf(client, _staff(client))
+    headers = _staff(client, staff=False)
+    not_staff = client.post(
+        "/console/routes/search/actions/start-rollout",
+        data={"csrf_token": token},
+        headers=headers,
+    )
+    no_csrf = client.post(
+        "/console/routes/search/actions/start-rollout", data={}, headers=_staff(client)
+    )
+    assert [r.status_code for r in (anonymous, not_staff, no_csrf)] == [403, 403, 403]
+    assert "CSRF" in no_csrf.text
+    assert RolloutState.read(RolloutFiles.of(settings.prefix, "search")) is None
+    assert settings.routes.read_text() == before
+    nothing = client.post(
+        "/console/routes/search/actions/abort-rollout",
+        data={"csrf_token": token},
+        headers=_staff(client),
+    )
+    assert nothing.status_code == 409 and "no rollout of &#39;search&#39; to abort" in nothing.text

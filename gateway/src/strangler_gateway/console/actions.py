@@ -22,7 +22,7 @@ from strangler_gateway.traffic.control import (
 )
 from strangler_gateway.traffic.control import set_route_mode as apply_mode
 
-__all__ = ["ACTIONS", "ActionError", "Plan", "perform", "plan"]
+__all__ = ["ACTIONS", "ActionError", "Plan", "current_step", "perform", "plan"]
 
 ACTIONS = ("shift", "promote", "rollback")
 _HOW = "routes.toml edited, nginx config rendered and checked (nginx -t), swapped in, reloaded"
@@ -40,19 +40,16 @@ class Plan:
     route: str
     before: Step
     after: Step
+    how: str = _HOW
 
     @property
     def summary(self) -> str:
         """Return the change in one line ("search: canary 5% -> canary 25%")."""
         return f"{self.route}: {self.before} -> {self.after}"
 
-    @property
-    def how(self) -> str:
-        """Return how the change is made (the same steps as the command line)."""
-        return _HOW
 
-
-def _step(route: Route) -> Step:
+def current_step(route: Route) -> Step:
+    """Return the route's mode and percent as a rung of the ladder."""
     return Step(route.mode, route.percent if route.mode.takes_percent else None)
 
 
@@ -71,7 +68,7 @@ def plan(routes: Path, route_name: str, action: str, percent: str | None = None)
     if action not in ACTIONS:
         raise ActionError(f"no action named '{action}' (actions: {', '.join(ACTIONS)})")
     route = load_route_table(routes).route(route_name)
-    before = _step(route)
+    before = current_step(route)
     if action == "shift":
         after = Step(Mode.CANARY, _percent(percent))
     elif action == "promote":

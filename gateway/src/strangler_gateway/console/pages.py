@@ -9,16 +9,19 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from strangler_gateway.console import rollouts
 from strangler_gateway.console.access import Visitor, csrf_token, csrf_valid, visitor
 from strangler_gateway.console.actions import ActionError, perform, plan
 from strangler_gateway.console.charts import sparkline
 from strangler_gateway.console.faults import read_faults
 from strangler_gateway.console.parity import read_parity
 from strangler_gateway.console.records import read_history, read_rollouts
+from strangler_gateway.console.rollouts import ROLLOUT_ACTIONS, plan_rollout
 from strangler_gateway.console.settings import ConsoleSettings
 from strangler_gateway.errors import GatewayError
 
@@ -30,6 +33,7 @@ __all__ = [
     "read_overview",
     "read_route",
     "refusal",
+    "rollout_action",
 ]
 
 
@@ -132,7 +136,10 @@ async def confirm_action(request: Request) -> HTMLResponse:
     percent = request.query_params.get("percent")
     who = visitor(request, settings.identity_secret)
     try:
-        chosen = plan(settings.routes, name, action, percent)
+        if action in ROLLOUT_ACTIONS:
+            chosen = plan_rollout(settings.routes, settings.prefix, name, action)
+        else:
+            chosen = plan(settings.routes, name, action, percent)
     except GatewayError as error:
         return problem(request, 409, "This action cannot be done", str(error))
     return render(
@@ -162,9 +169,24 @@ async def do_action(request: Request) -> HTMLResponse:
     if not csrf_valid(request, settings.identity_secret, form.get("csrf_token", "")):
         reason = "the form's CSRF token is missing or not this session's: reload the page"
         return refusal(request, reason)
+    if action in ROLLOUT_ACTIONS:
+        return await run_in_threadpool(rollout_action, request, name, action)
     percent = form.get("percent")
     try:
         change = perform(settings.routes, settings.prefix, name, action, percent or None, who.actor)
     except (ActionError, GatewayError) as error:
         return problem(request, 409, "Refused by the gateway: nothing was changed", str(error))
+    return render(request, "done.html", change=change, action=action, route=name)
+
+
+def rollout_action(request: Request, name: str, action: str) -> HTMLResponse:
+    """Start or abort the route's rollout (already allowed), or refuse and say why."""
+    settings = _settings(request)
+    try:
+        if action == "start-rollout":
+            started = rollouts.start(settings.routes, settings.prefix, settings.shadow_db, name)
+            return render(request, "rollout_started.html", started=started, route=name)
+        change = rollouts.abort(settings.routes, settings.prefix, name)
+    except GatewayError as error:
+        return problem(request, 409, "Refused: the rollout was not changed", str(error))
     return render(request, "done.html", change=change, action=action, route=name)

@@ -14,11 +14,14 @@ from typing import Any
 
 import httpx
 import strangler_gateway
+from rich.markup import escape
+from strangler_gateway.cli.fault import describe_faults
 from strangler_gateway.shadow import shadow_report
 from strangler_gateway.traffic.stats import read_entries, route_stats
 
 from devstack import _gateway
 from devstack._stack import Stack
+from devstack._tour_rollout import RolloutRun, RolloutStalled, rag_faults, run_rollout
 
 ROUTE = "search"
 Say = Callable[[str], None]
@@ -35,6 +38,14 @@ class TourSettings:
     users: int = 200
     shadow_requests: int = 20
     wait_seconds: float = 30.0
+    # The rollout stops: canary percents, how often and on how much evidence each is judged,
+    # the error rate injected into rag, and how long a rollout may take before it is aborted.
+    rollout_steps: tuple[int, ...] = (25, 50)
+    rollout_interval: float = 2.0
+    rollout_min_requests: int = 30
+    rollout_min_users: int = 10
+    fault_error_rate: float = 0.2
+    rollout_seconds: float = 180.0
 
 
 @dataclass
@@ -74,7 +85,8 @@ class Tour:
         """Walk every stop, then put the route table back as it was found."""
         original = self.stack.config.routes.read_text(encoding="utf-8")
         try:
-            for stop in (self.legacy, self.shadow, self.canary, self.fallback, self.edges):
+            for stop in (self.legacy, self.shadow, self.canary, self.rollout_fails,
+                         self.rollout_completes, self.fallback, self.edges):  # fmt: skip
                 self._stop(stop)
             self._stop(self.way_back)
         finally:
@@ -90,7 +102,7 @@ class Tour:
         stop(record)
         self.stops.append(record)
         for key, value in record.evidence.items():
-            self.say(f"   {key}: {value}")
+            self.say(f"   {key}: {escape(str(value))}")
         self.pause()
 
     def _set(self, mode: str, percent: int | None = None) -> str:
@@ -201,6 +213,76 @@ class Tour:
             "users": f"{stats.srm.legacy} on legacy, {stats.srm.new} on new (sticky: each on one)",
             "split check": f"{stats.srm.reason} (p = {stats.srm.p_value})",
             "errors": f"legacy {stats.side('legacy').errors}, new {stats.side('new').errors}",
+        }
+
+    def _rollout(self, steps: tuple[int, ...]) -> RolloutRun:
+        overrides = {"steps": steps, "shadow": False,
+                     "interval_seconds": self.settings.rollout_interval,
+                     "min_requests": self.settings.rollout_min_requests,
+                     "min_users": self.settings.rollout_min_users}  # fmt: skip
+        self.say(f"   strangler rollout start {ROUTE} --no-shadow --steps "
+                 f"{','.join(map(str, steps))} --interval {self.settings.rollout_interval:g}; "
+                 f"ledger: {self.base}/console/routes/{ROUTE}")  # fmt: skip
+
+        def narrate(line: str) -> None:
+            self.say(f"   [dim]{escape(line)}[/dim]")
+
+        try:
+            return run_rollout(self.stack, ROUTE, self.client, overrides,
+                               users=self.settings.users, seconds=self.settings.rollout_seconds,
+                               say=narrate)  # fmt: skip
+        except RolloutStalled as error:
+            raise TourError(str(error)) from error
+
+    def _mode(self) -> str:
+        return str(strangler_gateway.load_route_table(self.stack.config.routes).route(ROUTE).mode)
+
+    def rollout_fails(self, stop: Stop) -> None:
+        """A fault in rag: the rollout rolls back on its own, and the ledger says why"""
+        self._set("legacy")
+        now = rag_faults(self.stack, {"error_rate": self.settings.fault_error_rate})
+        self.say(f"   strangler fault rag --error-rate {self.settings.fault_error_rate:g}: "
+                 f"{describe_faults(now)}")  # fmt: skip
+        run = self._rollout(self.settings.rollout_steps[-1:])
+        last = run.entries[-1] if run.entries else {}
+        if run.result.result != "failed" or last.get("event") != "rolled_back":
+            raise TourError(f"the faulty rollout was not rolled back: {run.result.reason}")
+        if self._mode() != "legacy":
+            raise TourError(f"after the rollback {ROUTE} is {self._mode()}, not legacy")
+        errors = next(gate for gate in last["gates"] if gate["name"] == "errors")
+        sides = last["sides"]
+        stop.evidence = {
+            "fault": f"rag: {describe_faults(now)}",
+            "outcome": f"{run.result.result} after {run.requests} requests; {ROUTE} is legacy",
+            "ledger": f"{last['event']} at canary {last['step']['weight']} %: {last['reason']}",
+            "errors gate": f"{errors['verdict']} ({errors['test']}, p = {errors['p_value']}): "
+            f"new {sides['new']['errors']}/{sides['new']['requests']} errors, "
+            f"legacy {sides['legacy']['errors']}/{sides['legacy']['requests']}",
+            "trace": f"{self.base}/traces/trace/{last['trace_ids'][0]}"
+            if last["trace_ids"]
+            else "-",
+        }
+
+    def rollout_completes(self, stop: Stop) -> None:
+        """The fault cleared: the rollout walks the route to migrated, step by judged step"""
+        now = rag_faults(self.stack, {})
+        self.say(f"   strangler fault rag --clear: {describe_faults(now)}")
+        run = self._rollout(self.settings.rollout_steps)
+        passed = [e for e in run.entries if e["event"] == "judged" and e["outcome"] == "passed"]
+        last = run.entries[-1] if run.entries else {}
+        if run.result.result != "completed" or last.get("event") != "completed":
+            raise TourError(f"the healthy rollout did not complete: {run.result.reason}")
+        if self._mode() != "migrated":
+            raise TourError(f"after the rollout {ROUTE} is {self._mode()}, not migrated")
+        stop.evidence = {
+            "fault": f"rag: {describe_faults(now)}",
+            "steps passed": "; ".join(
+                f"canary {e['step']['weight']} % (new {e['sides']['new']['requests']} requests, "
+                f"{e['sides']['new']['errors']} errors)"
+                for e in passed
+            ),
+            "ledger": f"{last['event']}: {last['reason']}",
+            "route": f"{ROUTE} is {self._mode()} after {run.requests} requests",
         }
 
     def fallback(self, stop: Stop) -> None:
