@@ -22,15 +22,11 @@ from typing import Any
 import httpx
 import pytest
 from strangler_testing.tracestore import chromium_or_skip
+from strangler_testing.tracestore.chromium import CHROMIUM_FLAGS
 from websockets.sync.client import ClientConnection, connect
 
 WINDOW = (1400, 1000)
-_OFFLINE_FLAGS = (
-    # Nothing but the loopback address: no DNS, and any other address goes to a dead proxy.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--proxy-server=http://127.0.0.1:9",
-    "--proxy-bypass-list=127.0.0.1",
-)
+_OFFLINE_FLAGS = (*CHROMIUM_FLAGS, "--remote-debugging-port=0")
 _FLAGS = (
     "--headless",
     "--no-sandbox",

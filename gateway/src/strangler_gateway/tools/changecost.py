@@ -22,30 +22,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from strangler_gateway.tools.standins import EchoUpstream, LocalGateway, local_gateway
+from strangler_gateway.tools.standins import (
+    CANARY_TABLE,
+    EchoUpstream,
+    LocalGateway,
+    local_gateway,
+)
 from strangler_gateway.traffic.control import set_route_mode
 
 __all__ = ["main"]
 
-_TABLE = """\
-[gateway]
-listen = "127.0.0.1:8080"
-catch_all = "legacy"
-
-[upstreams.legacy]
-servers = ["127.0.0.1:8000"]
-
-[upstreams.new]
-servers = ["127.0.0.1:8001"]
-
-[[routes]]
-name = "search"
-path = "/api/search"
-legacy = "legacy"
-new = "new"
-mode = "canary"
-percent = 0
-"""
 _ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
@@ -134,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         EchoUpstream("new") as new,
     ):
         table = Path(folder) / "routes.toml"
-        table.write_text(_TABLE)
+        table.write_text(CANARY_TABLE)
         servers = {"legacy": [legacy.address], "new": [new.address]}
         with local_gateway(table, Path(folder) / "nginx", servers) as gateway:
             _print(_runs(gateway, args), args)

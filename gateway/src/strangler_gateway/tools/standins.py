@@ -23,6 +23,7 @@ from strangler_gateway.errors import NginxError
 from strangler_gateway.nginx.process import Nginx, apply
 
 __all__ = [
+    "CANARY_TABLE",
     "EchoUpstream",
     "Handler",
     "LocalGateway",
@@ -35,6 +36,28 @@ __all__ = [
 _HOST = "127.0.0.1"
 
 Received = dict[str, Any]
+
+# The gateway benchmarks' route table: one route in canary between two stand-ins, at 0 % until a
+# benchmark shifts it (the servers are replaced by the stand-ins' addresses).
+CANARY_TABLE = """\
+[gateway]
+listen = "127.0.0.1:8080"
+catch_all = "legacy"
+
+[upstreams.legacy]
+servers = ["127.0.0.1:8000"]
+
+[upstreams.new]
+servers = ["127.0.0.1:8001"]
+
+[[routes]]
+name = "search"
+path = "/api/search"
+legacy = "legacy"
+new = "new"
+mode = "canary"
+percent = 0
+"""
 
 
 class Handler(BaseHTTPRequestHandler):

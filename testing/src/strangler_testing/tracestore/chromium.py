@@ -17,7 +17,8 @@ from pathlib import Path
 CHROMIUM_TIMEOUT_SECONDS = 90
 WINDOW = (1400, 900)
 MIN_RUN_PIXELS = 20  # longer than any legend dot: a run this long is a bar
-_FLAGS = (
+# Headless, offline-safe (no background calls to Google's hosts), and drawn the same every run.
+CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -66,7 +67,7 @@ def screenshot(chromium: str, url: str, path: Path) -> None:
 def _run(chromium: str, *args: str) -> bytes:
     """Run headless Chromium with a fresh profile; return its stdout, failing on an error exit."""
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        command = [chromium, *_FLAGS, f"--user-data-dir={profile}", *args]
+        command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
         result = subprocess.run(
             command, capture_output=True, timeout=CHROMIUM_TIMEOUT_SECONDS, check=False
         )
