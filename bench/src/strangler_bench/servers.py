@@ -8,11 +8,11 @@ and the environment devstack gives the real ones, so tracing exports to the same
 """
 
 import dataclasses
-import shutil
 import socket
 import sys
 from pathlib import Path
 
+import tomlkit
 from devstack import Ports, Stack, StackConfig, find_root
 from devstack._processes import ProcessSpec
 
@@ -76,7 +76,7 @@ def load_study_stack(var: Path) -> BenchStack:
     """Return (not started) the stack as ``make up`` runs it for the load study, on free ports."""
     routes = var / "routes.toml"
     var.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "gateway" / "routes.toml", routes)
+    routes.write_text(_without_rate_limit((ROOT / "gateway" / "routes.toml").read_text()))
     names = list(Ports.__dataclass_fields__)
     ports = Ports(**dict(zip(names, _free_ports(len(names)), strict=True)))
     config = StackConfig.load(ROOT).replace(var=var, routes=routes, ports=ports, ready_seconds=120)
@@ -139,3 +139,18 @@ class Launcher:
 
     def _start(self, name: str, argv: list[str], env: dict[str, str], port: int) -> Server:
         return start(name, argv, env, f"http://{HOST}:{port}", self.log_dir, ROOT)
+
+
+def _without_rate_limit(text: str) -> str:
+    """Return the shipped table with its per-client rate limit lifted.
+
+    Every request of the bench comes from one loopback address without a user key, so the
+    shipped limit (a few dozen requests a second per client) would answer most of the load with
+    429: the bench measures what proxying costs, not the limiter.
+    """
+    table = tomlkit.parse(text)
+    gateway = table["gateway"]
+    assert isinstance(gateway, tomlkit.items.Table)
+    gateway["rate_limit"] = "100000r/s"
+    gateway["rate_burst"] = 100000
+    return tomlkit.dumps(table)
