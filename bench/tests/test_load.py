@@ -48,6 +48,8 @@ def _serve(delay: float, status_path_bad: str) -> Iterator[str]:
     yield f"http://127.0.0.1:{port[0]}"
     loop.call_soon_threadsafe(stop.set)
     thread.join(10)
+    # Closed, or its self-pipe sockets leak and pytest fails a later test on the ResourceWarning.
+    loop.close()
 
 
 @pytest.fixture
