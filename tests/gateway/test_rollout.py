@@ -27,6 +27,8 @@ from strangler_gateway.traffic.rollout import read_ledger
 pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("restore_routes")]
 
 FAST = ["--interval", "1", "--min-requests", "30", "--min-users", "10", "--deadline", "8"]
+# For a slowed side: its users' requests take longer, so the same evidence takes more intervals.
+PATIENT = [*FAST[:-1], "30"]
 USERS = 300
 
 
@@ -177,7 +179,7 @@ def test_added_latency_fails_against_legacy_though_the_ceiling_would_pass(
 ) -> None:
     faults(added_latency_seconds=0.3)
     with SearchLoad(url, _users()):
-        done = _run(stack, "rollout", "start", "search", "--no-shadow", "--steps", "50", *FAST)
+        done = _run(stack, "rollout", "start", "search", "--no-shadow", "--steps", "50", *PATIENT)
     assert done.returncode == 4, done.stdout + done.stderr
     entry = next(e for e in _ledger(stack) if e["event"] == "rolled_back")
     latency = next(g for g in entry["gates"] if g["name"] == "latency")
