@@ -26,20 +26,13 @@ from strangler_testing.tracestore.chromium import CHROMIUM_FLAGS
 from websockets.sync.client import ClientConnection, connect
 
 WINDOW = (1400, 1000)
-_OFFLINE_FLAGS = (*CHROMIUM_FLAGS, "--remote-debugging-port=0")
-_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--force-color-profile=srgb",
-    "--remote-debugging-port=0",
+_OFFLINE_FLAGS = (
+    # Nothing but the loopback address: no DNS, and any other address goes to a dead proxy.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=127.0.0.1",
 )
+_FLAGS = (*CHROMIUM_FLAGS, "--remote-debugging-port=0")
 
 
 class Browser:
