@@ -5,7 +5,9 @@ import logging
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 
+import pytest
 from strangler_shared import configure_logging
 
 _PROBE = textwrap.dedent(
@@ -85,7 +87,18 @@ def test_the_version_is_the_installed_package_of_the_service() -> None:
     assert installed_version("probe") == metadata.version("strangler-shared")
 
 
-def test_log_lines_are_json_with_trace_id(capsys) -> None:
+@pytest.fixture
+def root_logger() -> Iterator[logging.Logger]:
+    """Give the root logger back as it was: its new handler writes to the test's captured stderr,
+    which is closed once the test ends, and every later record would fail to be written."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield root
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_log_lines_are_json_with_trace_id(capsys, root_logger: logging.Logger) -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
     configure_logging("core")
