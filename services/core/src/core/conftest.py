@@ -7,6 +7,7 @@ import pytest
 
 from core.billing.models import BillingAccount
 from core.customers.models import Customer
+from core.faults.services import assume_no_faults
 from core.knowledge.models import Article
 from core.outbound import close_clients
 
@@ -18,6 +19,12 @@ def fresh_outbound_clients() -> Iterator[None]:
     """Give each test new pooled clients, made under whatever instrumentation it sets up."""
     yield
     close_clients()
+
+
+@pytest.fixture(autouse=True)
+def no_faults() -> None:
+    """Run without legacy noise and without reading its flag (the faults app's tests read it)."""
+    assume_no_faults()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""The monolith's URL table: admin, the legacy public API, the legacy webhook view, health, and
-the internal session check the gateway makes."""
+"""The monolith's URL table: admin, the legacy public API, the legacy webhook view, health,
+the internal session check the gateway makes and the fault flags the rollout's drills set."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -17,6 +17,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", api.urls),
     path("webhooks/stripe", stripe_webhook, name="stripe-webhook"),
     path("internal/", include("core.accounts.urls")),
+    path("internal/", include("core.faults.urls")),
 ]
 
 handler400 = views.bad_request

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "core.knowledge",
     "core.seeding",
     "core.grpc",
+    "core.faults",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, next to the views: legacy noise, only while a drill sets it (core.faults).
+    "core.faults.middleware.LegacyNoiseMiddleware",
 ]
 
 ROOT_URLCONF = "core.config.urls"
