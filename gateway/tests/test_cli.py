@@ -312,6 +312,24 @@ def test_an_unusable_output_path_is_refused_in_one_line(
     assert str(table) in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["core", "--error-rate", "0.2"], "not --error-rate (rag's)"),
+        (["rag", "--noise-field", "served_at"], "--noise-field is core's fault"),
+    ],
+)
+def test_a_fault_the_service_does_not_have_is_refused_before_any_call(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text())
+    # No service runs: the refusal comes before the flags would be sent.
+    assert _run(table, tmp_path / "nginx", "fault", *args) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
 def test_k8s_writes_the_gateway_api_manifests(tmp_path: Path) -> None:
     table = tmp_path / "routes.toml"
     table.write_text(table_text('mode = "canary"\npercent = 30'))

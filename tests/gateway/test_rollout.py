@@ -10,6 +10,7 @@ import contextlib
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ import pytest
 from devstack import Stack
 from strangler_gateway.routetable import load_route_table
 from strangler_gateway.traffic.rollout import read_ledger
+from strangler_testing import wait_until
 
 pytestmark = [pytest.mark.stack, pytest.mark.usefixtures("restore_routes")]
 
@@ -214,6 +216,45 @@ def test_a_field_injected_into_rag_fails_the_shadow_parity_gate(
     parity = entry["gates"][0]
     assert parity["name"] == "parity" and parity["verdict"] == "fail"
     assert entry["comparisons"] >= 20 and entry["parity"] < 0.5
+
+
+@pytest.fixture
+def legacy_noise(stack: Stack) -> Iterator[str]:
+    """Make core stamp every API answer with a field that differs each time; clear it after."""
+    field = "served_at"
+    done = _run(stack, "fault", "core", "--noise-field", field)
+    assert done.returncode == 0 and f"noise in field '{field}'" in done.stdout, done.stderr
+    yield field
+    assert _run(stack, "fault", "core", "--clear").returncode == 0
+
+
+@pytest.mark.usefixtures("legacy_search")
+def test_legacy_noise_is_cancelled_and_the_shadow_parity_gate_passes(
+    stack: Stack, url: str, legacy_noise: str
+) -> None:
+    assert f"faults: core: noise in field '{legacy_noise}'" in _run(stack, "routes").stdout
+
+    def noisy_answers() -> set[str]:
+        answers = [httpx.get(f"{url}/api/search", params={"q": "invoice"}).json() for _ in range(8)]
+        return {answer[legacy_noise] for answer in answers if legacy_noise in answer}
+
+    # Every worker, the one that did not take the PUT too, within a second; a new value each time.
+    wait_until(lambda: len(noisy_answers()) == 8, timeout=5, what="8 noisy answers, all unlike")
+    started = time.time()
+    with SearchLoad(url, _users()):
+        done = _run(stack, "rollout", "start", "search", "--steps", "50", "--shadow-percent",
+                    "100", "--min-comparisons", "20", *FAST)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    shadow = next(e for e in _ledger(stack) if e["event"] == "judged")
+    assert (shadow["step"]["kind"], shadow["outcome"]) == ("shadow", "passed")
+    assert shadow["comparisons"] >= 20 and shadow["parity"] >= 0.99
+    # The field differed between legacy's two answers, so the comparator ignored it as noise.
+    with contextlib.closing(sqlite3.connect(stack.config.data_dir / "shadow.sqlite3")) as db:
+        (noisy,) = db.execute(
+            "SELECT count(*) FROM comparisons WHERE route = 'search' AND time >= ? "
+            "AND outcome = 'match' AND noise LIKE ?", (started, f'%"{legacy_noise}"%')
+        ).fetchone()  # fmt: skip
+    assert noisy >= 20
 
 
 @pytest.mark.usefixtures("legacy_search")

@@ -57,8 +57,10 @@ def list_routes(args: argparse.Namespace, ctx: Context) -> int:
         for entry in table.grpc:
             grpc.add_row(entry.name, "\n".join(entry.services), entry.upstream)
         ctx.console.print(grpc)
-    if "rag" in {upstream.name for upstream in table.upstreams}:
-        ctx.console.print(f"faults: rag: {_faults_of('rag', ctx)}", markup=False)
+    upstreams = {upstream.name for upstream in table.upstreams}
+    for service in ("rag", "core"):
+        if service in upstreams:
+            ctx.console.print(f"faults: {service}: {_faults_of(service, ctx)}", markup=False)
     return Exit.OK
 
 

@@ -239,6 +239,7 @@ def _console(config: StackConfig, secrets: DevSecrets) -> ProcessSpec:
         "--prefix", str(config.nginx_prefix),
         "--shadow-db", str(config.data_dir / "shadow.sqlite3"),
         "--faults", f"rag=http://{_HOST}:{config.ports.rag_http}",
+        "--faults", f"core=http://{_HOST}:{config.ports.core_http}",
     ]  # fmt: skip
     env = _common_env(config, secrets, "console")
     # The console verifies the identity the gateway passes on, so it needs core's signing key.
