@@ -37,27 +37,30 @@ def test_percentile_is_the_nearest_rank(share: float, expected: float) -> None:
 
 def test_a_row_names_its_failures_and_compares_wall_time_with_the_ideal() -> None:
     failures = Counter({"PoolTimeout": 3, "ConnectTimeout": 1})
-    row = Row(Pool("p", 100, 20), 8, [0.1, 0.2, 0.3, 0.4], failures, wall=10.0, ideal=5.0)
+    row = Row(Pool("p", "httpx", 100, 20), 8, [0.1, 0.2, 0.3, 0.4], failures, wall=10.0,
+              ideal=5.0, cpu_seconds=0.02)  # fmt: skip
     cells = dict(zip(HEADER, row.cells(), strict=True))
-    assert cells["pool (max/keep-alive)"] == "p (100/20)"
+    assert cells["client (max/keep-alive)"] == "p (100/20)"
+    assert cells["client CPU ms/call"] == "2.50"
     assert cells["calls"] == "8"
     assert cells["failed"] == "4 (3 PoolTimeout, 1 ConnectTimeout)"
     assert cells["of ideal"] == "50%"
 
 
-def test_main_prints_one_row_per_pool_and_concurrency(capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_prints_one_row_per_client_and_concurrency(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     argv = ["--concurrency", "2", "3", "--rounds", "2", "--min-delay", "0", "--max-delay", "0.05"]
     assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == table([]).splitlines()[0]
     rows = [line.split(" | ") for line in lines[2:]]
     assert [(row[1], row[2], row[3]) for row in rows] == [
-        ("2", "4", "0"),
-        ("2", "4", "0"),
-        ("3", "6", "0"),
-        ("3", "6", "0"),
+        *[("2", "4", "0")] * 3,
+        *[("3", "6", "0")] * 3,
     ]
-    assert [row[0].removeprefix("| ").split(" (")[0] for row in rows[:2]] == [
+    assert [row[0].removeprefix("| ").split(" (")[0] for row in rows[:3]] == [
         "httpx default",
-        "RAG_HTTP_*",
+        "httpx sized",
+        "aiohttp, rag's session",
     ]

@@ -3,13 +3,19 @@
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
+import anyio
 import pytest
+from opentelemetry import trace
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+from rag.config import Settings
+from rag.outbound import open_outbound_session
 from rag.providers import OpenAICompatibleProvider, Passage, ProviderError, ProviderTimeoutError
 from rag.providers.extractive import NOTHING_FOUND
 from rag.retrieval.index import Article
 from rag.streaming.events import ChatEvent
 from rag.streaming.pipeline import answer_events
+from strangler_testing import captured_spans
 
 pytestmark = pytest.mark.anyio
 
@@ -20,12 +26,13 @@ PASSAGES = [
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
-        yield client
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """The session rag's lifespan opens, with its pool and time budgets."""
+    async with open_outbound_session(Settings(provider_timeout_seconds=5.0)) as session:
+        yield session
 
 
-def _provider(http: httpx.AsyncClient, base_url: str) -> OpenAICompatibleProvider:
+def _provider(http: aiohttp.ClientSession, base_url: str) -> OpenAICompatibleProvider:
     return OpenAICompatibleProvider(http, base_url=base_url, model="tiny", api_key="sk-test")
 
 
@@ -33,13 +40,13 @@ async def _chunks(provider: OpenAICompatibleProvider, passages: list[Passage]) -
     return [chunk async for chunk in provider.stream_answer("How do I reset it?", passages)]
 
 
-async def test_streams_the_servers_tokens(http: httpx.AsyncClient, fake_openai: Any) -> None:
+async def test_streams_the_servers_tokens(http: aiohttp.ClientSession, fake_openai: Any) -> None:
     chunks = await _chunks(_provider(http, fake_openai.base_url), PASSAGES)
     assert chunks == fake_openai.fake.tokens
 
 
 async def test_successive_answers_reuse_one_connection(
-    http: httpx.AsyncClient, fake_openai: Any
+    http: aiohttp.ClientSession, fake_openai: Any
 ) -> None:
     provider = _provider(http, fake_openai.base_url)
     for _ in range(3):
@@ -49,7 +56,7 @@ async def test_successive_answers_reuse_one_connection(
 
 
 async def test_sends_model_stream_key_and_numbered_articles(
-    http: httpx.AsyncClient, fake_openai: Any
+    http: aiohttp.ClientSession, fake_openai: Any
 ) -> None:
     await _chunks(_provider(http, fake_openai.base_url), PASSAGES)
     [request] = fake_openai.fake.requests
@@ -61,7 +68,7 @@ async def test_sends_model_stream_key_and_numbered_articles(
 
 
 async def test_without_passages_the_server_is_not_asked(
-    http: httpx.AsyncClient, fake_openai: Any
+    http: aiohttp.ClientSession, fake_openai: Any
 ) -> None:
     assert await _chunks(_provider(http, fake_openai.base_url), []) == [NOTHING_FOUND]
     assert fake_openai.fake.requests == []
@@ -76,7 +83,7 @@ async def test_without_passages_the_server_is_not_asked(
     ],
 )
 async def test_server_failures_raise_provider_errors(
-    http: httpx.AsyncClient, fake_openai: Any, behaviour: str, message: str
+    http: aiohttp.ClientSession, fake_openai: Any, behaviour: str, message: str
 ) -> None:
     fake_openai.fake.behaviour = behaviour
     with pytest.raises(ProviderError, match=message):
@@ -84,7 +91,7 @@ async def test_server_failures_raise_provider_errors(
 
 
 async def test_an_unreachable_server_is_a_provider_error(
-    http: httpx.AsyncClient, free_port_number: int
+    http: aiohttp.ClientSession, free_port_number: int
 ) -> None:
     provider = _provider(http, f"http://127.0.0.1:{free_port_number}/v1")
     with pytest.raises(ProviderError, match="could not be reached"):
@@ -93,13 +100,13 @@ async def test_an_unreachable_server_is_a_provider_error(
 
 async def test_a_read_timeout_is_a_provider_timeout(fake_openai: Any) -> None:
     fake_openai.fake.behaviour = "hold"
-    async with httpx.AsyncClient(timeout=httpx.Timeout(0.2)) as client:
+    async with open_outbound_session(Settings(provider_timeout_seconds=0.2)) as session:
         with pytest.raises(ProviderTimeoutError):
-            await _chunks(_provider(client, fake_openai.base_url), PASSAGES)
+            await _chunks(_provider(session, fake_openai.base_url), PASSAGES)
 
 
 async def test_a_server_error_becomes_an_error_event(
-    http: httpx.AsyncClient, fake_openai: Any
+    http: aiohttp.ClientSession, fake_openai: Any
 ) -> None:
     fake_openai.fake.behaviour = "http_error"
     events = answer_events(_provider(http, fake_openai.base_url), "q", PASSAGES, timeout=5)
@@ -110,11 +117,34 @@ async def test_a_server_error_becomes_an_error_event(
 
 
 async def test_a_silent_server_times_out_and_its_request_is_dropped(
-    http: httpx.AsyncClient, fake_openai: Any
+    http: aiohttp.ClientSession, fake_openai: Any
 ) -> None:
     fake_openai.fake.behaviour = "hold"
     events = answer_events(_provider(http, fake_openai.base_url), "q", PASSAGES, timeout=0.3)
     items = [item async for item in events if isinstance(item, ChatEvent)]
     assert [item.name for item in items] == ["sources", "token", "error"]
     assert items[-1].data["code"] == "provider_timeout"
-    assert fake_openai.fake.wait_client_gone(10)
+    # Waited for off the event loop, which closes the socket on its next turn.
+    assert await anyio.to_thread.run_sync(fake_openai.fake.wait_client_gone, 10)
+
+
+async def test_a_model_call_is_a_client_span_of_the_answer_with_its_trace_context(
+    fake_openai: Any,
+) -> None:
+    instrumentor = AioHttpClientInstrumentor()
+    with captured_spans("rag") as captured:
+        instrumentor.instrument(tracer_provider=captured.provider)
+        try:
+            # The session is made after the instrumentation, as rag's lifespan makes it.
+            async with open_outbound_session(Settings()) as session:
+                tracer = captured.provider.get_tracer("test")
+                with tracer.start_as_current_span("answer") as answer:
+                    await _chunks(_provider(session, fake_openai.base_url), PASSAGES)
+        finally:
+            instrumentor.uninstrument()
+    [call] = [span for span in captured.finished() if span.kind is trace.SpanKind.CLIENT]
+    assert call.parent is not None
+    assert call.parent.span_id == answer.get_span_context().span_id
+    assert call.attributes is not None and call.attributes["http.method"] == "POST"
+    [traceparent] = fake_openai.fake.traceparents
+    assert traceparent.split("-")[1] == format(answer.get_span_context().trace_id, "032x")

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Iterator, Sequence
 
-import httpx
+import aiohttp
 import pytest
 from rag.answers import retrieve_passages
 from rag.config import Settings
@@ -192,7 +192,7 @@ async def test_the_simulated_provider_streams_the_extractive_answer_word_by_word
     ],
 )
 async def test_the_settings_choose_the_provider(name: str, kind: type) -> None:
-    async with httpx.AsyncClient() as client:
-        provider = build_provider(Settings(provider=name), client)  # type: ignore[arg-type]
+    async with aiohttp.ClientSession() as session:
+        provider = build_provider(Settings(provider=name), session)  # type: ignore[arg-type]
     assert isinstance(provider, kind)
     assert provider.name == name

@@ -19,6 +19,7 @@ class _Forgetful(FakeChatCompletions):
     def __post_init__(self) -> None:
         self.requests = _Discard()
         self.authorizations = _Discard()
+        self.traceparents = _Discard()
 
 
 class _Discard(list):  # type: ignore[type-arg]

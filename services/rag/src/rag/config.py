@@ -165,15 +165,9 @@ class Settings(BaseSettings):
         default=500,
         ge=1,
         description=(
-            "RAG_HTTP_MAX_CONNECTIONS: connections of the shared outbound httpx pool; sized "
-            "above the streams one process serves at once (httpx's default of 100 queues the "
-            "rest, encode/httpx#3215)."
+            "RAG_HTTP_MAX_CONNECTIONS: connections of the shared outbound aiohttp pool (idle "
+            "ones are kept for reuse); sized above the streams one process serves at once."
         ),
-    )
-    http_max_keepalive_connections: int = Field(
-        default=100,
-        ge=0,
-        description="RAG_HTTP_MAX_KEEPALIVE_CONNECTIONS: idle connections kept for reuse.",
     )
     http_pool_timeout_seconds: float = Field(
         default=5.0,

@@ -26,7 +26,7 @@ from rag.docs import install_docs
 from rag.errors import SERVICE_NAME, install_error_handlers
 from rag.faults import FaultFlags, Faults
 from rag.grpc_server import RagServicer, start_grpc_server
-from rag.outbound import open_outbound_client
+from rag.outbound import open_outbound_session
 from rag.providers import build_provider
 from rag.retrieval.base import Retriever
 from rag.retrieval.bm25 import Bm25Retriever
@@ -69,7 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             settings.core_grpc_target, token, default_timeout=settings.core_timeout_seconds
         )
         stack.push_async_callback(channel.close)
-        http = await stack.enter_async_context(open_outbound_client(settings))
+        http = await stack.enter_async_context(open_outbound_session(settings))
         preset = app.state.provider
         stack.callback(setattr, app.state, "provider", preset)
         app.state.provider = preset or build_provider(settings, http)

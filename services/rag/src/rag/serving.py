@@ -11,6 +11,7 @@ from typing import Literal
 
 from fastapi import FastAPI
 from opentelemetry import trace
+from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from strangler_shared import configure_logging, setup_tracing, shutdown_tracing
 
@@ -39,6 +40,9 @@ def set_up_process() -> None:
     # The gRPC instrumentation patches grpc.aio.server: it must be in place before the lifespan
     # creates the RagService server.
     setup_tracing("rag")
+    # Model calls go out through aiohttp (rag.outbound): a client span each, with the trace
+    # context in their headers. Before the lifespan creates the session, which it patches.
+    AioHttpClientInstrumentor().instrument()
     configure_logging("rag")
     # bm25s sets its own logger to DEBUG on import; its per-rebuild lines are noise here.
     logging.getLogger("bm25s").setLevel(logging.WARNING)

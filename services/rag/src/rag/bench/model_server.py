@@ -44,6 +44,8 @@ class FakeChatCompletions:
     behaviour: Behaviour = "ok"
     requests: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
+    # The W3C trace context each request carried ("" for none): the caller's trace continues.
+    traceparents: list[str] = field(default_factory=list)
     peers: list[tuple[str, int]] = field(default_factory=list)
     client_gone: threading.Event = field(default_factory=threading.Event)
 
@@ -66,6 +68,7 @@ class FakeChatCompletions:
         body = await request.json()
         self.requests.append(body)
         self.authorizations.append(request.headers.get("authorization", ""))
+        self.traceparents.append(request.headers.get("traceparent", ""))
         if request.client is not None:
             self.peers.append((request.client.host, request.client.port))
         if self.behaviour == "http_error":

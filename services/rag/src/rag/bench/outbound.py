@@ -1,13 +1,16 @@
-"""Whether the shared outbound client keeps up with hundreds of concurrent 1-4 s model calls.
+"""Whether the outbound client keeps up with hundreds of concurrent 1-4 s model calls.
 
-rag's providers share one ``httpx.AsyncClient`` (``rag.outbound``). With httpx's default pool
-(100 connections, 20 kept alive) the 101st concurrent call waits for a free connection, and past
-the pool timeout it fails; at this concurrency the client's own per-request cost shows too
-(encode/httpx#3215). This measures both: the real OpenAI-compatible provider, through a client
-built as rag builds it, calls a local model server (``rag.bench.model_server``, in its own
-process) that takes 1-4 s to its first token. For each pool and concurrency it prints the wall
-time against the ideal one (every call waiting only for the model) and how long calls spent
-beyond the model's own delay.
+rag's providers share one ``aiohttp.ClientSession`` (``rag.outbound``). It replaced an
+``httpx.AsyncClient``: with httpx's default pool (100 connections, 20 kept alive) the 101st
+concurrent call waits for a free connection and past the pool timeout fails, and even with a
+pool sized for the load, httpx's own per-call cost grows with the connections it holds
+(encode/httpx#3215). This measures the three side by side: the same streamed chat-completions
+call, through httpx with its default pool, httpx with a pool of RAG_HTTP_MAX_CONNECTIONS, and
+rag's real ``openai`` provider on the session rag opens, against a local model server
+(``rag.bench.model_server``, in its own process) that takes 1-4 s to its first token. For each
+client and concurrency it prints the wall time against the ideal one (every call waiting only
+for the model), how long calls spent beyond the model's own delay, and the client's CPU time
+per call.
 
     uv run python -m rag.bench.outbound --concurrency 100 200 400
 """
@@ -20,8 +23,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -29,7 +32,7 @@ from starlette.applications import Starlette
 
 from rag.bench.model_server import FakeChatCompletions
 from rag.config import Settings, get_settings
-from rag.outbound import open_outbound_client
+from rag.outbound import open_outbound_session
 from rag.providers import OpenAICompatibleProvider, Passage, ProviderError
 from rag.retrieval.articles import Article
 
@@ -92,25 +95,22 @@ def running_upstream(start_seconds: float = 30.0) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class Pool:
-    """A pool configuration of the outbound client."""
+    """An outbound client and its pool: ``library`` is "httpx" or "aiohttp"."""
 
     name: str
+    library: str
     max_connections: int
-    max_keepalive: int
+    max_keepalive: int | None = None
 
-    def settings(self, base: Settings) -> Settings:
-        """Return rag's settings with this pool."""
-        return base.model_copy(
-            update={
-                "http_max_connections": self.max_connections,
-                "http_max_keepalive_connections": self.max_keepalive,
-            }
-        )
+    def label(self) -> str:
+        """Return the client's name with its pool."""
+        keep = "" if self.max_keepalive is None else f"/{self.max_keepalive}"
+        return f"{self.name} ({self.max_connections}{keep})"
 
 
 @dataclass(frozen=True)
 class Row:
-    """What one pool did at one concurrency."""
+    """What one client did at one concurrency."""
 
     pool: Pool
     concurrency: int
@@ -118,22 +118,24 @@ class Row:
     failures: Counter[str]
     wall: float
     ideal: float
+    cpu_seconds: float = 0.0
 
     def cells(self) -> list[str]:
         """Return the row's table cells."""
-        pool = f"{self.pool.name} ({self.pool.max_connections}/{self.pool.max_keepalive})"
         failed = sum(self.failures.values())
         why = ", ".join(f"{count} {name}" for name, count in self.failures.most_common())
+        calls = len(self.overheads) + failed
         return [
-            pool,
+            self.pool.label(),
             str(self.concurrency),
-            str(len(self.overheads) + failed),
+            str(calls),
             f"{failed} ({why})" if failed else "0",
             f"{self.wall:.1f}",
             f"{self.ideal:.1f}",
             f"{self.ideal / self.wall:.0%}",
             f"{percentile(self.overheads, 0.5):.2f}",
             f"{percentile(self.overheads, 0.99):.2f}",
+            f"{self.cpu_seconds * 1000 / calls:.2f}" if calls else "-",
         ]
 
 
@@ -145,36 +147,81 @@ def percentile(values: Sequence[float], share: float) -> float:
     return ranked[min(len(ranked) - 1, round(share * (len(ranked) - 1)))]
 
 
-async def _call(client: httpx.AsyncClient, base_url: str, delay: float) -> float | str:
-    """Make one model call; return the time it took beyond the model's delay, or why it failed."""
-    url = f"{base_url}/after/{delay:.3f}/v1"
-    provider = OpenAICompatibleProvider(client, base_url=url, model="bench")
+Call = Callable[[str, float], Awaitable[float | str]]
+
+
+def _url(base_url: str, delay: float) -> str:
+    return f"{base_url}/after/{delay:.3f}/v1"
+
+
+async def _timed(delay: float, call: Awaitable[object]) -> float | str:
     started = time.perf_counter()
     try:
-        async for _ in provider.stream_answer("How do refunds work?", _PASSAGES):
-            pass
+        await call
     except ProviderError as error:
         return type(error.__cause__ or error).__name__
+    except httpx.HTTPError as error:
+        return type(error).__name__
     return time.perf_counter() - started - delay
 
 
-async def _worker(
-    client: httpx.AsyncClient, base_url: str, delays: list[float]
-) -> list[float | str]:
-    return [await _call(client, base_url, delay) for delay in delays]
+async def _through_provider(provider: OpenAICompatibleProvider) -> None:
+    async for _ in provider.stream_answer("How do refunds work?", _PASSAGES):
+        pass
+
+
+async def _through_httpx(client: httpx.AsyncClient, url: str) -> None:
+    # The same request and stream reading the provider makes, on httpx.
+    payload = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "?"}]}
+    async with client.stream("POST", f"{url}/chat/completions", json=payload) as response:
+        response.raise_for_status()
+        async for _ in response.aiter_lines():
+            pass
+
+
+@asynccontextmanager
+async def _client(pool: Pool, settings: Settings) -> AsyncIterator[Call]:
+    if pool.library == "aiohttp":
+        pooled = settings.model_copy(update={"http_max_connections": pool.max_connections})
+        async with open_outbound_session(pooled) as session:
+
+            async def call_provider(base_url: str, delay: float) -> float | str:
+                provider = OpenAICompatibleProvider(
+                    session, base_url=_url(base_url, delay), model="bench"
+                )
+                return await _timed(delay, _through_provider(provider))
+
+            yield call_provider
+        return
+    limits = httpx.Limits(
+        max_connections=pool.max_connections, max_keepalive_connections=pool.max_keepalive
+    )
+    timeout = httpx.Timeout(
+        settings.provider_timeout_seconds, pool=settings.http_pool_timeout_seconds
+    )
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
+
+        async def call_httpx(base_url: str, delay: float) -> float | str:
+            return await _timed(delay, _through_httpx(client, _url(base_url, delay)))
+
+        yield call_httpx
+
+
+async def _worker(call: Call, base_url: str, delays: list[float]) -> list[float | str]:
+    return [await call(base_url, delay) for delay in delays]
 
 
 async def measure(settings: Settings, pool: Pool, base_url: str, delays: list[list[float]]) -> Row:
-    """Run one worker per delay list, all at once, through a client with this pool."""
-    async with open_outbound_client(pool.settings(settings)) as client:
-        started = time.perf_counter()
-        results = await asyncio.gather(*(_worker(client, base_url, d) for d in delays))
-        wall = time.perf_counter() - started
+    """Run one worker per delay list, all at once, through this client."""
+    async with _client(pool, settings) as call:
+        started, cpu = time.perf_counter(), time.process_time()
+        results = await asyncio.gather(*(_worker(call, base_url, d) for d in delays))
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     outcomes = [outcome for worker in results for outcome in worker]
     overheads = [outcome for outcome in outcomes if isinstance(outcome, float)]
     failures = Counter(outcome for outcome in outcomes if isinstance(outcome, str))
     ideal = max(sum(worker) for worker in delays)
-    return Row(pool, len(delays), overheads, failures, wall, ideal)
+    return Row(pool, len(delays), overheads, failures, wall, ideal, cpu)
 
 
 def _delays(args: argparse.Namespace, concurrency: int) -> list[list[float]]:
@@ -186,13 +233,16 @@ def _delays(args: argparse.Namespace, concurrency: int) -> list[list[float]]:
 
 
 def _pools(settings: Settings) -> list[Pool]:
-    default = Pool("httpx default", *HTTPX_DEFAULT_POOL)
-    configured = settings.http_max_connections, settings.http_max_keepalive_connections
-    return [default, Pool("RAG_HTTP_*", *configured)]
+    sized = settings.http_max_connections
+    return [
+        Pool("httpx default", "httpx", *HTTPX_DEFAULT_POOL),
+        Pool("httpx sized", "httpx", sized, sized),
+        Pool("aiohttp, rag's session", "aiohttp", sized),
+    ]
 
 
 HEADER = [
-    "pool (max/keep-alive)",
+    "client (max/keep-alive)",
     "concurrency",
     "calls",
     "failed",
@@ -201,6 +251,7 @@ HEADER = [
     "of ideal",
     "p50 extra s",
     "p99 extra s",
+    "client CPU ms/call",
 ]
 
 

@@ -1,6 +1,6 @@
 """Choose the answer provider named by the settings (``RAG_PROVIDER``)."""
 
-import httpx
+import aiohttp
 
 from rag.config import Settings
 from rag.providers.base import AnswerProvider
@@ -9,12 +9,12 @@ from rag.providers.openai import OpenAICompatibleProvider
 from rag.providers.simulated import SimulatedProvider
 
 
-def build_provider(settings: Settings, client: httpx.AsyncClient) -> AnswerProvider:
-    """Return the configured provider; network providers share ``client``."""
+def build_provider(settings: Settings, session: aiohttp.ClientSession) -> AnswerProvider:
+    """Return the configured provider; network providers share ``session``."""
     if settings.provider == "openai":
         key = settings.openai_api_key
         return OpenAICompatibleProvider(
-            client,
+            session,
             base_url=settings.openai_base_url,
             model=settings.openai_model,
             api_key=key.get_secret_value() if key else None,
