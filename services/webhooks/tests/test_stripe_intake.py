@@ -3,6 +3,8 @@
 import json
 import logging
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -213,3 +215,12 @@ def test_acceptance_is_logged_with_id_and_type(
     assert json.loads(body)["id"] in record.args
     assert "invoice.paid" in record.args
     assert "accepted" in record.getMessage()
+
+
+def test_the_stripe_library_is_loaded_before_the_first_delivery() -> None:
+    # The stripe package imports its webhook code on first use; a fresh adapter process must
+    # not pay that on the first delivery it acknowledges. A new interpreter, as a worker starts.
+    probe = "import sys\nfrom webhooks import create_app\nprint('stripe._webhook' in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, timeout=60)  # fmt: skip
+    assert result.stdout.strip() == "True"
