@@ -6,8 +6,8 @@ whose ``data:`` is a JSON chunk (``choices[0].delta.content``) and, last, ``data
 
 The provider is handed the process's shared ``aiohttp.ClientSession`` (``rag.outbound``). The
 request lives inside the generator: when the consumer stops (client gone, timeout), the
-generator is closed or cancelled, the response is released unread and its connection closed,
-so the model server stops generating too.
+generator is closed or cancelled and the unfinished response is closed with its connection, so
+the model server stops generating too.
 """
 
 from collections.abc import AsyncIterator, Sequence
