@@ -245,9 +245,11 @@ def test_legacy_noise_is_cancelled_and_the_shadow_parity_gate_passes(
         done = _run(stack, "rollout", "start", "search", "--steps", "50", "--shadow-percent",
                     "100", "--min-comparisons", "20", *FAST)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    shadow = next(e for e in _ledger(stack) if e["event"] == "judged")
-    assert (shadow["step"]["kind"], shadow["outcome"]) == ("shadow", "passed")
-    assert shadow["comparisons"] >= 20 and shadow["parity"] >= 0.99
+    # The shadow step may be judged inconclusive first (too few comparisons yet), never failed.
+    shadow = [e for e in _ledger(stack) if e["event"] == "judged" and e["step"]["kind"] == "shadow"]
+    assert [e["outcome"] for e in shadow][-1] == "passed"
+    assert set(e["outcome"] for e in shadow) <= {"inconclusive", "passed"}
+    assert shadow[-1]["comparisons"] >= 20 and shadow[-1]["parity"] >= 0.99
     # The field differed between legacy's two answers, so the comparator ignored it as noise.
     with contextlib.closing(sqlite3.connect(stack.config.data_dir / "shadow.sqlite3")) as db:
         (noisy,) = db.execute(
