@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 import grpc
 import grpc.aio
 
+from strangler_shared._grpc_handlers import same_kind_handler
+
 _METADATA_KEY = "authorization"
 _SCHEME = "Bearer "
 OPEN_METHODS = frozenset({"/grpc.health.v1.Health/Check"})
@@ -36,21 +38,6 @@ def _token_matches(metadata: Iterable[tuple[str, Any]] | None, token: str) -> bo
     return False
 
 
-def _same_kind_handler(handler: grpc.RpcMethodHandler, behaviour: Callable[..., Any]) -> Any:
-    """Build a handler of the same streaming kind as ``handler`` that runs ``behaviour``."""
-    kwargs = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.request_streaming and handler.response_streaming:
-        return grpc.stream_stream_rpc_method_handler(behaviour, **kwargs)
-    if handler.request_streaming:
-        return grpc.stream_unary_rpc_method_handler(behaviour, **kwargs)
-    if handler.response_streaming:
-        return grpc.unary_stream_rpc_method_handler(behaviour, **kwargs)
-    return grpc.unary_unary_rpc_method_handler(behaviour, **kwargs)
-
-
 class ServiceTokenServerInterceptor(grpc.ServerInterceptor):
     """Reject calls to a ``grpc.server`` that lack the service token."""
 
@@ -72,7 +59,7 @@ class ServiceTokenServerInterceptor(grpc.ServerInterceptor):
         def deny(request: Any, context: grpc.ServicerContext) -> Any:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, _DENIED)
 
-        return _same_kind_handler(handler, deny)
+        return same_kind_handler(handler, deny)
 
 
 class AioServiceTokenServerInterceptor(grpc.aio.ServerInterceptor):
@@ -95,8 +82,8 @@ class AioServiceTokenServerInterceptor(grpc.aio.ServerInterceptor):
 
         if handler.response_streaming:
             # grpc.aio iterates a streaming handler's result: a coroutine there is UNKNOWN.
-            return _same_kind_handler(handler, _deny_stream)
-        return _same_kind_handler(handler, _deny)
+            return same_kind_handler(handler, _deny_stream)
+        return same_kind_handler(handler, _deny)
 
 
 async def _deny(request: Any, context: grpc.aio.ServicerContext) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 import grpc
 import grpc.aio
 
+from strangler_shared._grpc_handlers import same_kind_handler
+
 _MESSAGE = "the request is not a valid protobuf message for this method"
 
 
@@ -34,20 +36,6 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
             return _UNDECODABLE
 
     return decode
-
-
-def _handler(handler: grpc.RpcMethodHandler, behaviour: Callable[..., Any]) -> Any:
-    kwargs = {
-        "request_deserializer": _tolerant(handler.request_deserializer),
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.request_streaming and handler.response_streaming:
-        return grpc.stream_stream_rpc_method_handler(behaviour, **kwargs)
-    if handler.request_streaming:
-        return grpc.stream_unary_rpc_method_handler(behaviour, **kwargs)
-    if handler.response_streaming:
-        return grpc.unary_stream_rpc_method_handler(behaviour, **kwargs)
-    return grpc.unary_unary_rpc_method_handler(behaviour, **kwargs)
 
 
 def _original(handler: grpc.RpcMethodHandler) -> Callable[..., Any]:
@@ -97,7 +85,9 @@ class MalformedRequestServerInterceptor(grpc.ServerInterceptor):
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        return _handler(handler, _sync_behaviour(handler))
+        return same_kind_handler(
+            handler, _sync_behaviour(handler), _tolerant(handler.request_deserializer)
+        )
 
 
 async def _checked_async_requests(
@@ -147,4 +137,6 @@ class AioMalformedRequestServerInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None  # type: ignore[return-value]
-        return _handler(handler, _aio_behaviour(handler))
+        return same_kind_handler(
+            handler, _aio_behaviour(handler), _tolerant(handler.request_deserializer)
+        )
