@@ -6,19 +6,19 @@ The same request answers JSON ``{answer, sources}`` by default and streams Serve
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 from strangler_shared import EVENT_STREAM, STREAM_HEADERS, wants_event_stream
 
 from rag.answers import AnswerFailedError, collect_answer, retrieve_passages, traced_answer
-from rag.deps import FaultsDep, IndexDep, ProviderDep, SettingsDep, TracerDep, inject_faults
+from rag.deps import AnsweringDep
 from rag.errors import ApiError
 from rag.schemas import ChatRequest, ChatResponse, ErrorResponse, Source
 from rag.streaming.pipeline import answer_events
 from rag.streaming.sse import sse_body
 
-router = APIRouter(tags=["chat"], dependencies=[Depends(inject_faults)])
+router = APIRouter(tags=["chat"])
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
@@ -38,19 +38,16 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
 @router.post("/api/chat", response_model=ChatResponse, responses=_STREAM_DOC)
 async def create_answer(
     body: ChatRequest,
-    index: IndexDep,
-    provider: ProviderDep,
-    settings: SettingsDep,
-    tracer: TracerDep,
-    faults: FaultsDep,
+    answering: AnsweringDep,
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     """Answer a question with cited sentences from the most relevant articles."""
+    settings, provider = answering.settings, answering.provider
     k = body.k_or(settings.chat_default_k)
-    passages = await retrieve_passages(index, body.question, k)
+    passages = await retrieve_passages(answering.index, body.question, k)
     if wants_event_stream(accept):
         events = traced_answer(
-            tracer,
+            answering.tracer,
             "sse",
             provider,
             body.question,
@@ -58,7 +55,7 @@ async def create_answer(
             settings,
             k,
             heartbeats=True,
-            pace=faults.pace_token,
+            pace=answering.faults.pace_token,
         )
         return StreamingResponse(sse_body(events), media_type=EVENT_STREAM, headers=STREAM_HEADERS)
     events = answer_events(
@@ -67,7 +64,7 @@ async def create_answer(
         passages,
         timeout=settings.provider_timeout_seconds,
         span=trace.get_current_span(),
-        pace=faults.pace_token,
+        pace=answering.faults.pace_token,
     )
     try:
         answer = await collect_answer(events)
