@@ -36,6 +36,10 @@ SIMULATED_RAG = {
     "RAG_SIMULATED_TOKENS_PER_SECOND": _RATE,
 }
 TRACING_OFF = {"OTEL_SDK_DISABLED": "true"}
+# rag as the payoff deploys it: a uvicorn worker per core (the other workloads compare one
+# process with one process).
+RAG_TWO_WORKERS = {"RAG_WORKERS": "2"}
+RAG_ONE_WORKER = {"RAG_WORKERS": "1"}
 
 
 def _free_ports(count: int) -> list[int]:
@@ -70,6 +74,12 @@ class BenchStack(Stack):
     def url(self, name: str) -> str:
         """Return the base URL of one of the stack's HTTP processes."""
         return self.spec(name).url
+
+    def restart_with(self, name: str, env: dict[str, str]) -> None:
+        """Restart one process with this environment on top of its own, until the next call."""
+        self.stop_process(name)
+        self._extra_env[name] = {**self._extra_env.get(name, {}), **env}
+        self.start_process(name)
 
 
 def load_study_stack(var: Path) -> BenchStack:

@@ -3,6 +3,8 @@
 The same load goes through the gateway to ``POST /api/chat`` with the route in ``legacy`` mode
 (core answers) and then ``migrated`` (rag answers), in each repeat. Core restarts before each of
 its runs: a sync server that fell behind keeps working through its backlog after the load ends.
+rag runs two uvicorn workers here (``RAG_WORKERS=2``, one per core of a 2-core machine), core its
+usual two gunicorn workers of four threads.
 """
 
 import contextlib
@@ -14,7 +16,7 @@ from strangler_gateway.nginx.render import STATUS_PATH
 from strangler_bench import charts
 from strangler_bench.context import Bench
 from strangler_bench.model import Goal, Section, Spread
-from strangler_bench.servers import PROVIDER_SECONDS
+from strangler_bench.servers import PROVIDER_SECONDS, RAG_ONE_WORKER, RAG_TWO_WORKERS
 from strangler_bench.workloads.genai import CHAT
 
 _MODES = (("before: legacy (core)", "legacy"), ("after: migrated (rag)", "migrated"))
@@ -47,10 +49,12 @@ def run(bench: Bench) -> Section:
         f"The migration's payoff: the chat route at {c} concurrent, through the gateway",
         f"`POST /api/chat` (simulated provider, 1.0 s to first token, k=1) from {c} "
         f"connections, {s.genai_rounds} requests each, through nginx, tracing on, route `chat` in "
-        f"`legacy` then `migrated` mode in each repeat. Ideal: {c / PROVIDER_SECONDS:.0f} rps.",
+        f"`legacy` then `migrated` mode in each repeat; core 2 gunicorn workers x 4 threads, rag "
+        f"2 uvicorn workers. Ideal: {c / PROVIDER_SECONDS:.0f} rps.",
     )
     gateway = bench.stack.url("gateway")
     f: dict[str, dict[str, list[float]]] = {label: {} for label, _ in _MODES}
+    bench.stack.restart_with("rag", RAG_TWO_WORKERS)
     try:
         # Start from a real change: moving the route to the mode it already has is not one.
         _switch(bench, "migrated")
@@ -68,6 +72,7 @@ def run(bench: Bench) -> Section:
                     f[label].setdefault(key, []).append(value)
     finally:
         bench.stack.set_route("chat", "legacy")
+        bench.stack.restart_with("rag", RAG_ONE_WORKER)
     table = section.table(
         "median (min-max)", "chat route", "completed rps", "share of ideal", "p50 ms", "p99 ms",
         "errors",
