@@ -39,6 +39,17 @@ def test_results_match_the_query_and_are_sorted_by_score() -> None:
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
 
 
+def test_a_search_without_snippets_ranks_the_same_and_cuts_no_passage() -> None:
+    index = _index()
+    with_snippets = index.search("invoice", 5)
+    without = index.search("invoice", 5, snippets=False)
+    assert [(h.article.id, h.score) for h in without] == [
+        (h.article.id, h.score) for h in with_snippets
+    ]
+    assert all(hit.snippet for hit in with_snippets)
+    assert [hit.snippet for hit in without] == [""] * len(without)
+
+
 def test_stemming_matches_other_forms_of_a_word() -> None:
     assert [hit.article.id for hit in _index().search("declining cards", 5)] == [2]
 

@@ -32,7 +32,7 @@ class AnswerFailedError(Exception):
 
 async def retrieve_passages(index: ArticleIndex, question: str, k: int) -> list[Passage]:
     """Return the best ``k`` articles for a question, numbered for citation from 1."""
-    hits = await index.search_async(question, k)
+    hits = await index.search_async(question, k, snippets=False)
     return [Passage(number, hit.article, hit.score) for number, hit in enumerate(hits, start=1)]
 
 
