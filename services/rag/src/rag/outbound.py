@@ -3,8 +3,8 @@
 One ``aiohttp.ClientSession`` per process, opened and closed by the lifespan, so every request
 reuses one connection pool. aiohttp, not httpx: at 200 and 500 concurrent 1-4 s streamed model
 calls, httpx's ``AsyncClient`` spent about 20 ms of CPU per call in its connection pool
-(encode/httpx#3215) and reached 55 % and 31 % of the ideal rate, where this session spent
-1.6-2.0 ms and reached 97 % and 94 % against the same model server (``python -m
+(encode/httpx#3215) and reached 55 % and 31 % of the ideal rate, where an aiohttp session
+spent 1.6-2.0 ms and reached 97 % and 94 % against the same model server (``python -m
 rag.bench.outbound`` measures both). The pool is sized above the streams one process serves at
 once.
 
