@@ -96,15 +96,14 @@ class Answering:
 
 async def get_answering(request: Request) -> Answering:
     """Apply the fault flags, then return what an answer needs (503 until the provider is ready)."""
+    await inject_faults(request)
     state = request.app.state
-    faults: Faults = state.faults
-    await faults.inject()
     return Answering(
         settings=state.settings,
         index=state.index,
         provider=await get_provider(request),
         tracer=state.tracer,
-        faults=faults,
+        faults=state.faults,
     )
 
 
