@@ -138,11 +138,12 @@ def make_relay(outbox_path: Path, clock: ManualClock) -> Iterator[RelayFactory]:
 
 
 @pytest.fixture
-def outbox(outbox_path: Path, clock: ManualClock) -> Outbox:
-    """Return the test's outbox on the manual clock, created."""
+def outbox(outbox_path: Path, clock: ManualClock) -> Iterator[Outbox]:
+    """Return the test's outbox on the manual clock, created; close its connections after."""
     store = Outbox(outbox_path, clock=clock)
     store.initialize()
-    return store
+    yield store
+    store.close()
 
 
 @pytest.fixture

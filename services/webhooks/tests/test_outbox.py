@@ -1,6 +1,7 @@
 """The outbox table: idempotent adds, leased claims, fenced settlement, dead letters, summary."""
 
 import json
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +138,46 @@ def test_an_unusable_file_is_an_outbox_error(tmp_path: Path) -> None:
 
     with pytest.raises(OutboxUnavailableError, match="taken"):
         Outbox(tmp_path / "taken" / "outbox.sqlite3").initialize()
+
+
+def test_the_write_ahead_log_stays_between_operations(outbox: Outbox, outbox_path: Path) -> None:
+    # Were each operation's connection the file's last, closing it would checkpoint the log
+    # into the database and delete it, at the cost of an fsync and two file creations each time.
+    outbox.add(_event("evt_1"), CONTEXT)
+    _deliver(outbox)
+
+    assert outbox_path.with_name(outbox_path.name + "-wal").exists()
+
+
+def test_an_outbox_whose_file_was_removed_refuses_instead_of_losing_events(
+    outbox: Outbox, outbox_path: Path
+) -> None:
+    outbox.add(_event("evt_1"), CONTEXT)
+    for leftover in outbox_path.parent.glob(outbox_path.name + "*"):
+        leftover.unlink()
+
+    # A kept connection would write into the unlinked file, which nobody will ever read.
+    with pytest.raises(OutboxUnavailableError):
+        outbox.add(_event("evt_2"), CONTEXT)
+    outbox.initialize()
+    assert outbox.add(_event("evt_2"), CONTEXT) is True
+    assert outbox.summary().counts[Status.PENDING] == 1
+
+
+def test_an_outbox_works_in_a_forked_child(outbox: Outbox) -> None:
+    outbox.add(_event("evt_parent"), CONTEXT)
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 only if its own connection stored the event
+        code = 1
+        try:
+            code = 0 if outbox.add(_event("evt_child"), CONTEXT) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert outbox.add(_event("evt_after"), CONTEXT) is True
+    assert outbox.summary().counts[Status.PENDING] == 3
 
 
 def test_events_about_one_object_are_claimed_in_the_order_stored(

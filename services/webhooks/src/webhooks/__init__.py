@@ -18,6 +18,7 @@ from webhooks.verifiers import VERIFIERS, Verifier
 
 SERVICE_NAME = "webhooks"
 RELAY_EXTENSION_KEY = "webhooks.relay"
+OUTBOX_EXTENSION_KEY = "webhooks.outbox"
 
 __all__ = ["close_app", "create_app"]
 
@@ -36,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     outbox.initialize()
     relay = _build_relay(settings, outbox)
     app.extensions[RELAY_EXTENSION_KEY] = relay
+    app.extensions[OUTBOX_EXTENSION_KEY] = outbox
     app.extensions[EXTENSION_KEY] = Intake(build_verifiers(settings), outbox, relay.wake)
     app.register_blueprint(health.bp)
     app.register_blueprint(intake.blueprint(list(settings.signing_secrets)))
@@ -48,8 +50,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def close_app(app: Flask) -> None:
-    """Stop the app's relay after its current delivery and close its channel to core."""
+    """Stop the app's relay after its current delivery, then close its channel and outbox."""
     cast(Relay, app.extensions[RELAY_EXTENSION_KEY]).close()
+    cast(Outbox, app.extensions[OUTBOX_EXTENSION_KEY]).close()
 
 
 def _build_relay(settings: Settings, outbox: Outbox) -> Relay:

@@ -12,9 +12,9 @@ by event id, so a second delivery never applies the event twice.
 Events about the same object (:attr:`VerifiedEvent.ordering_key`) are claimed in the order they
 were stored: a later one waits while an earlier one is pending, retries and restarts included.
 
-Every operation opens its own connection: connections never cross a ``fork`` or a thread, and
-opening a SQLite file is cheap next to the ``fsync`` of a commit. WAL lets the relays read while
-an intake writes. Only the intake's insert, the promise behind the sender's 2xx, commits with
+Each thread keeps its own connections (see :mod:`webhooks.connections`): opening one per operation
+made SQLite checkpoint and delete the WAL whenever the last one closed. WAL lets the relays read
+while an intake writes. Only the intake's insert, the promise behind the sender's 2xx, commits with
 ``synchronous=FULL`` (it survives power loss); the relay's bookkeeping commits with ``NORMAL``
 (WAL: survives a crash, may lose its last commits on power loss, which only means a delivery is
 repeated and core applies it once), so the relay holds the write lock for microseconds, not for
@@ -36,15 +36,14 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from webhooks.connections import ThreadConnections, begin_immediate, connect
 from webhooks.events import Outcome, VerifiedEvent
 from webhooks.group_commit import GroupCommit
 
 Clock = Callable[[], float]
 
 SCHEMA_VERSION = 2
-BUSY_TIMEOUT_SECONDS = 5.0
 PRUNE_BATCH = 500
-_LOCK_POLL_SECONDS = 0.001
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     event_id TEXT PRIMARY KEY,
@@ -156,13 +155,14 @@ class Outbox:
     def __init__(self, path: Path, *, clock: Clock = time.time) -> None:
         self.path = path
         self.clock = clock
+        self._connections = ThreadConnections(path, connect)
         self._inserts = GroupCommit(lambda: self._transaction(durable=True), _INSERT)
 
     def initialize(self) -> None:
         """Create the file, switch it to WAL and create the table, if not done before."""
         with self._errors():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(self._connect()) as db:
+            with closing(connect(self.path, durable=False)) as db:
                 db.execute("PRAGMA journal_mode = WAL")
                 db.executescript(_SCHEMA)
                 columns = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
@@ -331,18 +331,16 @@ class Outbox:
                 )
             return kept
 
-    def _connect(self, *, durable: bool = False) -> sqlite3.Connection:
-        # Autocommit mode: transactions are begun explicitly, so their extent is visible here.
-        db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
-        db.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-        return db
+    def close(self) -> None:
+        """Close the connections this process keeps (a later operation opens new ones)."""
+        self._connections.close()
 
     @contextmanager
     def _transaction(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front: a read that later turned into a write could
         # fail on a snapshot another writer has moved past, which no busy timeout would retry.
-        with self._errors(), closing(self._connect(durable=durable)) as db:
-            _begin_immediate(db, time.monotonic() + BUSY_TIMEOUT_SECONDS)
+        with self._kept(durable=durable) as db:
+            begin_immediate(db)
             try:
                 yield db
             except BaseException:
@@ -352,8 +350,20 @@ class Outbox:
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._errors(), closing(self._connect()) as db:
+        with self._kept(durable=False) as db:
             yield db
+
+    @contextmanager
+    def _kept(self, *, durable: bool) -> Iterator[sqlite3.Connection]:
+        # A connection that failed may be left inside a transaction or on a vanished file: it is
+        # closed, and the thread's next operation opens a fresh one.
+        with self._errors():
+            db = self._connections.get(durable=durable)
+            try:
+                yield db
+            except (sqlite3.Error, OSError):
+                self._connections.discard(durable=durable)
+                raise
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -361,24 +371,6 @@ class Outbox:
             yield
         except (sqlite3.Error, OSError) as error:
             raise OutboxUnavailableError(f"outbox {self.path}: {error}") from error
-
-
-def _begin_immediate(db: sqlite3.Connection, deadline: float) -> None:
-    """Take the write lock, polling every millisecond until ``deadline``.
-
-    SQLite's own busy handler sleeps in growing steps, up to 100 ms each, so a writer that missed
-    a lock freed a millisecond later still slept for tens of ms: the tail of every acknowledgement.
-    """
-    db.execute("PRAGMA busy_timeout = 0")
-    while True:
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            break
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() >= deadline:
-                raise
-            time.sleep(_LOCK_POLL_SECONDS)
-    db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
 
 def _claimed(row: tuple[str, str, str, bytes, str, str, int, str, str | None]) -> ClaimedEvent:
