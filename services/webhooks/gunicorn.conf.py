@@ -59,8 +59,16 @@ def post_fork(server: Any, worker: Any) -> None:
 def post_worker_init(worker: Any) -> None:
     """Make SIGTERM stop the listener before the worker drains and exits."""
     drain = signal.getsignal(signal.SIGTERM)
+    stopping = False
 
     def stop_listening(signum: int, frame: FrameType | None) -> None:
+        # Only the first SIGTERM acts. A stop signalled to every process of the server (devstack,
+        # systemd's control-group kill, Kubernetes) brings a second one from the master while
+        # the worker is stopping its relay, when its listeners are already closed.
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
         # Out of the poller first, so the loop never accepts on the shut socket; then shut the
         # listening socket itself (shared by the master and every worker), which makes the
         # kernel refuse new connections instead of queueing them for a worker that is leaving.

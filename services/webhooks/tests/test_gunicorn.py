@@ -69,6 +69,22 @@ def test_gunicorn_accepts_relays_and_traces_the_delivery(
     ]
 
 
+def test_a_stop_signalled_to_every_process_still_stops_the_relay_cleanly(
+    core: RunningCore, sender: StripeSender, tmp_path: Path
+) -> None:
+    # devstack, systemd (KillMode=control-group) and Kubernetes signal every process at once, so
+    # a worker gets SIGTERM twice: its own, then the master's while it is stopping its relay.
+    with _gunicorn(_env(core.target, tmp_path), tmp_path, group=True) as base_url:
+        response = _post(base_url, sender, stripe_event())
+        _poll(lambda: core.servicer.calls)
+
+    assert response.status_code == 202, response.text
+    stderr = (tmp_path / "stderr").read_text()
+    assert "Traceback" not in stderr, stderr
+    spans = _console_spans((tmp_path / "stdout").read_text())
+    assert _one(spans, SPAN_NAME, "SpanKind.CONSUMER")["status"]["status_code"] == "UNSET"
+
+
 def test_an_accepted_event_survives_a_killed_server(
     core: RunningCore, dead_target: str, sender: StripeSender, tmp_path: Path
 ) -> None:
@@ -93,8 +109,13 @@ def _post(base_url: str, sender: StripeSender, body: bytes, **headers: str) -> h
 
 
 @contextmanager
-def _gunicorn(env: dict[str, str], tmp_path: Path, *, kill: bool = False) -> Iterator[str]:
-    """Run the service's gunicorn command on a free port; yield its base URL; stop or kill it."""
+def _gunicorn(
+    env: dict[str, str], tmp_path: Path, *, kill: bool = False, group: bool = False
+) -> Iterator[str]:
+    """Run the service's gunicorn command on a free port; yield its base URL; stop or kill it.
+
+    ``group`` signals the stop to every process of the server, not only to its master.
+    """
     argv = [
         sys.executable, "-m", "gunicorn", "webhooks:create_app()",
         "-c", str(SERVICE_DIR / "gunicorn.conf.py"), "--bind", "127.0.0.1:0",
@@ -114,7 +135,7 @@ def _gunicorn(env: dict[str, str], tmp_path: Path, *, kill: bool = False) -> Ite
         if kill:
             _kill(process)
         else:
-            _stop(process)
+            _stop(process, group=group)
 
 
 def _env(core_target: str, tmp_path: Path) -> dict[str, str]:
@@ -144,8 +165,11 @@ def _healthy(base_url: str) -> bool:
         return False
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
+def _stop(process: subprocess.Popen[bytes], *, group: bool = False) -> None:
+    if group:
+        os.killpg(process.pid, signal.SIGTERM)
+    else:
+        process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=DEADLINE_SECONDS)
     except subprocess.TimeoutExpired:
