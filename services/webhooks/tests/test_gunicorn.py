@@ -31,6 +31,7 @@ from webhooks.tracing import SPAN_NAME
 SERVICE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = SERVICE_DIR.parents[1]
 DEADLINE_SECONDS = 30.0
+LEASE_SECONDS = 6.0
 _LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
 
 T = TypeVar("T")
@@ -91,12 +92,15 @@ def test_an_accepted_event_survives_a_killed_server(
     body = stripe_event()
     trace_id = secrets.token_hex(16)
 
-    # core is down, so the event waits in the outbox; then the whole server dies at once.
-    with _gunicorn(_env(dead_target, tmp_path), tmp_path, kill=True) as base_url:
+    # core is down, so the event waits in the outbox; then the whole server dies at once. A
+    # relay killed during its attempt leaves its lease to run out: a short one (still longer
+    # than core's deadline) keeps that wait well inside the test's.
+    lease = {"WEBHOOKS_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS)}
+    with _gunicorn(_env(dead_target, tmp_path) | lease, tmp_path, kill=True) as base_url:
         response = _post(base_url, sender, body, traceparent=f"00-{trace_id}-{'1' * 16}-01")
     assert response.status_code == 202, response.text
 
-    with _gunicorn(_env(core.target, tmp_path), tmp_path):
+    with _gunicorn(_env(core.target, tmp_path) | lease, tmp_path):
         [call] = _poll(lambda: core.servicer.calls)
 
     assert call.request.payload == body
