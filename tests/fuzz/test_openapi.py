@@ -25,7 +25,7 @@ from core.config.api import api
 from devstack import Stack, find_root
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
-from rag.api.main import api_router
+from rag.api.main import include_routes
 from strangler_gateway.routetable.load import load_route_table
 from strangler_testing.openapi import gateway_document
 
@@ -39,7 +39,7 @@ BUDGET = settings(
 def _rag_document() -> dict[str, Any]:
     # The same routes rag serves, so the same document as its /openapi.json.
     app = FastAPI(title="rag", version="0.1.0")
-    app.include_router(api_router)
+    include_routes(app)
     return app.openapi()
 
 

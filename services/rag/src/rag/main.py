@@ -18,7 +18,7 @@ from opentelemetry import trace
 from strangler_shared import ServiceHeaderMiddleware, load_service_token, open_aio_channel
 from strangler_shared.identity import load_identity_secret
 
-from rag.api.main import api_router
+from rag.api.main import include_routes
 from rag.body_limit import BodyLimitMiddleware
 from rag.config import Settings, get_settings
 from rag.core_client import CoreClient
@@ -137,6 +137,6 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ServiceHeaderMiddleware, service=SERVICE_NAME)
-    app.include_router(api_router)
+    include_routes(app)
     install_docs(app)
     return app

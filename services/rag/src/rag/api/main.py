@@ -1,13 +1,27 @@
-"""All of rag's HTTP routes, gathered in one router."""
+"""All of rag's HTTP routes, and how the app includes them.
 
-from fastapi import APIRouter
+Each router is included in the app itself, busiest first, not gathered under one router first.
+Since FastAPI 0.137 an included router stays a node of a route tree that every request walks
+(checking each level's routes for changes, then matching), and the OpenTelemetry instrumentation
+walks the whole tree again to name the server span. Under the chat route's load at 500
+concurrent, that bookkeeping was about 13 % of rag's CPU samples with the routers nested two deep.
+"""
+
+from fastapi import APIRouter, FastAPI
 
 from rag.api.routes import chat, chat_ws, health, internal, me, search
 
-api_router = APIRouter()
-api_router.include_router(search.router)
-api_router.include_router(chat.router)
-api_router.include_router(chat_ws.router)
-api_router.include_router(me.router)
-api_router.include_router(internal.router)
-api_router.include_router(health.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    chat.router,
+    search.router,
+    chat_ws.router,
+    internal.router,
+    me.router,
+    health.router,
+)
+
+
+def include_routes(app: FastAPI) -> None:
+    """Include every rag router in ``app``, the busiest first."""
+    for router in ROUTERS:
+        app.include_router(router)
