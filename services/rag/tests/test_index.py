@@ -87,6 +87,37 @@ def test_a_tag_match_outranks_a_body_match() -> None:
     assert [hit.article.id for hit in index.search("sso", 5)] == [2, 1]
 
 
+def test_a_title_word_common_in_bodies_still_outranks_a_rare_word_in_passing() -> None:
+    # Every body mentions workspaces, so the word says little there; one title and tag say more.
+    index = ArticleIndex(
+        [
+            Article(
+                1,
+                "a",
+                "Creating workspaces",
+                "Each workspace has its own members and billing.",
+                ("workspaces",),
+            ),
+            Article(
+                2,
+                "b",
+                "Webhooks",
+                "Create a webhook for your workspace; a retry waits a second.",
+                ("webhooks",),
+            ),
+            Article(3, "c", "Billing", "Each workspace pays by card, monthly or yearly."),
+            Article(4, "d", "Members", "Invite people to your workspace by email."),
+        ]
+    )
+    assert [hit.article.id for hit in index.search("create a second workspace", 2)] == [1, 2]
+
+
+def test_articles_without_tags_are_still_ranked() -> None:
+    index = ArticleIndex([Article(1, "a", "Refunds", "Money back."), Article(2, "b", "Plans", "")])
+    assert [hit.article.id for hit in index.search("refund", 5)] == [1]
+    assert [hit.article.id for hit in index.search("plan", 5)] == [2]
+
+
 def test_k_caps_the_number_of_results() -> None:
     assert len(_index().search("invoice page password key", 2)) == 2
 
