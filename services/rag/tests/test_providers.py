@@ -61,6 +61,32 @@ def test_a_passage_sharing_one_question_word_is_not_cited() -> None:
     assert "[2]" not in answer
 
 
+def test_a_passage_sharing_two_words_of_a_longer_question_is_not_cited() -> None:
+    # "endpoint" and "event" are what any webhook article says; the retries article answers.
+    retries = Article(
+        3,
+        "retries",
+        "Retries",
+        "If your endpoint is down, each event is sent again for three days.",
+    )
+    overview = Article(4, "overview", "Webhooks", "Your endpoint receives an event per change.")
+    passages = [Passage(1, retries, 2.0), Passage(2, overview, 1.9)]
+    question = "My endpoint was down, will the events be sent again?"
+    answer = "".join(ExtractiveProvider().compose(question, passages))
+    assert "[1]" in answer
+    assert "[2]" not in answer
+
+
+def test_a_passage_sharing_three_words_of_the_question_is_cited() -> None:
+    statuses = Article(
+        3, "statuses", "Delivery log", "A down endpoint gets each event sent again later."
+    )
+    passages = [Passage(1, statuses, 2.0), Passage(2, statuses, 1.9)]
+    question = "My endpoint was down, will the events be sent again?"
+    answer = "".join(ExtractiveProvider().compose(question, passages))
+    assert "[2]" in answer
+
+
 def test_a_one_word_question_needs_one_shared_word() -> None:
     answer = "".join(ExtractiveProvider().compose("exports", [Passage(1, EXPORT, 1.0)]))
     assert answer == "Exports are CSV files. [1]"
@@ -144,7 +170,7 @@ async def test_each_sentence_is_followed_by_its_citation() -> None:
     chunks = [
         chunk
         async for chunk in ExtractiveProvider(sentences_per_passage=1).stream_answer(
-            "refund to my card, or export as csv", [Passage(1, REFUNDS), Passage(2, EXPORT)]
+            "refund to my card, or export csv files", [Passage(1, REFUNDS), Passage(2, EXPORT)]
         )
     ]
     assert chunks == [
