@@ -33,7 +33,10 @@ SHIFTS = 10
 # times as long as the shifts take on a quiet machine (23 s), and shorter than the gateway's
 # max_stream_seconds (300 s) that bounds a stream across a reload.
 QUESTION = {
-    "question": "How do I change my plan, billing, invoices, workspace members and password?",
+    "question": (
+        "Which plan, billing, invoice, payment, card, workspace, member, owner, admin, seat,"
+        " account and team settings can I change?"
+    ),
     "k": 50,
 }
 MIN_TOKENS = 9
