@@ -27,12 +27,6 @@ TITLE_FIELD_WEIGHT = 0.25
 TAGS_FIELD_WEIGHT = 0.5
 
 
-def _field_texts(article: Article) -> tuple[str, str, str]:
-    return search_text(article), article.title, " ".join(article.tags)
-
-
-_WEIGHTS = (1.0, TITLE_FIELD_WEIGHT, TAGS_FIELD_WEIGHT)
-
 # A term's postings: the articles it occurs in and its (weighted, summed) score in each.
 Postings = tuple[np.ndarray, np.ndarray]
 
@@ -73,10 +67,10 @@ class Bm25Ranker:
 
     def __init__(self, articles: Sequence[Article]) -> None:
         self._count = len(articles)
-        columns = zip(*(_field_texts(article) for article in articles), strict=True)
         fields = [
-            field_postings(list(texts), weight)
-            for texts, weight in zip(columns, _WEIGHTS, strict=True)
+            field_postings([search_text(a) for a in articles], 1.0),
+            field_postings([a.title for a in articles], TITLE_FIELD_WEIGHT),
+            field_postings([" ".join(a.tags) for a in articles], TAGS_FIELD_WEIGHT),
         ]
         # Summed once here, so a query adds one array per term instead of scoring three fields.
         self._postings = merged_postings(fields, self._count)
