@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from devstack import Stack
 from strangler_gateway import load_route_table
+from strangler_gateway.tools.loadgen import Load
 from strangler_gateway.traffic.rollout import read_ledger
 
 if TYPE_CHECKING:
@@ -85,13 +87,25 @@ def _ledger(stack: Stack, rollout_id: str) -> list[dict[str, Any]]:
     return [entry for entry in entries if entry["rollout_id"] == rollout_id]
 
 
-def _drive(stack: Stack, gateway: httpx.Client, rollout_id: str, limit: int) -> str:
-    """Search as many sticky users until the rollout ends; return its last event."""
+def _sticky_user(first: int, number: int) -> dict[str, str]:
+    return {"X-User-Id": f"user-{(first + number) % 300}"}
+
+
+def _drive(stack: Stack, rollout_id: str, limit: int) -> str:
+    """Search as many sticky users until the rollout ends; return its last event.
+
+    Through the project's load client, which sends a request again when a reload closed its
+    kept-alive connection (each step of the rollout reloads the gateway), as browsers do.
+    """
     sent = 0
     while sent < limit:
-        for number in range(20):
-            gateway.get("/api/search", params={"q": "invoice", "k": 2},
-                        headers={"X-User-Id": f"user-{(sent + number) % 300}"})  # fmt: skip
+        Load(
+            _url(stack, ""),
+            "/api/search?q=invoice&k=2",
+            total=20,
+            threads=1,
+            headers=partial(_sticky_user, sent),
+        ).start().join()
         sent += 20
         events = [entry["event"] for entry in _ledger(stack, rollout_id)]
         if events and events[-1] in ENDED:
@@ -108,7 +122,6 @@ def _waterfall_rows(browser: Browser, url: str) -> int:
 def test_a_rollout_started_from_the_console_shows_its_ledger_and_traces(
     stack: Stack,
     browser: Browser,
-    gateway: httpx.Client,
     poll: Callable[..., Any],
     screenshots: Path,
 ) -> None:
@@ -121,7 +134,7 @@ def test_a_rollout_started_from_the_console_shows_its_ledger_and_traces(
     browser.click("#confirm-button")
     browser.wait_for("document.querySelector('#rollout-id') !== null")
     rollout_id = browser.text("#rollout-id")
-    assert _drive(stack, gateway, rollout_id, limit=6000) == "rolled_back"
+    assert _drive(stack, rollout_id, limit=6000) == "rolled_back"
     assert load_route_table(stack.config.routes).route("search").mode == "legacy"
     browser.open(_url(stack, "/console/routes/search"))
     section = f'[id="rollout-{rollout_id}"]'
