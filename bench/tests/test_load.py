@@ -1,7 +1,9 @@
 """The Python load client: what it counts as completed, failed and cut, on a real socket."""
 
 import asyncio
+import itertools
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -12,15 +14,20 @@ _OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 _BAD = b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbusy\r\n0\r\n\r\n"
 
 
-def _serve(delay: float, status_path_bad: str) -> Iterator[str]:
+def _serve(delay: float, status_path_bad: str, firsts: list[float] | None = None) -> Iterator[str]:
+    """Serve keep-alive HTTP/1.1; note when each connection's first request came in ``firsts``."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
     port: list[int] = []
     stop = asyncio.Event()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first = True
         try:
             while line := await reader.readline():
+                if first and firsts is not None:
+                    firsts.append(time.perf_counter())
+                first = False
                 while (await reader.readline()) not in (b"\r\n", b""):
                     pass
                 await asyncio.sleep(delay)
@@ -58,13 +65,34 @@ def server() -> Iterator[str]:
     yield from _serve(0.05, "/bad")
 
 
-def test_fixed_rounds_complete_every_request_and_time_first_send_to_last_answer(
+def test_without_a_ramp_the_window_runs_from_the_first_send_to_the_first_finished_connection(
     server: str,
 ) -> None:
     result = load.run_rounds(server, Request("/"), connections=5, rounds=4, deadline=10)
-    assert (result.completed, result.errors, result.unfinished) == (20, 0, 0)
+    assert result.errors == 0 and result.unfinished == 0
+    # Every connection's first three answers, and the last ones that came by the window's end.
+    assert 16 <= result.completed <= 20
     # Four 50 ms answers back to back per connection: about 0.2 s, nowhere near the deadline.
     assert 0.19 <= result.seconds < 2 and 45 <= result.p50_ms < 1000
+
+
+def test_connections_start_spread_evenly_over_the_ramp() -> None:
+    firsts: list[float] = []
+    for url in _serve(0.05, "/bad", firsts):
+        load.run_rounds(url, Request("/"), connections=5, rounds=2, deadline=10, ramp=0.4)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(firsts)]
+    # One connection every 0.08 s, not five in the same millisecond.
+    assert len(firsts) == 5 and min(gaps) >= 0.05 and firsts[-1] - firsts[0] >= 0.28
+
+
+def test_the_rate_leaves_out_the_ramp_and_the_drain() -> None:
+    for url in _serve(0.1, "/bad"):
+        result = load.run_rounds(url, Request("/"), connections=5, rounds=6, deadline=10, ramp=0.2)
+    # Five connections each waiting 0.1 s per answer: 50 rps while all are busy. Counted from the
+    # first send to the last answer (0.2 s of ramp, then 0.6 s of rounds) it would be at most
+    # 30 / 0.8 = 37.5 rps.
+    assert result.errors == 0 and result.unfinished == 0 and result.completed < 30
+    assert 0.3 <= result.seconds <= 0.5 and 40 <= result.rps <= 52.5
 
 
 def test_requests_waiting_at_the_deadline_are_cut_not_failed(server: str) -> None:

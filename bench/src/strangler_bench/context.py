@@ -46,12 +46,17 @@ class Bench:
         return result
 
     def load_rounds(
-        self, url: str, request: Request, connections: int, latency: float
+        self, url: str, request: Request, connections: int, latency: float, *, spread: bool = True
     ) -> LoadResult:
-        """Run a latency-bound load: ``genai_rounds`` requests per connection, bounded in time."""
+        """Run a latency-bound load: ``genai_rounds`` requests per connection, bounded in time.
+
+        The connections start spread over one ``latency`` (all in the same millisecond without
+        ``spread``), and the figures come from the steady window (see ``load.run_rounds``).
+        """
         rounds = self.settings.genai_rounds
-        deadline = rounds * latency + 2.0
-        result = load.run_rounds(url, request, connections, rounds, deadline)
+        ramp = latency if spread else 0.0
+        deadline = ramp + rounds * latency + 2.0
+        result = load.run_rounds(url, request, connections, rounds, deadline, ramp=ramp)
         self.tools.add(result.tool)
         return result
 

@@ -68,17 +68,33 @@ def run(
 
 
 def run_rounds(
-    url: str, request: Request, connections: int, rounds: int, deadline: float
+    url: str,
+    request: Request,
+    connections: int,
+    rounds: int,
+    deadline: float,
+    *,
+    ramp: float = 0.0,
 ) -> LoadResult:
     """Send ``rounds`` requests on each connection (closed loop), stopping at ``deadline`` s.
 
-    Throughput is completed requests over the time from the first send to the last answer.
-    A duration-bound load (wrk) loses the requests still in flight when its window closes: up
-    to one latency's worth, which for a 1 s model call in a 5 s window is a fifth of the figure.
-    Fixed rounds lose nothing, so latency-bound workloads use them; requests still waiting at the
-    deadline (a server that fell far behind) are left out, and the deadline is the elapsed time.
+    Connections start one after another, spread evenly over ``ramp`` seconds, as users arrive.
+    Started in the same millisecond against a server with a fixed latency, a closed loop stays
+    in step: every round lands as one burst of ``connections`` requests, and the last request of
+    each burst waits behind the CPU work of all the others, so p99 and throughput measure the load
+    generator's herd rather than the server. Give ``ramp`` one model latency to spread the
+    arrivals over a whole round.
+
+    Throughput and latency come from the steady window, when every connection is busy: from the
+    end of the ramp to the first connection's last answer (a connection that is still waiting
+    at the deadline is busy until then). A duration-bound load (wrk) loses the requests still in
+    flight when its window closes, up to one latency's worth, which for a 1 s model call in a 5 s
+    window is a fifth of the figure; a window closed while every connection still has work loses
+    nothing, and neither the ramp nor the drain after it dilutes the rate. Requests still waiting
+    at the deadline (a server that fell far behind) are counted as cut. With a single round there
+    is no steady window, and the whole run counts.
     """
-    return asyncio.run(_load(url, request, connections, deadline, deadline, rounds))
+    return asyncio.run(_load(url, request, connections, deadline, deadline, rounds, ramp))
 
 
 def _encode(host: str, request: Request) -> bytes:
@@ -115,9 +131,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
 
 @dataclass
 class _Tally:
-    latencies: list[float] = field(default_factory=list)
+    answers: list[tuple[float, float]] = field(default_factory=list)  # (finished at, latency ms)
+    ends: list[float] = field(default_factory=list)  # when each connection had no more work
     errors: int = 0
-    last: float = 0.0
     cut: int = 0
 
 
@@ -129,7 +145,9 @@ async def _client(
     timeout: float,
     tally: _Tally,
     rounds: int | None,
+    start_at: float,
 ) -> None:
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
     sent = 0
     while time.perf_counter() < deadline and (rounds is None or sent < rounds):
@@ -143,23 +161,25 @@ async def _client(
             writer.write(payload)
             status, close = await asyncio.wait_for(_read_response(reader), max(0.001, wait))
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as error:
-            # Cut by the deadline of a fixed-rounds load: unfinished, not failed.
-            if isinstance(error, TimeoutError) and wait < timeout:
-                tally.cut += 1
-            else:
-                tally.errors += 1
             if connection is not None:
                 connection[1].close()
             connection = None
+            # Cut by the deadline of a fixed-rounds load: unfinished, not failed; the connection
+            # was busy until the deadline.
+            if isinstance(error, TimeoutError) and wait < timeout:
+                tally.cut += 1
+                break
+            tally.errors += 1
             continue
-        tally.last = time.perf_counter()
+        finished = time.perf_counter()
         if 200 <= status < 300:
-            tally.latencies.append((tally.last - started) * 1000)
+            tally.answers.append((finished, (finished - started) * 1000))
         else:
             tally.errors += 1
         if close:
             writer.close()
             connection = None
+    tally.ends.append(min(time.perf_counter(), deadline))
     if connection is not None:
         connection[1].close()
 
@@ -171,6 +191,7 @@ async def _load(
     seconds: float,
     timeout: float,
     rounds: int | None = None,
+    ramp: float = 0.0,
 ) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -178,19 +199,19 @@ async def _load(
     tally = _Tally()
     started = time.perf_counter()
     deadline = started + seconds
+    starts = [started + ramp * index / connections for index in range(connections)]
     clients = [
-        _client(host, port, payload, deadline, timeout, tally, rounds) for _ in range(connections)
+        _client(host, port, payload, deadline, timeout, tally, rounds, start) for start in starts
     ]
     await asyncio.gather(*clients)
-    if rounds and not tally.cut and tally.last:
-        elapsed = tally.last - started
-    else:
-        elapsed = min(time.perf_counter(), deadline) - started
-    latencies = sorted(tally.latencies)
+    begin, end = started, min(time.perf_counter(), deadline)
+    if rounds:
+        begin, end = _steady_window(tally, started + ramp, started, deadline)
+    latencies = sorted(ms for finished, ms in tally.answers if begin <= finished <= end)
     return LoadResult(
         completed=len(latencies),
         errors=tally.errors,
-        seconds=elapsed,
+        seconds=end - begin,
         p50_ms=statistics.median(latencies) if latencies else float("nan"),
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         if latencies
@@ -198,3 +219,14 @@ async def _load(
         tool="python-asyncio" + (" (fixed rounds)" if rounds else ""),
         unfinished=tally.cut,
     )
+
+
+def _steady_window(
+    tally: _Tally, ramped: float, started: float, deadline: float
+) -> tuple[float, float]:
+    """Return the span when every connection was busy, else the whole run."""
+    end = min(tally.ends, default=deadline)
+    if end > ramped and any(ramped <= finished <= end for finished, _ in tally.answers):
+        return ramped, end
+    last = max((finished for finished, _ in tally.answers), default=deadline)
+    return started, deadline if tally.cut else last

@@ -224,9 +224,10 @@ def run(bench: Bench) -> Section:
         "genai",
         "The GenAI workload: POST /api/chat waiting 1.0 s on a model",
         f"`POST /api/chat` (k=1, JSON) from {', '.join(map(str, s.concurrencies))} keep-alive "
-        f"connections, {s.genai_rounds} requests each (closed loop, bounded at "
-        f"{s.genai_rounds} s + 2 s: requests still waiting then are 'cut at deadline'), direct "
-        "to each server, tracing on. The "
+        f"connections, {s.genai_rounds} requests each (closed loop; the connections start "
+        "spread over one model latency and the figures come from the steady window, when all "
+        f"of them are busy; bounded at {s.genai_rounds + 1} s + 2 s: requests still waiting then "
+        "are 'cut at deadline'), direct to each server, tracing on. The "
         "simulated provider waits 1.0 s to its first token; the `openai` provider talks to a "
         "local OpenAI-compatible stand-in that waits 1 s. Ideal rps = concurrency / 1.0 s. "
         "Memory per in-flight request = (peak RSS under load - idle RSS) / concurrency, over the "
