@@ -59,7 +59,8 @@ class Figures:
 Results = dict[str, dict[int, Figures]]
 
 
-def _standin_url(bench: Bench) -> str:
+def standin_url(bench: Bench) -> str:
+    """Start the OpenAI-compatible stand-in (1 s to first token); return its base URL."""
     server = bench.keep(
         bench.launch.uvicorn_app("openai-standin", "strangler_bench.apps.openai_standin:app")
     )
@@ -68,7 +69,7 @@ def _standin_url(bench: Bench) -> str:
 
 def _sides(bench: Bench, matched_from: int) -> list[Side]:
     launch = bench.launch
-    base = f"{_standin_url(bench)}"
+    base = standin_url(bench)
     core_openai = {"CORE_CHAT_PROVIDER": "openai", "CORE_CHAT_OPENAI_BASE_URL": base}
     rag_openai = {"RAG_PROVIDER": "openai", "RAG_OPENAI_BASE_URL": base}
     flask = "strangler_bench.apps.flask_chat:app"
