@@ -95,6 +95,15 @@ def test_the_rate_leaves_out_the_ramp_and_the_drain() -> None:
     assert 0.3 <= result.seconds <= 0.5 and 40 <= result.rps <= 52.5
 
 
+def test_a_single_round_counts_the_whole_run() -> None:
+    # One round leaves no span when every connection is busy: the first answer (0.12 s) comes
+    # just after the ramp (0.1 s), and a window from one to the other would hold one answer in
+    # 0.02 s.
+    for url in _serve(0.12, "/bad"):
+        result = load.run_rounds(url, Request("/"), connections=3, rounds=1, deadline=10, ramp=0.1)
+    assert result.completed == 3 and 0.18 <= result.seconds < 1
+
+
 def test_requests_waiting_at_the_deadline_are_cut_not_failed(server: str) -> None:
     result = load.run_rounds(server, Request("/"), connections=2, rounds=100, deadline=0.3)
     assert result.unfinished == 2 and result.errors == 0

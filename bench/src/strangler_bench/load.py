@@ -206,7 +206,7 @@ async def _load(
     await asyncio.gather(*clients)
     begin, end = started, min(time.perf_counter(), deadline)
     if rounds:
-        begin, end = _steady_window(tally, started + ramp, started, deadline)
+        begin, end = _steady_window(tally, rounds, started + ramp, started, deadline)
     latencies = sorted(ms for finished, ms in tally.answers if begin <= finished <= end)
     return LoadResult(
         completed=len(latencies),
@@ -222,11 +222,13 @@ async def _load(
 
 
 def _steady_window(
-    tally: _Tally, ramped: float, started: float, deadline: float
+    tally: _Tally, rounds: int, ramped: float, started: float, deadline: float
 ) -> tuple[float, float]:
     """Return the span when every connection was busy, else the whole run."""
     end = min(tally.ends, default=deadline)
-    if end > ramped and any(ramped <= finished <= end for finished, _ in tally.answers):
+    # One round ends as the ramp does: whatever falls between them is no steady state.
+    steady = rounds > 1 and end > ramped
+    if steady and any(ramped <= finished <= end for finished, _ in tally.answers):
         return ramped, end
     last = max((finished for finished, _ in tally.answers), default=deadline)
     return started, deadline if tally.cut else last
