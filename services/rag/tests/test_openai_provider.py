@@ -6,6 +6,7 @@ from typing import Any
 import aiohttp
 import anyio
 import pytest
+import uvicorn
 from opentelemetry import trace
 from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
 from rag.config import Settings
@@ -53,6 +54,27 @@ async def test_successive_answers_reuse_one_connection(
         assert await _chunks(provider, PASSAGES) == fake_openai.fake.tokens
     assert len(fake_openai.fake.peers) == 3
     assert len(set(fake_openai.fake.peers)) == 1
+
+
+async def test_a_connection_idle_past_the_keepalive_is_not_reused(fake_openai: Any) -> None:
+    # A model server closes an idle connection after its own keep-alive; if rag reused the
+    # connection at that moment, the close would cross the request and the call would fail
+    # ("Can not write request body", "Server disconnected"). rag drops it first instead.
+    async with open_outbound_session(Settings(http_keepalive_seconds=0.2)) as session:
+        provider = _provider(session, fake_openai.base_url)
+        assert await _chunks(provider, PASSAGES) == fake_openai.fake.tokens
+        assert await _chunks(provider, PASSAGES) == fake_openai.fake.tokens
+        await anyio.sleep(0.4)
+        assert await _chunks(provider, PASSAGES) == fake_openai.fake.tokens
+    first, again, after_idle = fake_openai.fake.peers
+    assert first == again
+    assert after_idle != first
+
+
+def test_the_keepalive_ends_before_a_uvicorn_model_servers() -> None:
+    # vLLM's OpenAI-compatible server, like any uvicorn app by default, closes idle connections
+    # after 5 s: rag's pool must let go of them sooner.
+    assert Settings().http_keepalive_seconds < uvicorn.Config(app="model:app").timeout_keep_alive
 
 
 async def test_sends_model_stream_key_and_numbered_articles(

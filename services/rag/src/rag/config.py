@@ -174,6 +174,16 @@ class Settings(BaseSettings):
         gt=0,
         description="RAG_HTTP_POOL_TIMEOUT_SECONDS: longest wait for a free pooled connection.",
     )
+    http_keepalive_seconds: float = Field(
+        default=4.0,
+        gt=0,
+        description=(
+            "RAG_HTTP_KEEPALIVE_SECONDS: longest idle time after which a pooled outbound "
+            "connection is still reused. Keep it below the model server's own keep-alive "
+            "(uvicorn's and vLLM's is 5 s): otherwise the server may close a connection just "
+            "as rag sends a request on it, and that call fails."
+        ),
+    )
     workers: int = Field(
         default=1,
         ge=1,

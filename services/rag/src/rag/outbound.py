@@ -22,9 +22,15 @@ def open_outbound_session(settings: Settings) -> aiohttp.ClientSession:
 
     No total timeout: a streamed answer may take long, and the answer pipeline already times
     out a model that stays silent (per chunk). ``connect`` bounds the wait for a pooled
-    connection plus its set-up, ``sock_connect`` the set-up alone.
+    connection plus its set-up, ``sock_connect`` the set-up alone. A connection idle longer
+    than ``http_keepalive_seconds`` is closed rather than reused, so rag, not the model server,
+    ends an idle connection: the server can then never close one under a request in flight.
     """
-    connector = aiohttp.TCPConnector(limit=settings.http_max_connections, limit_per_host=0)
+    connector = aiohttp.TCPConnector(
+        limit=settings.http_max_connections,
+        limit_per_host=0,
+        keepalive_timeout=settings.http_keepalive_seconds,
+    )
     timeout = aiohttp.ClientTimeout(
         total=None,
         connect=settings.http_pool_timeout_seconds + settings.openai_connect_timeout_seconds,
