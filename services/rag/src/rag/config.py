@@ -5,7 +5,7 @@ shared by every service and loaded by ``strangler_shared.load_service_token`` at
 """
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -182,6 +182,19 @@ class Settings(BaseSettings):
             "connection is still reused. Keep it below the model server's own keep-alive "
             "(uvicorn's and vLLM's is 5 s): otherwise the server may close a connection just "
             "as rag sends a request on it, and that call fails."
+        ),
+    )
+    gc_thresholds: tuple[
+        Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]
+    ] = Field(
+        default=(10_000, 50, 100),
+        description=(
+            "RAG_GC_THRESHOLDS: the cycle collector's thresholds per generation, as JSON "
+            "(``[10000, 50, 100]``), set in each worker at start-up (``gc.set_threshold``; "
+            "Python's own are 700, 10, 10). A streamed answer keeps its objects alive for the "
+            "model's whole latency; with Python's thresholds the collector scans those objects "
+            "again and again, and its full collections stop the event loop for 100-200 ms "
+            "under load. A first threshold of 0 turns automatic collection off."
         ),
     )
     workers: int = Field(

@@ -10,6 +10,7 @@ on shutdown (SIGTERM via uvicorn) stops them in reverse order.
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -65,6 +66,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     token: str = app.state.service_token
     async with AsyncExitStack() as stack:
+        # In each worker: every uvicorn worker runs the lifespan in its own process.
+        stack.callback(gc.set_threshold, *gc.get_threshold())
+        gc.set_threshold(*settings.gc_thresholds)
         channel = open_aio_channel(
             settings.core_grpc_target, token, default_timeout=settings.core_timeout_seconds
         )
