@@ -4,6 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
+import uvicorn
+from gunicorn import config as gunicorn_config  # type: ignore[import-untyped]
 from strangler_gateway.errors import GatewayError, NginxConfigError
 from strangler_gateway.nginx.process import check
 from strangler_gateway.nginx.render import render_nginx_config
@@ -148,6 +150,21 @@ def test_the_shipped_table_lets_streams_outlive_heartbeats_and_reloads(tmp_path:
     assert read > 10, "a stream's read timeout must outlast the services' 10 s heartbeat"
     assert shutdown >= read, "a reload must give an open stream at least its longest silence"
     assert "proxy_buffering off;" in chat and "gzip off;" in chat
+
+
+def test_nginx_ends_idle_upstream_connections_before_the_servers_do(tmp_path: Path) -> None:
+    # A server that closes an idle connection as nginx sends a request on it fails the request,
+    # and a POST is never re-sent: nginx must let go of its idle connections first.
+    config = render_nginx_config(load_route_table(SHIPPED), prefix=tmp_path)
+    # core's gunicorn.conf.py and every uvicorn service leave the servers' idle timeouts alone.
+    gunicorn = gunicorn_config.Config().keepalive
+    uvicorn_ = uvicorn.Config(app="service:app").timeout_keep_alive
+    for upstream, server_idle in (("core", gunicorn), ("rag", uvicorn_), ("shadow", uvicorn_),
+                                  ("traces", uvicorn_), ("console", uvicorn_)):  # fmt: skip
+        block = _block(config, f"upstream {upstream}")
+        idle = int(re.search(r"keepalive_timeout (\d+)s;", block)[1])  # type: ignore[index]
+        assert idle < server_idle, upstream
+    assert "keepalive 256;" in _block(config, "upstream rag")
 
 
 def test_the_grpc_listener_routes_by_service(tmp_path: Path) -> None:

@@ -325,6 +325,14 @@ BAD_TABLES = {
         "field 'servers'",
         "non-empty list",
     ),
+    "upstream idle time of zero": (
+        HEAD.replace(
+            'servers = ["127.0.0.1:8001"]',
+            'servers = ["127.0.0.1:8001"]\nkeepalive_timeout = 0  # <-',
+        ),
+        "field 'keepalive_timeout'",
+        "0 is outside 1..3600",
+    ),
     "listen without a port": (
         HEAD.replace('listen = "127.0.0.1:8080"', 'listen = "127.0.0.1"  # <-'),
         "field 'listen'",

@@ -211,7 +211,11 @@ def _temp_paths(layout: Layout) -> dict[str, str]:
 
 
 def _upstream(upstream: Upstream) -> Block:
-    block = Block(f"upstream {upstream.name}", keepalive=upstream.keepalive)
+    block = Block(
+        f"upstream {upstream.name}",
+        keepalive=upstream.keepalive,
+        keepalive_timeout=f"{upstream.keepalive_timeout}s",
+    )
     block.sections.add(KeyValuesMultiLines("server", list(upstream.servers)))
     return block
 

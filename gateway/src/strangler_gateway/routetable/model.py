@@ -70,6 +70,11 @@ class Upstream:
     name: str
     servers: tuple[str, ...]
     keepalive: int = 16
+    # Seconds an idle kept-alive connection may still be reused. Below the servers' own idle
+    # timeout (uvicorn's is 5 s, gunicorn's 2 s), so nginx always ends an idle connection first:
+    # a server closing one just as nginx sends a request on it fails that request, and a POST is
+    # never re-sent. nginx's own default, 60 s, is longer than either.
+    keepalive_timeout: int = 4
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ _GATEWAY_KEYS = {
     "rate_limit",
     "rate_burst",
 }
-_UPSTREAM_KEYS = {"servers", "keepalive"}
+_UPSTREAM_KEYS = {"servers", "keepalive", "keepalive_timeout"}
 _ROUTE_KEYS = {
     "name",
     "path",
@@ -202,7 +202,8 @@ def _upstream(name: str, data: object, top: Section) -> Upstream:
     section.refuse_unknown(data, _UPSTREAM_KEYS)
     servers = get_str_list(data, "servers", section, pattern=ADDRESS)
     keepalive = get_int(data, "keepalive", section, 1, 1024, default=Upstream.keepalive)
-    return Upstream(name=name, servers=servers, keepalive=keepalive)
+    idle = get_int(data, "keepalive_timeout", section, 1, 3600, default=Upstream.keepalive_timeout)
+    return Upstream(name=name, servers=servers, keepalive=keepalive, keepalive_timeout=idle)
 
 
 def _routes(
