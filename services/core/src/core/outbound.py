@@ -7,6 +7,11 @@ requests and threads (``httpx.Client`` is thread-safe). It is created lazily, in
 after the fork: the tracing set-up in ``post_fork`` has instrumented httpx by then, and no
 connection is shared with the master. A client found to belong to another process (made before
 a fork) is replaced, never used. Clients are closed when the process exits.
+
+A pooled connection idle for ``KEEPALIVE_SECONDS`` is closed rather than reused: below the
+5 s after which uvicorn (rag, and uvicorn-based model servers such as vLLM) closes an idle
+connection, so core always ends it first. httpx's own default is those same 5 s, and a server
+closing a connection just as core sends a request on it fails that request.
 """
 
 import atexit
@@ -16,12 +21,19 @@ from collections.abc import Callable
 
 import httpx
 
+KEEPALIVE_SECONDS = 4.0
+
 _lock = threading.Lock()
 _clients: dict[str, tuple[int, httpx.Client]] = {}
 _exit_hook_installed = False
 
 
-def pooled_client(purpose: str, factory: Callable[[], httpx.Client] = httpx.Client) -> httpx.Client:
+def new_client() -> httpx.Client:
+    """Return a client whose idle connections are dropped after ``KEEPALIVE_SECONDS``."""
+    return httpx.Client(limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS))
+
+
+def pooled_client(purpose: str, factory: Callable[[], httpx.Client] = new_client) -> httpx.Client:
     """Return this process's client for ``purpose``, making it with ``factory`` the first time."""
     pid = os.getpid()
     with _lock:

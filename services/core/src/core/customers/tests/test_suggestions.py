@@ -7,6 +7,7 @@ the bearer token, the query string, and each way the call can fail.
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
+
+from core import outbound
 
 SUGGESTIONS = {
     "customer_id": 7,
@@ -94,6 +97,26 @@ def test_sequential_calls_reuse_one_connection(client: Client, rag: FakeRag) -> 
 
     assert len(rag.requests) == 3
     assert len({sent["peer"] for sent in rag.requests}) == 1
+
+
+def test_a_connection_idle_past_the_keepalive_is_not_reused(
+    client: Client, rag: FakeRag, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # rag (uvicorn) closes an idle connection after 5 s; reusing one at that moment fails the
+    # call, so core lets go of it first.
+    monkeypatch.setattr(outbound, "KEEPALIVE_SECONDS", 0.2)
+    for pause in (0.0, 0.0, 0.4):
+        time.sleep(pause)
+        assert client.get("/api/customers/7/suggestions").status_code == 200
+
+    first, again, after_idle = (sent["peer"] for sent in rag.requests)
+    assert first == again
+    assert after_idle != first
+
+
+def test_the_keepalive_ends_before_rags_server_closes_the_connection() -> None:
+    uvicorn_keep_alive = 5  # rag runs uvicorn with its default --timeout-keep-alive
+    assert uvicorn_keep_alive > outbound.KEEPALIVE_SECONDS
 
 
 def test_k_defaults_to_three(client: Client, rag: FakeRag) -> None:
