@@ -33,6 +33,7 @@ from strangler_shared._grpc_decode import (
     MalformedRequestServerInterceptor,
 )
 from strangler_shared._grpc_limits import StreamLimitServerInterceptor
+from strangler_shared._keepalive import IDLE_CONNECTION_SECONDS
 from strangler_shared._logs import configure_logging
 from strangler_shared._media_types import is_json_media_type
 from strangler_shared._migration import MigrationBaggageSpanProcessor
@@ -44,6 +45,7 @@ from strangler_shared._telemetry import SERVICE_NAMES, setup_tracing, shutdown_t
 __all__ = [
     "CHAT_SYSTEM_PROMPT",
     "EVENT_STREAM",
+    "IDLE_CONNECTION_SECONDS",
     "INT64_MAX",
     "INT64_MIN",
     "PING",

@@ -8,6 +8,8 @@ comparator) can trust them.
 from dataclasses import dataclass
 from enum import StrEnum
 
+from strangler_shared import IDLE_CONNECTION_SECONDS
+
 from strangler_gateway.errors import RouteTableError
 
 
@@ -70,11 +72,9 @@ class Upstream:
     name: str
     servers: tuple[str, ...]
     keepalive: int = 16
-    # Seconds an idle kept-alive connection may still be reused. Below the servers' own idle
-    # timeout (uvicorn's is 5 s, gunicorn's 2 s), so nginx always ends an idle connection first:
-    # a server closing one just as nginx sends a request on it fails that request, and a POST is
-    # never re-sent. nginx's own default, 60 s, is longer than either.
-    keepalive_timeout: int = 4
+    # Seconds an idle kept-alive connection may still be reused: below the servers' own idle
+    # timeout, so nginx ends it first (nginx's own default, 60 s, is longer than uvicorn's 5 s).
+    keepalive_timeout: int = IDLE_CONNECTION_SECONDS
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,9 @@ after the fork: the tracing set-up in ``post_fork`` has instrumented httpx by th
 connection is shared with the master. A client found to belong to another process (made before
 a fork) is replaced, never used. Clients are closed when the process exits.
 
-A pooled connection idle for ``KEEPALIVE_SECONDS`` is closed rather than reused: below the
-5 s after which uvicorn (rag, and uvicorn-based model servers such as vLLM) closes an idle
-connection, so core always ends it first. httpx's own default is those same 5 s, and a server
-closing a connection just as core sends a request on it fails that request.
+A pooled connection idle for ``KEEPALIVE_SECONDS`` is closed rather than reused, so core, not
+rag's or a model's server, ends it (``strangler_shared.IDLE_CONNECTION_SECONDS``); httpx's own
+default, 5 s, ties with uvicorn's.
 """
 
 import atexit
@@ -20,8 +19,9 @@ import threading
 from collections.abc import Callable
 
 import httpx
+from strangler_shared import IDLE_CONNECTION_SECONDS
 
-KEEPALIVE_SECONDS = 4.0
+KEEPALIVE_SECONDS = IDLE_CONNECTION_SECONDS
 
 _lock = threading.Lock()
 _clients: dict[str, tuple[int, httpx.Client]] = {}

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from strangler_shared import IDLE_CONNECTION_SECONDS
 
 from rag.faults import MAX_ADDED_LATENCY_SECONDS, MAX_TOKEN_DELAY_SECONDS
 
@@ -175,13 +176,12 @@ class Settings(BaseSettings):
         description="RAG_HTTP_POOL_TIMEOUT_SECONDS: longest wait for a free pooled connection.",
     )
     http_keepalive_seconds: float = Field(
-        default=4.0,
+        default=IDLE_CONNECTION_SECONDS,
         gt=0,
         description=(
             "RAG_HTTP_KEEPALIVE_SECONDS: longest idle time after which a pooled outbound "
-            "connection is still reused. Keep it below the model server's own keep-alive "
-            "(uvicorn's and vLLM's is 5 s): otherwise the server may close a connection just "
-            "as rag sends a request on it, and that call fails."
+            "connection is still reused; below the model server's own keep-alive (uvicorn's "
+            "and vLLM's is 5 s), so the server never closes one under a request."
         ),
     )
     gc_thresholds: tuple[
