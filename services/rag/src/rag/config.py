@@ -5,9 +5,9 @@ shared by every service and loaded by ``strangler_shared.load_service_token`` at
 """
 
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, NonNegativeInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from strangler_shared import IDLE_CONNECTION_SECONDS
 
@@ -184,9 +184,7 @@ class Settings(BaseSettings):
             "and vLLM's is 5 s), so the server never closes one under a request."
         ),
     )
-    gc_thresholds: tuple[
-        Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)], Annotated[int, Field(ge=0)]
-    ] = Field(
+    gc_thresholds: tuple[NonNegativeInt, NonNegativeInt, NonNegativeInt] = Field(
         default=(10_000, 50, 100),
         description=(
             "RAG_GC_THRESHOLDS: the cycle collector's thresholds per generation, as JSON "
