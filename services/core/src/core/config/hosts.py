@@ -1,36 +1,58 @@
-"""Refuse a request for a host core does not serve before any middleware sees it.
+"""Check the Host header once per request, before any middleware sees it.
 
 Django checks the Host header lazily, wherever ``request.get_host()`` is first called; under
 gunicorn that is the tracing middleware, which sits outside the middleware that writes the error
 envelope. With DEBUG on, Django then answers with its technical page (settings, paths, a
-traceback). Checking here, around the whole WSGI application, answers 400 in the envelope in
-every environment.
+traceback). The handler below checks it before the middleware chain, and answers 400 in the
+envelope in every environment.
+
+The request then keeps what it worked out. The tracing middleware builds the absolute URL three
+times per request (to match it against its excluded URLs in ``process_request``,
+``process_view`` and ``process_response``), and the common middleware asks for the host again;
+each time Django would validate the Host header against ALLOWED_HOSTS and join the URL anew.
+Nothing either depends on (the environ, the path, the settings) changes during a request.
 """
 
-from collections.abc import Callable, Iterable
-from typing import Any
-
 from django.core.exceptions import DisallowedHost
-from django.core.handlers.wsgi import WSGIRequest
+from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
+from django.http import HttpRequest, HttpResponseBase
+from strangler_shared import SERVICE_HEADER
 
-from core.config.errors import wsgi_error
-
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+from core.config.errors import error_response
+from core.config.middleware import SERVICE_NAME
 
 
-class AllowedHostsGuard:
-    """Answer 400 in the envelope to a request whose host is not in ALLOWED_HOSTS."""
+class CoreRequest(WSGIRequest):
+    """A WSGI request that validates its host and builds each absolute URL once."""
 
-    def __init__(self, app: WSGIApp) -> None:
-        self.app = app
+    _host: str | None = None
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Pass an allowed request on; answer any other one here."""
+    def get_host(self) -> str:
+        """Return the host, validated against ALLOWED_HOSTS on the first call only."""
+        if self._host is None:
+            self._host = super().get_host()
+        return self._host
+
+    def build_absolute_uri(self, location: str | None = None) -> str:
+        """Return the absolute URI of ``location`` (the request's own without one), memoised."""
+        memo: dict[tuple[str | None, str], str] = self.__dict__.setdefault("_absolute_uris", {})
+        key = (location, self.path)
+        if key not in memo:
+            memo[key] = super().build_absolute_uri(location)
+        return memo[key]
+
+
+class CoreHandler(WSGIHandler):
+    """Django's WSGI handler, with core's request class and the Host checked up front."""
+
+    request_class = CoreRequest
+
+    def get_response(self, request: HttpRequest) -> HttpResponseBase:
+        """Answer 400 in the envelope to an unknown or invalid host; pass any other request on."""
         try:
-            # Django's own rules (X-Forwarded-Host, SERVER_NAME fallback, port, wildcards), on a
-            # copy: WSGIRequest writes the decoded path back into the environ it is given.
-            WSGIRequest(dict(environ)).get_host()
+            request.get_host()
         except DisallowedHost:
-            return wsgi_error(start_response, 400, "bad_request", "unknown or invalid Host header")
-        return self.app(environ, start_response)
+            response = error_response(400, "bad_request", "unknown or invalid Host header")
+            response[SERVICE_HEADER] = SERVICE_NAME
+            return response
+        return super().get_response(request)

@@ -2,11 +2,12 @@
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
-from core.config.hosts import AllowedHostsGuard
+from core.config.hosts import CoreHandler
 from core.config.paths import AsciiPathGuard
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.config.settings.local")
-
-application = AllowedHostsGuard(AsciiPathGuard(get_wsgi_application()))
+# What django.core.wsgi.get_wsgi_application does, with core's handler.
+django.setup(set_prefix=False)
+application = AsciiPathGuard(CoreHandler())

@@ -1,27 +1,28 @@
-"""An unknown Host header is a 400 in the envelope, even with DEBUG on and tracing outermost."""
+"""An unknown Host header is a 400 in the envelope, even with DEBUG on and tracing outermost;
+a known one is validated once per request."""
 
 import json
 from collections.abc import Iterator
 from typing import Any, cast
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
+from django.http import HttpRequest, request
 from django.test import RequestFactory, override_settings
 from opentelemetry.instrumentation.django import DjangoInstrumentor
 
-from core.config.hosts import AllowedHostsGuard
+from core.config.hosts import CoreHandler, CoreRequest
 from core.config.paths import AsciiPathGuard
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def traced_app() -> Iterator[AllowedHostsGuard]:
+def traced_app() -> Iterator[AsciiPathGuard]:
     """Core's WSGI app as gunicorn runs it: the tracing middleware outside every other one."""
     instrumentor = DjangoInstrumentor()
     instrumentor.instrument()
     try:
-        yield AllowedHostsGuard(AsciiPathGuard(WSGIHandler()))
+        yield AsciiPathGuard(CoreHandler())
     finally:
         instrumentor.uninstrument()
 
@@ -50,7 +51,7 @@ def _call(app: Any, **environ: str) -> tuple[str, dict[str, str], bytes]:
 )
 @override_settings(DEBUG=True)
 def test_an_unknown_host_is_400_json_even_in_debug(
-    traced_app: AllowedHostsGuard, environ: dict[str, str]
+    traced_app: AsciiPathGuard, environ: dict[str, str]
 ) -> None:
     status, headers, body = _call(traced_app, **environ)
 
@@ -70,7 +71,7 @@ def test_http_1_0_without_host_falls_back_to_the_server_name(traced_app: Any) ->
     assert json.loads(body)["error"]["code"] == "bad_request"
 
 
-def test_a_known_host_reaches_django(traced_app: AllowedHostsGuard) -> None:
+def test_a_known_host_reaches_django(traced_app: AsciiPathGuard) -> None:
     status, _, body = _call(traced_app, HTTP_HOST="testserver", PATH_INFO="/healthz")
 
     assert status.startswith("200 ")
@@ -78,9 +79,45 @@ def test_a_known_host_reaches_django(traced_app: AllowedHostsGuard) -> None:
 
 
 @pytest.mark.parametrize("path", ["/api/articles/|V\xf1\x9b\xb5\x9e\x12/related", "/api/\xc3\xa9"])
-def test_a_path_that_is_not_ascii_is_404_json(traced_app: AllowedHostsGuard, path: str) -> None:
+def test_a_path_that_is_not_ascii_is_404_json(traced_app: AsciiPathGuard, path: str) -> None:
     # PATH_INFO as a WSGI server passes it: the raw bytes, decoded as Latin-1.
     status, _, body = _call(traced_app, HTTP_HOST="testserver", PATH_INFO=path)
 
     assert status.startswith("404 ")
     assert json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_a_traced_request_validates_its_host_and_builds_its_url_once(
+    traced_app: AsciiPathGuard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def validate_host(host: str, allowed_hosts: list[str]) -> bool:
+        calls.append("validate_host")
+        return original_validate(host, allowed_hosts)
+
+    def build_absolute_uri(self: HttpRequest, location: str | None = None) -> str:
+        calls.append(f"build_absolute_uri {location}")
+        return original_build(self, location)
+
+    original_validate, original_build = request.validate_host, HttpRequest.build_absolute_uri
+    monkeypatch.setattr(request, "validate_host", validate_host)
+    monkeypatch.setattr(HttpRequest, "build_absolute_uri", build_absolute_uri)
+
+    # Not excluded from tracing: the tracing middleware matches the URL in each of its hooks.
+    status, _, _ = _call(traced_app, HTTP_HOST="testserver", PATH_INFO="/api/search")
+
+    assert status.startswith("200 ")
+    assert sorted(calls) == ["build_absolute_uri ?", "validate_host"]
+
+
+def test_a_request_whose_path_changes_builds_its_url_again() -> None:
+    environ = cast(Any, RequestFactory())._base_environ(PATH_INFO="/a", HTTP_HOST="testserver")
+    core_request = CoreRequest(environ)
+    first = core_request.build_absolute_uri("?")
+    core_request.path = "/b"
+
+    assert (first, core_request.build_absolute_uri("?")) == (
+        "http://testserver/a",
+        "http://testserver/b",
+    )
