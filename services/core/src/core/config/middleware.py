@@ -7,8 +7,11 @@ every error a client can see must speak the project's envelope, not Django's HTM
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.utils.functional import SimpleLazyObject, empty
 from strangler_shared import SERVICE_HEADER
 
 from core.config.errors import error_response
@@ -59,6 +62,26 @@ class ErrorEnvelopeMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return error_response(413, "payload_too_large", "the request body is too large")
         return None
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's message middleware, opening the message store only when a request uses it.
+
+    Only the admin's pages use messages, but Django's middleware builds the store (a cookie
+    signer and the session's) for every request, API calls and probes included. A store
+    nobody opened has nothing to save, so the response is left as it is.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        """Give the request a message store that is built on first use."""
+        request._messages = SimpleLazyObject(lambda: default_storage(request))  # type: ignore[attr-defined]
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """Save the messages of a store that was opened; leave any other response alone."""
+        store = getattr(request, "_messages", None)
+        if isinstance(store, SimpleLazyObject) and store._wrapped is empty:  # type: ignore[attr-defined]
+            return response
+        return super().process_response(request, response)
 
 
 def _needs_envelope(request: HttpRequest, response: HttpResponseBase) -> bool:
