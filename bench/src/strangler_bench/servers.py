@@ -7,10 +7,12 @@ tracing off, the bare hello-worlds) are extra processes on free ports with the s
 and the environment devstack gives the real ones, so tracing exports to the same trace store.
 """
 
+import ast
 import dataclasses
 import socket
 import sys
 from pathlib import Path
+from typing import cast
 
 import tomlkit
 from devstack import Ports, Stack, StackConfig, find_root
@@ -36,6 +38,8 @@ SIMULATED_RAG = {
     "RAG_SIMULATED_TOKENS_PER_SECOND": _RATE,
 }
 TRACING_OFF = {"OTEL_SDK_DISABLED": "true"}
+CORE_GUNICORN = ROOT / "services/core/gunicorn.conf.py"
+WEBHOOKS_GUNICORN = ROOT / "services/webhooks/gunicorn.conf.py"
 # rag as the payoff deploys it: a uvicorn worker per core (the other workloads compare one
 # process with one process).
 RAG_TWO_WORKERS = {"RAG_WORKERS": "2"}
@@ -107,7 +111,7 @@ class Launcher:
         """Start core's HTTP server under gunicorn with its own config file."""
         port = free_port()
         argv = [
-            PY, "-m", "gunicorn", "-c", str(ROOT / "services/core/gunicorn.conf.py"),
+            PY, "-m", "gunicorn", "-c", str(CORE_GUNICORN),
             "--bind", f"{HOST}:{port}", "core.config.wsgi:application",
         ]  # fmt: skip
         extra = {"GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads), **env}
@@ -124,21 +128,22 @@ class Launcher:
         """Start the Flask webhook adapter under gunicorn with its own config file."""
         port = free_port()
         argv = [
-            PY, "-m", "gunicorn", "-c", str(ROOT / "services/webhooks/gunicorn.conf.py"),
+            PY, "-m", "gunicorn", "-c", str(WEBHOOKS_GUNICORN),
             "--bind", f"{HOST}:{port}", "webhooks:create_app()",
         ]  # fmt: skip
         outbox = self.log_dir / f"{name}-outbox.sqlite3"
         extra = {"GUNICORN_WORKERS": str(workers), "WEBHOOKS_OUTBOX_PATH": str(outbox), **env}
         return self._start(name, argv, self._env("webhooks", extra), port)
 
-    def gunicorn_app(self, name: str, app: str, *, workers: int, threads: int) -> Server:
-        """Start a bare WSGI app with the services' gunicorn settings (gthread, access log)."""
+    def gunicorn_app(
+        self, name: str, app: str, *, workers: int, threads: int, like: Path | None = None
+    ) -> Server:
+        """Start a bare WSGI app with the services' gunicorn settings (gthread, access log).
+
+        ``like``: a service's gunicorn config, whose keep-alive the bare app takes as well.
+        """
         port = free_port()
-        argv = [
-            PY, "-m", "gunicorn", "--bind", f"{HOST}:{port}",
-            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-            "--access-logfile", "-", "--no-control-socket", app,
-        ]  # fmt: skip
+        argv = bare_gunicorn_argv(app, f"{HOST}:{port}", workers, threads, like)
         return self._start(name, argv, self._env("webhooks", TRACING_OFF), port)
 
     def uvicorn_app(self, name: str, app: str, env: dict[str, str] | None = None) -> Server:
@@ -149,6 +154,33 @@ class Launcher:
 
     def _start(self, name: str, argv: list[str], env: dict[str, str], port: int) -> Server:
         return start(name, argv, env, f"http://{HOST}:{port}", self.log_dir, ROOT)
+
+
+def bare_gunicorn_argv(
+    app: str, bind: str, workers: int, threads: int, like: Path | None
+) -> list[str]:
+    """Return the command line of a bare app served as the service of config ``like`` is."""
+    argv = [
+        PY, "-m", "gunicorn", "--bind", bind,
+        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+        "--access-logfile", "-", "--no-control-socket",
+    ]  # fmt: skip
+    keepalive = gunicorn_settings(like).get("keepalive") if like else None
+    if keepalive is not None:
+        argv += ["--keep-alive", str(keepalive)]
+    return [*argv, app]
+
+
+def gunicorn_settings(config: Path) -> dict[str, object]:
+    """Return the settings a gunicorn config file assigns a literal to (``keepalive = 0``)."""
+    settings: dict[str, object] = {}
+    for node in ast.parse(config.read_text()).body:
+        if isinstance(node, ast.Assign) and [type(t) for t in node.targets] == [ast.Name]:
+            try:
+                settings[cast(ast.Name, node.targets[0]).id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue  # computed from the environment, such as the worker count
+    return settings
 
 
 def _without_rate_limit(text: str) -> str:

@@ -1,8 +1,9 @@
 """Workload 1: the cheapest JSON endpoint, each framework bare and each service as deployed.
 
 Each service runs one worker, as its own config starts it (core: gunicorn with core's config,
-4 threads; webhooks: gunicorn gthread, 4 threads; rag: one uvicorn process), and its framework's
-bare hello-world runs on the same server settings. Within each repeat the pair is measured back to
+4 threads; webhooks: gunicorn gthread, 4 threads, keep-alive off; rag: one uvicorn process), and
+its framework's bare hello-world runs on the same server settings, keep-alive included (read from
+the service's gunicorn config). Within each repeat the pair is measured back to
 back, so the ratio is taken under the same conditions even when the machine is noisy.
 """
 
@@ -12,6 +13,7 @@ from strangler_bench.context import Bench
 from strangler_bench.load import Request
 from strangler_bench.model import Goal, Section, Spread
 from strangler_bench.procs import Server
+from strangler_bench.servers import CORE_GUNICORN, WEBHOOKS_GUNICORN
 
 GOAL_SHARE = 0.8
 _HEALTHZ = Request("/healthz")
@@ -33,14 +35,14 @@ def _pairs(bench: Bench) -> list[_Pair]:
             "Django",
             "core (gunicorn, 1 worker x 4 threads)",
             bench.keep(launch.gunicorn_app("hello-django", apps + "hello_django:application",
-                                           workers=1, threads=4)),
+                                           workers=1, threads=4, like=CORE_GUNICORN)),
             bench.keep(launch.core("trivial-core", workers=1, threads=4, env={})).url,
         ),
         _Pair(
             "Flask",
-            "webhooks (gunicorn gthread, 1 worker x 4 threads)",
+            "webhooks (gunicorn gthread, 1 worker x 4 threads, no keep-alive)",
             bench.keep(launch.gunicorn_app("hello-flask", apps + "hello_flask:app",
-                                           workers=1, threads=4)),
+                                           workers=1, threads=4, like=WEBHOOKS_GUNICORN)),
             bench.keep(launch.webhooks("trivial-webhooks", workers=1, env={})).url,
         ),
         _Pair(
@@ -60,7 +62,8 @@ def run(bench: Bench) -> Section:
         "Trivial JSON endpoint: frameworks bare vs services as deployed",
         f"`GET /healthz` at {s.connections} keep-alive connections for {s.seconds:g} s, one "
         "worker per server, each service next to its framework's hello-world on the same server "
-        "settings. Goal: each service >= 80 % of its bare framework (ratio taken per repeat).",
+        "settings (keep-alive included: the webhook adapter closes each connection). Goal: each "
+        "service >= 80 % of its bare framework (ratio taken per repeat).",
     )
     pairs = _pairs(bench)
     figures: dict[str, dict[str, list[float]]] = {p.framework: {} for p in pairs}
