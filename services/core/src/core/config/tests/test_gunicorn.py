@@ -1,5 +1,8 @@
 """core's HTTP entrypoint as it is really started: gunicorn with services/core/gunicorn.conf.py."""
 
+import contextlib
+import os
+import socket
 from pathlib import Path
 
 import httpx
@@ -39,3 +42,64 @@ def test_gunicorn_serves_with_the_config_and_stops_gracefully(tmp_path: Path) ->
     assert response.json()["error"]["code"] == "not_found"
     assert code == 0
     assert "GET /nowhere" in (tmp_path / "stdout.log").read_text()
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # an fd closed while listing
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _tcp_inodes(port: int, state: str) -> set[str]:
+    """Inodes of the IPv4 sockets on local ``port`` in ``state`` (0A listen, 01 established)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        # Inode 0: a connection no process has accepted yet.
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == state and fields[9] != "0":
+            inodes.add(fields[9])
+    return inodes
+
+
+def test_each_worker_listens_on_its_own_socket_and_gets_a_share_of_connections(
+    tmp_path: Path,
+) -> None:
+    # Held with SO_REUSEPORT until the workers listen: only sockets that set it too can join.
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind(("127.0.0.1", 0))
+    port = port_of(holder)
+    argv = [
+        "-m", "gunicorn", "core.config.wsgi:application",
+        "-c", str(SERVICE_DIR / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+    ]  # fmt: skip
+    process = start(argv, {**process_env(tmp_path), "GUNICORN_WORKERS": "2"}, tmp_path)
+    clients: list[socket.socket] = []
+    try:
+        url = f"http://127.0.0.1:{port}/healthz"
+        wait_until(lambda: len(_children(process.pid)) == 2 and _healthy(url), process, 30)
+        holder.close()
+        workers = _children(process.pid)
+        wait_until(lambda: all(_healthy(url) for _ in range(4)), process, 10)
+        listening = [_socket_inodes(pid) & _tcp_inodes(port, "0A") for pid in workers]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+        wait_until(lambda: len(_tcp_inodes(port, "01")) == 16, process, 10)  # all accepted
+        served = [len(_socket_inodes(pid) & _tcp_inodes(port, "01")) for pid in workers]
+    finally:
+        for client in clients:
+            client.close()
+        holder.close()
+        stop(process)
+
+    assert all(len(inodes) == 1 for inodes in listening), listening
+    assert listening[0] != listening[1]
+    # Spread by a hash of the addresses: all 16 on one worker is a 1-in-32,768 chance.
+    assert sum(served) == 16 and min(served) > 0, served
