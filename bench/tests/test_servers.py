@@ -1,4 +1,4 @@
-"""Each bare app is served as its service is: the keep-alive setting comes from its config."""
+"""Each bare app is served as its service is: keep-alive and reuse_port come from its config."""
 
 from strangler_bench.servers import (
     CORE_GUNICORN,
@@ -17,12 +17,16 @@ def test_the_bare_flask_app_closes_connections_as_the_webhook_adapter_does() -> 
 
     assert gunicorn_settings(WEBHOOKS_GUNICORN)["keepalive"] == 0
     assert _keepalive(argv) == "0"
+    assert "--reuse-port" not in argv  # the adapter's workers share one socket
     assert argv[-1] == "hello:app"
 
 
-def test_a_service_that_keeps_gunicorns_default_gives_its_bare_app_the_default() -> None:
+def test_the_bare_django_app_keeps_gunicorns_keep_alive_and_listens_per_worker_as_core() -> None:
+    argv = bare_gunicorn_argv("hello:app", "127.0.0.1:1", 1, 4, CORE_GUNICORN)
+
     assert "keepalive" not in gunicorn_settings(CORE_GUNICORN)
-    assert _keepalive(bare_gunicorn_argv("hello:app", "127.0.0.1:1", 1, 4, CORE_GUNICORN)) is None
+    assert _keepalive(argv) is None
+    assert "--reuse-port" in argv
 
 
 def test_settings_computed_from_the_environment_are_left_out() -> None:

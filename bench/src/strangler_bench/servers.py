@@ -140,7 +140,7 @@ class Launcher:
     ) -> Server:
         """Start a bare WSGI app with the services' gunicorn settings (gthread, access log).
 
-        ``like``: a service's gunicorn config, whose keep-alive the bare app takes as well.
+        ``like``: a service's gunicorn config, whose keep-alive and reuse_port the bare app takes.
         """
         port = free_port()
         argv = bare_gunicorn_argv(app, f"{HOST}:{port}", workers, threads, like)
@@ -165,9 +165,11 @@ def bare_gunicorn_argv(
         "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
         "--access-logfile", "-", "--no-control-socket",
     ]  # fmt: skip
-    keepalive = gunicorn_settings(like).get("keepalive") if like else None
-    if keepalive is not None:
-        argv += ["--keep-alive", str(keepalive)]
+    settings = gunicorn_settings(like) if like else {}
+    if "keepalive" in settings:
+        argv += ["--keep-alive", str(settings["keepalive"])]
+    if settings.get("reuse_port"):
+        argv.append("--reuse-port")
     return [*argv, app]
 
 

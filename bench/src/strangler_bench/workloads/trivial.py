@@ -2,9 +2,9 @@
 
 Each service runs one worker, as its own config starts it (core: gunicorn with core's config,
 4 threads; webhooks: gunicorn gthread, 4 threads, keep-alive off; rag: one uvicorn process), and
-its framework's bare hello-world runs on the same server settings, keep-alive included (read from
-the service's gunicorn config). Within each repeat the pair is measured back to
-back, so the ratio is taken under the same conditions even when the machine is noisy.
+its framework's bare hello-world runs on the same server settings, keep-alive and reuse_port
+included (read from the service's gunicorn config). Within each repeat the pair is measured back
+to back, so the ratio is taken under the same conditions even when the machine is noisy.
 """
 
 from dataclasses import dataclass
