@@ -253,3 +253,21 @@ def test_a_rollout_action_without_staff_or_csrf_is_refused_and_starts_nothing(
         headers=_staff(client),
     )
     assert nothing.status_code == 409 and "no rollout of &#39;search&#39; to abort" in nothing.text
+
+
+def test_the_overview_shows_a_change_at_once_not_after_the_push_interval(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    before = client.get("/console/").text  # the snapshot is taken here
+    headers = _staff(client)
+    done = client.post(
+        "/console/routes/search/actions/shift",
+        data={"percent": "40", "csrf_token": _csrf(client, headers)},
+        headers=headers,
+    )
+    assert done.status_code == 200, done.text
+    after = client.get("/console/").text  # well within push_seconds / 2 of the first
+
+    row = '<tr class="route-row side-legacy" data-route="search"'
+    assert 'data-mode="legacy"' in before.split(row)[1].split("</tr>")[0]
+    assert 'data-mode="canary"' in after.split(row)[1].split("</tr>")[0]

@@ -38,18 +38,27 @@ _HERE = Path(__file__).parent
 
 
 class Snapshot:
-    """The overview, rebuilt at most once per push interval however many pages ask."""
+    """The overview, rebuilt at most once per push interval however many pages ask.
+
+    A change to the route table (a staff action here, the command line, a rollout) rebuilds it
+    at once: a page opened right after a change must not show the routes as they were.
+    """
 
     def __init__(self, settings: ConsoleSettings) -> None:
         self.settings = settings
         self.live = LiveTraffic(settings.layout.access_log, keep_seconds=settings.window_seconds)
         self._taken = 0.0
         self._overview: Overview | None = None
+        self._table_version: tuple[int, int, int] | None = None
 
     def overview(self) -> Overview:
         """Return the current overview (re-read when older than the push interval)."""
         now = time.monotonic()
-        if self._overview is None or now - self._taken >= self.settings.push_seconds / 2:
+        # The table is replaced by a rename: a new inode, or a new mtime and size.
+        stat = self.settings.routes.stat()
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        stale = now - self._taken >= self.settings.push_seconds / 2
+        if self._overview is None or stale or version != self._table_version:
             self.live.refresh()
             table = load_route_table(self.settings.routes)
             self._overview = build_overview(
@@ -58,7 +67,7 @@ class Snapshot:
                 window_seconds=self.settings.window_seconds,
                 buckets=self.settings.buckets,
             )
-            self._taken = now
+            self._taken, self._table_version = now, version
         return self._overview
 
 
