@@ -167,6 +167,16 @@ def test_nginx_ends_idle_upstream_connections_before_the_servers_do(tmp_path: Pa
     assert "keepalive 256;" in _block(config, "upstream rag")
 
 
+def test_a_restarted_adapter_is_tried_again_after_a_second_not_ten(tmp_path: Path) -> None:
+    # Killing one adapter, then restarting the other gracefully within nginx's default 10 s,
+    # left no live server: the webhook drill's senders got 502.
+    config = render_nginx_config(load_route_table(SHIPPED), prefix=tmp_path)
+    webhooks = _block(config, "upstream webhooks")
+    servers = re.findall(r"server (\S+)( fail_timeout=\d+s)?;", webhooks)
+    assert len(servers) == 2 and all(params == " fail_timeout=1s" for _, params in servers)
+    assert "fail_timeout" not in _block(config, "upstream core")  # nginx's default
+
+
 def test_the_grpc_listener_routes_by_service(tmp_path: Path) -> None:
     config = render_nginx_config(load_route_table(SHIPPED), prefix=tmp_path)
     grpc = config[config.index("listen 127.0.0.1:9090;") :]

@@ -333,6 +333,14 @@ BAD_TABLES = {
         "field 'keepalive_timeout'",
         "0 is outside 1..3600",
     ),
+    "upstream left out for no time": (
+        HEAD.replace(
+            'servers = ["127.0.0.1:8001"]',
+            'servers = ["127.0.0.1:8001"]\nfail_timeout = 0  # <-',
+        ),
+        "field 'fail_timeout'",
+        "0 is outside 1..3600",
+    ),
     "listen without a port": (
         HEAD.replace('listen = "127.0.0.1:8080"', 'listen = "127.0.0.1"  # <-'),
         "field 'listen'",

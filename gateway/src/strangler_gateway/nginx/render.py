@@ -216,7 +216,12 @@ def _upstream(upstream: Upstream) -> Block:
         keepalive=upstream.keepalive,
         keepalive_timeout=f"{upstream.keepalive_timeout}s",
     )
-    block.sections.add(KeyValuesMultiLines("server", list(upstream.servers)))
+    params = (
+        ""
+        if upstream.fail_timeout == Upstream.fail_timeout
+        else f" fail_timeout={upstream.fail_timeout}s"
+    )
+    block.sections.add(KeyValuesMultiLines("server", [s + params for s in upstream.servers]))
     return block
 
 

@@ -75,6 +75,10 @@ class Upstream:
     # Seconds an idle kept-alive connection may still be reused: below the servers' own idle
     # timeout, so nginx ends it first (nginx's own default, 60 s, is longer than uvicorn's 5 s).
     keepalive_timeout: int = IDLE_CONNECTION_SECONDS
+    # Seconds a server is left out after a failed attempt (nginx's own default, 10 s). Processes
+    # that restart in a second want less: else a second one going down inside that window leaves
+    # nginx no live server at all.
+    fail_timeout: int = 10
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ _GATEWAY_KEYS = {
     "rate_limit",
     "rate_burst",
 }
-_UPSTREAM_KEYS = {"servers", "keepalive", "keepalive_timeout"}
+_UPSTREAM_KEYS = {"servers", "keepalive", "keepalive_timeout", "fail_timeout"}
 _ROUTE_KEYS = {
     "name",
     "path",
@@ -203,7 +203,14 @@ def _upstream(name: str, data: object, top: Section) -> Upstream:
     servers = get_str_list(data, "servers", section, pattern=ADDRESS)
     keepalive = get_int(data, "keepalive", section, 1, 1024, default=Upstream.keepalive)
     idle = get_int(data, "keepalive_timeout", section, 1, 3600, default=Upstream.keepalive_timeout)
-    return Upstream(name=name, servers=servers, keepalive=keepalive, keepalive_timeout=idle)
+    left_out = get_int(data, "fail_timeout", section, 1, 3600, default=Upstream.fail_timeout)
+    return Upstream(
+        name=name,
+        servers=servers,
+        keepalive=keepalive,
+        keepalive_timeout=idle,
+        fail_timeout=left_out,
+    )
 
 
 def _routes(
