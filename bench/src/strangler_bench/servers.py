@@ -12,7 +12,6 @@ import dataclasses
 import socket
 import sys
 from pathlib import Path
-from typing import cast
 
 import tomlkit
 from devstack import Ports, Stack, StackConfig, find_root
@@ -177,9 +176,11 @@ def gunicorn_settings(config: Path) -> dict[str, object]:
     """Return the settings a gunicorn config file assigns a literal to (``keepalive = 0``)."""
     settings: dict[str, object] = {}
     for node in ast.parse(config.read_text()).body:
-        if isinstance(node, ast.Assign) and [type(t) for t in node.targets] == [ast.Name]:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            continue
+        if isinstance(target := node.targets[0], ast.Name):
             try:
-                settings[cast(ast.Name, node.targets[0]).id] = ast.literal_eval(node.value)
+                settings[target.id] = ast.literal_eval(node.value)
             except ValueError:
                 continue  # computed from the environment, such as the worker count
     return settings
