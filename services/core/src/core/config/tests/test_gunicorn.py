@@ -82,14 +82,21 @@ def test_each_worker_listens_on_its_own_socket_and_gets_a_share_of_connections(
         "-c", str(SERVICE_DIR / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
     ]  # fmt: skip
     process = start(argv, {**process_env(tmp_path), "GUNICORN_WORKERS": "2"}, tmp_path)
+    workers: list[int] = []
     clients: list[socket.socket] = []
+
+    def listening() -> list[set[str]]:
+        return [_socket_inodes(pid) & _tcp_inodes(port, "0A") for pid in workers]
+
+    def ready() -> bool:
+        """Both workers up, each listening (on its own socket or on a shared one)."""
+        workers[:] = _children(process.pid)
+        return len(workers) == 2 and all(listening())
+
     try:
-        url = f"http://127.0.0.1:{port}/healthz"
-        wait_until(lambda: len(_children(process.pid)) == 2 and _healthy(url), process, 30)
+        wait_until(ready, process, 30)
         holder.close()
-        workers = _children(process.pid)
-        wait_until(lambda: all(_healthy(url) for _ in range(4)), process, 10)
-        listening = [_socket_inodes(pid) & _tcp_inodes(port, "0A") for pid in workers]
+        listeners = listening()
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
         wait_until(lambda: len(_tcp_inodes(port, "01")) == 16, process, 10)  # all accepted
         served = [len(_socket_inodes(pid) & _tcp_inodes(port, "01")) for pid in workers]
@@ -99,7 +106,7 @@ def test_each_worker_listens_on_its_own_socket_and_gets_a_share_of_connections(
         holder.close()
         stop(process)
 
-    assert all(len(inodes) == 1 for inodes in listening), listening
-    assert listening[0] != listening[1]
+    assert all(len(inodes) == 1 for inodes in listeners), listeners
+    assert listeners[0] != listeners[1]
     # Spread by a hash of the addresses: all 16 on one worker is a 1-in-32,768 chance.
     assert sum(served) == 16 and min(served) > 0, served
