@@ -104,10 +104,12 @@ def _sqlite_options() -> dict[str, Any]:
 def database_from_env() -> dict[str, Any]:
     """Return the default database from DATABASE_URL, or the service's SQLite file."""
     # DATABASE_URL: e.g. postgres://user:pass@127.0.0.1:5432/core or sqlite:////abs/path.sqlite3.
-    # DJANGO_CONN_MAX_AGE: seconds a connection is reused (0 = one per request).
+    # DJANGO_CONN_MAX_AGE: seconds a thread reuses its connection (default 60; 0 = one per
+    # request). Opening one per request cost 0.6 ms of a 2.1 ms search on SQLite, more when traced
+    # (the sqlite3 instrumentation wraps each new connection); health checks drop a broken one.
     config: dict[str, Any] = dj_database_url.parse(  # type: ignore[assignment]
         env_str("DATABASE_URL", f"sqlite:///{SERVICE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DJANGO_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
     if config["ENGINE"] == "django.db.backends.sqlite3":

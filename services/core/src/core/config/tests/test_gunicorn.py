@@ -3,6 +3,8 @@
 import contextlib
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -110,3 +112,41 @@ def test_each_worker_listens_on_its_own_socket_and_gets_a_share_of_connections(
     assert listeners[0] != listeners[1]
     # Spread by a hash of the addresses: all 16 on one worker is a 1-in-32,768 chance.
     assert sum(served) == 16 and min(served) > 0, served
+
+
+def _open_files(pid: int, path: Path) -> int:
+    """How many of the process's file descriptors (all threads share them) point at ``path``."""
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            count += os.readlink(fd) == str(path)
+    return count
+
+
+def _database_fds_after_requests(tmp_path: Path, **env: str) -> int:
+    tmp_path.mkdir()
+    environment = {**process_env(tmp_path), "GUNICORN_THREADS": "1", **env}
+    database = tmp_path / "core.sqlite3"
+    migrate = [sys.executable, "-m", "django", "migrate", "--noinput", "-v", "0"]
+    subprocess.run(migrate, env=environment, check=True, capture_output=True, timeout=120)
+    with bound_socket() as sock:
+        port = port_of(sock)
+        argv = [
+            "-m", "gunicorn", "core.config.wsgi:application",
+            "-c", str(SERVICE_DIR / "gunicorn.conf.py"), "--bind", f"fd://{sock.fileno()}",
+        ]  # fmt: skip
+        process = start(argv, environment, tmp_path, pass_fds=[sock.fileno()])
+    try:
+        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), process, 30)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            answers = [client.get("/api/customers/1").status_code for _ in range(3)]
+        (worker,) = _children(process.pid)
+        return _open_files(worker, database) if answers == [404, 404, 404] else -1
+    finally:
+        stop(process)
+
+
+def test_a_worker_thread_keeps_its_database_connection_between_requests(tmp_path: Path) -> None:
+    # Opening one per request cost 0.6 ms of a search's 2.1 ms, traced or not, and more traced.
+    assert _database_fds_after_requests(tmp_path / "default") == 1
+    assert _database_fds_after_requests(tmp_path / "per-request", DJANGO_CONN_MAX_AGE="0") == 0
