@@ -39,9 +39,13 @@ class Bench:
     started: list[Server] = field(default_factory=list)
     tools: set[str] = field(default_factory=set)
 
-    def load(self, url: str, request: Request, connections: int, seconds: float) -> LoadResult:
-        """Run one bounded load and remember which tool measured it."""
-        result = load.run(url, request, connections, seconds, use_wrk=self.settings.use_wrk)
+    def load(
+        self, url: str, request: Request, connections: int, seconds: float, *, pause: float = 0.0
+    ) -> LoadResult:
+        """Run one bounded load and remember which tool measured it (``load.run``'s pause)."""
+        result = load.run(
+            url, request, connections, seconds, use_wrk=self.settings.use_wrk, pause=pause
+        )
         self.tools.add(result.tool)
         return result
 

@@ -8,6 +8,7 @@ tool measured them.
 """
 
 import asyncio
+import random
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -58,13 +59,21 @@ def run(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     use_wrk: bool = True,
+    pause: float = 0.0,
 ) -> LoadResult:
-    """Load ``url`` with ``request`` from ``connections`` clients for ``seconds``."""
+    """Load ``url`` with ``request`` from ``connections`` clients for ``seconds``.
+
+    With a ``pause``, each connection waits a random time after an answer before it sends again,
+    ``pause`` seconds on average (uniform from 0 to twice that, so the connections do not fall
+    into step and arrive as one burst), which caps the offered rate at ``connections / pause``:
+    latency measured below the server's capacity, not the queue of a saturated one. The pause is
+    not part of any latency.
+    """
     from strangler_bench import wrk
 
     if use_wrk and wrk.available():
-        return wrk.run(url, request, connections, seconds, timeout)
-    return asyncio.run(_load(url, request, connections, seconds, timeout))
+        return wrk.run(url, request, connections, seconds, timeout, pause=pause)
+    return asyncio.run(_load(url, request, connections, seconds, timeout, pause=pause))
 
 
 def run_rounds(
@@ -146,6 +155,7 @@ async def _client(
     tally: _Tally,
     rounds: int | None,
     start_at: float,
+    pause: float,
 ) -> None:
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
@@ -179,6 +189,9 @@ async def _client(
         if close:
             writer.close()
             connection = None
+        if pause:
+            wait = random.uniform(0, 2 * pause)  # noqa: S311 (load spacing, not a secret)
+            await asyncio.sleep(min(wait, max(0.0, deadline - time.perf_counter())))
     tally.ends.append(min(time.perf_counter(), deadline))
     if connection is not None:
         connection[1].close()
@@ -192,6 +205,7 @@ async def _load(
     timeout: float,
     rounds: int | None = None,
     ramp: float = 0.0,
+    pause: float = 0.0,
 ) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -201,7 +215,8 @@ async def _load(
     deadline = started + seconds
     starts = [started + ramp * index / connections for index in range(connections)]
     clients = [
-        _client(host, port, payload, deadline, timeout, tally, rounds, start) for start in starts
+        _client(host, port, payload, deadline, timeout, tally, rounds, start, pause)
+        for start in starts
     ]
     await asyncio.gather(*clients)
     begin, end = started, min(time.perf_counter(), deadline)

@@ -16,6 +16,7 @@ _SCRIPT = """
 wrk.method = {method}
 wrk.body = {body}
 {headers}
+{delay}
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -36,20 +37,26 @@ def _lua(text: str) -> str:
     return json.dumps(text)  # a JSON string is a valid Lua string literal for ASCII text
 
 
-def _script(request: Request) -> str:
+def _script(request: Request, pause: float = 0.0) -> str:
     headers = "\n".join(
         f"wrk.headers[{_lua(key)}] = {_lua(value)}" for key, value in request.headers.items()
     )
+    # wrk calls delay() before each request and starts the latency clock after it; uniform from
+    # 0 to twice the pause, as the Python client waits.
+    ms = round(pause * 1000)
+    delay = f"delay = function() return math.random(0, {2 * ms}) end" if pause else ""
     return _SCRIPT.format(
-        method=_lua(request.method), body=_lua(request.body.decode()), headers=headers
+        method=_lua(request.method), body=_lua(request.body.decode()), headers=headers, delay=delay
     )
 
 
-def run(url: str, request: Request, connections: int, seconds: float, timeout: float) -> LoadResult:
-    """Run wrk against ``url + request.path`` and return what it measured."""
+def run(
+    url: str, request: Request, connections: int, seconds: float, timeout: float, pause: float = 0.0
+) -> LoadResult:
+    """Run wrk against ``url + request.path`` (``pause`` s between a connection's requests)."""
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "bench.lua"
-        script.write_text(_script(request))
+        script.write_text(_script(request, pause))
         command = [
             "wrk",
             f"--threads={min(2, connections)}",
