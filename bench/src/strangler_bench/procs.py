@@ -20,6 +20,7 @@ import httpx
 
 HOST = "127.0.0.1"
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -87,6 +88,22 @@ def _tree(pid: int) -> list[int]:
         pids.append(current)
         pending += _children(current)
     return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) the process tree under ``pid`` has used so far.
+
+    A child that exits takes its time with it (its parent has not waited for it yet): measure
+    across a span in which the tree's processes live throughout.
+    """
+    ticks = 0
+    for member in _tree(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            stat = Path(f"/proc/{member}/stat").read_text()
+            # Fields after the command name, which is in parentheses and may hold spaces.
+            fields = stat[stat.rindex(")") + 2 :].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / _TICKS
 
 
 def _rss(pid: int) -> int:

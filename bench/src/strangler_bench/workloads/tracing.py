@@ -6,24 +6,54 @@ the overhead is a ratio taken under the same conditions. Tracing on exports ever
 sampled) to the stack's trace store, as ``make up`` runs it.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from strangler_bench.context import Bench
 from strangler_bench.load import LoadResult, Request
 from strangler_bench.model import Goal, Section, Spread
+from strangler_bench.procs import cpu_seconds
 from strangler_bench.servers import PROVIDER_SECONDS, SIMULATED_CORE, SIMULATED_RAG, TRACING_OFF
 from strangler_bench.workloads.genai import CHAT
 
 SEARCH = Request("/api/search?q=refund%20annual%20plan&k=5")
 
 
-def _pair(bench: Bench, service: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _Twin:
+    """A server under test: where it answers and the process tree whose CPU time counts."""
+
+    url: str
+    pid: int
+
+
+def _pair(bench: Bench, service: str) -> tuple[_Twin, _Twin]:
     """Return the stack's server (tracing on, as `make up` runs it) and its twin with it off."""
     launch = bench.launch
+    running = bench.stack.running()
     if service == "core":
         off = launch.core("tracing-core-off", workers=2, threads=4,
                           env={**SIMULATED_CORE, **TRACING_OFF})  # fmt: skip
-        return bench.stack.url("core-http"), bench.keep(off).url
-    off = launch.rag("tracing-rag-off", {**SIMULATED_RAG, **TRACING_OFF})
-    return bench.stack.url("rag"), bench.keep(off).url
+        on = _Twin(bench.stack.url("core-http"), running["core-http"])
+    else:
+        off = launch.rag("tracing-rag-off", {**SIMULATED_RAG, **TRACING_OFF})
+        on = _Twin(bench.stack.url("rag"), running["rag"])
+    bench.keep(off)
+    return on, _Twin(off.url, off.pid)
+
+
+def _measured(
+    measure: Callable[[str], LoadResult], twin: _Twin, store: int
+) -> tuple[LoadResult, float, float]:
+    """Run one load; return it with the server's and the trace store's CPU µs per request."""
+    server, spans = cpu_seconds(twin.pid), cpu_seconds(store)
+    result = measure(twin.url)
+    served = max(1, result.completed)
+    return (
+        result,
+        (cpu_seconds(twin.pid) - server) / served * 1e6,
+        (cpu_seconds(store) - spans) / served * 1e6,
+    )
 
 
 def run(bench: Bench) -> Section:
@@ -39,13 +69,17 @@ def run(bench: Bench) -> Section:
         f"workload (rag, simulated provider) at {genai_c} concurrent, {s.genai_rounds} "
         "requests per connection: the top level, where one process's CPU is the limit (below "
         "it both twins serve the ideal rate, so the ratio cannot show tracing's cost). "
-        "Overhead = 1 - rps(on) / rps(off), per repeat.",
+        "Overhead = 1 - rps(on) / rps(off), per repeat. Where the cost goes: the CPU time the "
+        "server's processes used per completed request, off and on, and what the trace store "
+        "used per request to take in the spans, on the same cores (from /proc, over each run).",
     )
     table = section.table(
         "median (min-max)", "workload", "rps tracing off", "rps tracing on", "overhead",
-        "p99 ms off", "p99 ms on",
+        "p99 ms off", "p99 ms on", "server CPU µs/req off", "server CPU µs/req on",
+        "trace store CPU µs/req",
     )  # fmt: skip
-    urls = {service: _pair(bench, service) for service in ("core", "rag")}
+    pairs = {service: _pair(bench, service) for service in ("core", "rag")}
+    store = bench.stack.running()["traces"]
 
     def search(url: str) -> LoadResult:
         return bench.load(url, SEARCH, s.connections, s.seconds)
@@ -54,24 +88,26 @@ def run(bench: Bench) -> Section:
         return bench.load_rounds(url, CHAT, genai_c, PROVIDER_SECONDS)
 
     cases = [
-        ("search on core", urls["core"], search, 0.10),
-        ("search on rag", urls["rag"], search, 0.10),
-        (f"GenAI on rag at {genai_c}", urls["rag"], genai, 0.02),
+        ("search on core", pairs["core"], search, 0.10),
+        ("search on rag", pairs["rag"], search, 0.10),
+        (f"GenAI on rag at {genai_c}", pairs["rag"], genai, 0.02),
     ]
-    for label, (on_url, off_url), measure, limit in cases:
+    for label, (on_twin, off_twin), measure, limit in cases:
         f: dict[str, list[float]] = {}
         for _ in range(s.repeats):
-            off, on = measure(off_url), measure(on_url)
+            off, cpu_off, _ = _measured(measure, off_twin, store)
+            on, cpu_on, cpu_store = _measured(measure, on_twin, store)
             for key, value in (
                 ("off", off.rps), ("on", on.rps),
                 ("overhead", 1 - on.rps / off.rps if off.rps else 0.0),
                 ("p99off", off.p99_ms), ("p99on", on.p99_ms),
+                ("cpuoff", cpu_off), ("cpuon", cpu_on), ("store", cpu_store),
             ):  # fmt: skip
                 f.setdefault(key, []).append(value)
         sp = {key: Spread.of(values) for key, values in f.items()}
         table.add(
             label, sp["off"].fmt(1), sp["on"].fmt(1), sp["overhead"].pct(), sp["p99off"].fmt(0),
-            sp["p99on"].fmt(0),
+            sp["p99on"].fmt(0), sp["cpuoff"].fmt(0), sp["cpuon"].fmt(0), sp["store"].fmt(0),
         )  # fmt: skip
         section.goals.append(
             Goal(f"tracing costs <= {limit:.0%} rps: {label}", sp["overhead"].median <= limit,
