@@ -93,9 +93,11 @@ def root_logger() -> Iterator[logging.Logger]:
     which is closed once the test ends, and every later record would fail to be written."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    client_level = logging.getLogger("httpx").level
     yield root
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging.getLogger("httpx").setLevel(client_level)
 
 
 def test_log_lines_are_json_with_trace_id(capsys, root_logger: logging.Logger) -> None:
@@ -109,6 +111,37 @@ def test_log_lines_are_json_with_trace_id(capsys, root_logger: logging.Logger) -
     assert line["message"] == "applied evt_1"
     assert line["service"] == "core"
     assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
+
+
+def test_outbound_calls_log_failures_not_every_request(capsys, root_logger: logging.Logger) -> None:
+    """httpx logs each request at INFO; the call's client span already holds the same facts."""
+    import httpx
+
+    configure_logging("core")
+    calls = iter(range(2))
+
+    def upstream(request: httpx.Request) -> httpx.Response:
+        if next(calls):
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(200)
+
+    with httpx.Client(transport=httpx.MockTransport(upstream)) as client:
+        client.get("http://rag.invalid/internal/customers/1/suggestions")
+        with pytest.raises(httpx.ConnectError):
+            client.get("http://rag.invalid/internal/customers/1/suggestions")
+    logging.getLogger("core.customers").warning("rag is unreachable")
+    lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+    assert [(line["logger"], line["level"]) for line in lines] == [("core.customers", "warning")]
+
+
+def test_debug_logging_keeps_every_outbound_request(capsys, root_logger: logging.Logger) -> None:
+    import httpx
+
+    configure_logging("core", logging.DEBUG)
+    with httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(204))) as c:
+        c.get("http://rag.invalid/healthz")
+    messages = [json.loads(line)["message"] for line in capsys.readouterr().err.splitlines()]
+    assert 'HTTP Request: GET http://rag.invalid/healthz "HTTP/1.1 204 No Content"' in messages
 
 
 _EXIT_PROBE = textwrap.dedent(
