@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from strangler_shared import configure_logging
+from strangler_shared._logs import PER_REQUEST_LOGGERS
 
 _PROBE = textwrap.dedent(
     """
@@ -93,11 +94,12 @@ def root_logger() -> Iterator[logging.Logger]:
     which is closed once the test ends, and every later record would fail to be written."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    client_level = logging.getLogger("httpx").level
+    libraries = {name: logging.getLogger(name).level for name in PER_REQUEST_LOGGERS}
     yield root
     root.handlers[:] = handlers
     root.setLevel(level)
-    logging.getLogger("httpx").setLevel(client_level)
+    for name, library_level in libraries.items():
+        logging.getLogger(name).setLevel(library_level)
 
 
 def test_log_lines_are_json_with_trace_id(capsys, root_logger: logging.Logger) -> None:
