@@ -67,8 +67,7 @@ def configure_logging(service_name: str, level: int | str = logging.INFO) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    numeric = logging.getLevelName(level) if isinstance(level, str) else level
     for name in PER_REQUEST_LOGGERS:
         logging.getLogger(name).setLevel(
-            logging.NOTSET if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+            logging.NOTSET if root.level <= logging.DEBUG else max(root.level, logging.WARNING)
         )
