@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tracestore.store import TraceStore
+from tracestore.models import TraceFilter
+from tracestore.store import TraceStore, _recent_query
 
 TRACE = "e" * 32
 
@@ -35,7 +36,66 @@ def test_store_creates_a_wal_database_with_indexes(tmp_path: Path) -> None:
     conn.close()
 
     assert mode == "wal"
-    assert {"spans_by_trace_start", "spans_by_start"} <= indexes
+    assert {"spans_by_start", "spans_by_service_start", "spans_by_route"} <= indexes
+
+
+def _leading_columns(conn: sqlite3.Connection) -> dict[str, str]:
+    """Return each index of the spans table by name, with the column it is sorted by first."""
+    leading: dict[str, str] = {}
+    for index in conn.execute("PRAGMA index_list(spans)").fetchall():
+        first = conn.execute(f"PRAGMA index_info({index[1]})").fetchone()
+        leading[index[1]] = first[2] if first[2] is not None else "(expression)"
+    return leading
+
+
+def test_only_the_primary_key_is_led_by_the_random_trace_id(tmp_path: Path) -> None:
+    # A new span lands at a random place of any index led by the trace id: in a file larger than
+    # the page cache, every export then reads and rewrites a page per span for each such index.
+    TraceStore(tmp_path / "traces.sqlite3").close()
+
+    with sqlite3.connect(tmp_path / "traces.sqlite3") as conn:
+        leading = _leading_columns(conn)
+    conn.close()
+
+    by_trace = sorted(name for name, column in leading.items() if column == "trace_id")
+    assert by_trace == ["sqlite_autoindex_spans_1"]
+
+
+def test_a_database_of_an_earlier_version_loses_its_trace_led_indexes(
+    tmp_path: Path, make_span: Any
+) -> None:
+    db = tmp_path / "traces.sqlite3"
+    with TraceStore(db) as store:
+        store.insert(
+            [make_span(TRACE, "1" * 16, None, name="s", service="x", start_ms=0, end_ms=1)]
+        )
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE INDEX spans_by_trace_start ON spans (trace_id, start_unix_nano)")
+        conn.execute("CREATE INDEX spans_by_service ON spans (service_name, trace_id)")
+    conn.close()
+
+    with TraceStore(db) as store:
+        spans = store.spans(TRACE)
+    with sqlite3.connect(db) as conn:
+        leading = _leading_columns(conn)
+    conn.close()
+
+    assert [span.name for span in spans] == ["s"]
+    assert "spans_by_trace_start" not in leading
+    assert "spans_by_service" not in leading
+    assert leading["spans_by_service_start"] == "service_name"
+
+
+def test_listing_by_service_reads_the_service_index_alone(tmp_path: Path) -> None:
+    TraceStore(tmp_path / "traces.sqlite3").close()
+    query, params = _recent_query(TraceFilter(service="rag"))
+
+    with sqlite3.connect(tmp_path / "traces.sqlite3") as conn:
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {query}", [*params, 20]).fetchall()
+    conn.close()
+
+    details = [row[3] for row in plan]
+    assert any("COVERING INDEX spans_by_service_start" in detail for detail in details), details
 
 
 def test_summary_prefers_the_true_root_over_an_earlier_orphan(

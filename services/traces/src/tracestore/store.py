@@ -31,6 +31,12 @@ from tracestore.retention import Retention, prune, used_bytes
 
 BUSY_TIMEOUT_MS = 5000
 
+# Every index but the primary key grows at its end: a trace id is random, so an index led by it
+# takes each new span on a page of its own, and once the file outgrows SQLite's page cache every
+# export reads and rewrites a page per span and index. The primary key already finds a trace's
+# spans (a handful to sort), and a service's spans are listed by time, so no other index starts
+# with the trace id. At 250,000 stored spans an insert cost 69 µs of CPU per span with two more
+# such indexes and 25 µs without them, what it costs in an empty file.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spans (
     trace_id TEXT NOT NULL,
@@ -51,9 +57,9 @@ CREATE TABLE IF NOT EXISTS spans (
     trace_state TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (trace_id, span_id)
 );
-CREATE INDEX IF NOT EXISTS spans_by_trace_start ON spans (trace_id, start_unix_nano);
 CREATE INDEX IF NOT EXISTS spans_by_start ON spans (start_unix_nano);
-CREATE INDEX IF NOT EXISTS spans_by_service ON spans (service_name, trace_id);
+CREATE INDEX IF NOT EXISTS spans_by_service_start
+    ON spans (service_name, start_unix_nano, trace_id);
 CREATE INDEX IF NOT EXISTS spans_by_route
     ON spans (json_extract(attributes, '$."migration.route"'));
 CREATE TABLE IF NOT EXISTS log_positions (
@@ -62,6 +68,8 @@ CREATE TABLE IF NOT EXISTS log_positions (
     byte_offset INTEGER NOT NULL
 );
 """
+# Indexes of earlier versions, led by the trace id; dropped from a database made before.
+_DROPPED_INDEXES = ("spans_by_trace_start", "spans_by_service")
 # The gateway's routing decision, indexed above, so listing traces by route stays cheap.
 _ROUTE = """json_extract(attributes, '$."migration.route"')"""
 
@@ -141,6 +149,8 @@ class TraceStore:
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.executescript(_SCHEMA)
         self._add_missing_columns()
+        for index in _DROPPED_INDEXES:
+            self._conn.execute(f"DROP INDEX IF EXISTS {index}")
 
     def _add_missing_columns(self) -> None:
         """Bring a database written by an older version up to the current columns."""
