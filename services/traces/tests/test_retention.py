@@ -1,5 +1,6 @@
 """The store keeps a bounded history: whole traces past the age or the size limit are dropped."""
 
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 from tracestore.app import create_app
 from tracestore.models import SpanRecord
-from tracestore.retention import NANOS_PER_SECOND, Retention
+from tracestore.retention import NANOS_PER_SECOND, Retention, prune
 from tracestore.store import TraceStore
 
 SpanFactory = Callable[..., SpanRecord]
@@ -64,6 +65,47 @@ def test_the_oldest_traces_go_first_until_the_store_is_under_its_size(
         assert store.used_bytes() <= limit
         assert kept and kept == set(ids[-len(kept) :])  # the newest survive, in one piece
         assert all(len(store.spans(trace_id)) == 3 for trace_id in kept)
+
+
+def _steps_to_drop_old_traces(
+    db: Path, make_span: SpanFactory, young_traces: int
+) -> tuple[int, int]:
+    """Store 10 old traces and ``young_traces`` young ones; count SQLite's steps to drop the old."""
+    with TraceStore(db) as store:
+        for index in range(10):
+            store.insert(_trace(make_span, f"a{index:031x}", start_ms=index * 10))
+        store.insert(
+            [
+                span
+                for index in range(young_traces)
+                for span in _trace(make_span, f"b{index:031x}", start_ms=3_600_000 + index)
+            ]
+        )
+    conn = sqlite3.connect(db, isolation_level=None)
+    steps = 0
+
+    def count_step() -> int:
+        nonlocal steps
+        steps += 1
+        return 0  # go on
+
+    conn.set_progress_handler(count_step, 100)  # called every 100 virtual machine instructions
+    now = BASE_NANOS / NANOS_PER_SECOND + 3_600
+    removed = prune(conn, Retention(max_age_seconds=1_800, max_bytes=None), now=now)
+    conn.close()
+    return steps, removed
+
+
+def test_dropping_old_traces_costs_what_it_drops_not_what_it_keeps(
+    tmp_path: Path, make_span: SpanFactory
+) -> None:
+    # A round runs every minute, and after a load run the store keeps hundreds of thousands of
+    # spans: a round must find the old traces by the start-time index, not visit every span.
+    few = _steps_to_drop_old_traces(tmp_path / "few.sqlite3", make_span, young_traces=100)
+    many = _steps_to_drop_old_traces(tmp_path / "many.sqlite3", make_span, young_traces=3_000)
+
+    assert few[1] == many[1] == 30
+    assert many[0] < 2 * few[0], (few, many)
 
 
 def test_limits_must_be_positive() -> None:

@@ -16,20 +16,30 @@ NANOS_PER_SECOND = 1_000_000_000
 # A week, and 256 MB: a long load study fits, and a laptop's disk does not notice.
 DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600.0
 DEFAULT_MAX_BYTES = 256_000_000
-# Over the size limit, each round drops this share of the traces (at least one): small steps,
-# so the store ends just under its limit rather than far below it.
+# Over the size limit, each round drops the traces of this share of the spans (at least one):
+# small steps, so the store ends just under its limit rather than far below it.
 _SHARE_PER_ROUND = 0.02
 
+# Both deletions find their traces through the indexes (spans by start time, and the primary key
+# for a trace's other spans), so a round costs what it removes, not a pass over every span: a
+# store holds hundreds of thousands of spans after a load run, and a round runs every minute.
+# A trace is past the age limit when every span of it ended before the cutoff; only a trace with
+# a span that started before it can be.
 _OLDER_THAN = """
 DELETE FROM spans WHERE trace_id IN (
-    SELECT trace_id FROM spans GROUP BY trace_id HAVING MAX(end_unix_nano) < ?
+    SELECT trace_id FROM spans
+    WHERE trace_id IN (SELECT trace_id FROM spans WHERE start_unix_nano < :cutoff)
+    GROUP BY trace_id HAVING MAX(end_unix_nano) < :cutoff
 )
 """
+# The traces of the oldest spans are the traces that started first.
 _OLDEST = """
 DELETE FROM spans WHERE trace_id IN (
-    SELECT trace_id FROM spans GROUP BY trace_id ORDER BY MIN(start_unix_nano) LIMIT ?
+    SELECT trace_id FROM spans ORDER BY start_unix_nano LIMIT :spans
 )
 """
+# Each span has its own rowid in this range: an upper bound on the spans, without counting them.
+_SPANS_AT_MOST = "SELECT COALESCE(MAX(rowid) - MIN(rowid) + 1, 0) FROM spans"
 
 
 @dataclass(frozen=True)
@@ -59,21 +69,21 @@ def prune(conn: sqlite3.Connection, retention: Retention, now: float | None = No
     removed = 0
     if retention.max_age_seconds is not None:
         cutoff = ((now or time.time()) - retention.max_age_seconds) * NANOS_PER_SECOND
-        removed += _delete(conn, _OLDER_THAN, int(cutoff))
+        removed += _delete(conn, _OLDER_THAN, {"cutoff": int(cutoff)})
     if retention.max_bytes is not None:
         while used_bytes(conn) > retention.max_bytes:
-            (traces,) = conn.execute("SELECT COUNT(DISTINCT trace_id) FROM spans").fetchone()
-            dropped = _delete(conn, _OLDEST, max(1, int(traces * _SHARE_PER_ROUND)))
+            (spans,) = conn.execute(_SPANS_AT_MOST).fetchone()
+            dropped = _delete(conn, _OLDEST, {"spans": max(1, int(spans * _SHARE_PER_ROUND))})
             if not dropped:
                 break
             removed += dropped
     return removed
 
 
-def _delete(conn: sqlite3.Connection, statement: str, value: int) -> int:
+def _delete(conn: sqlite3.Connection, statement: str, values: dict[str, int]) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        count = conn.execute(statement, [value]).rowcount
+        count = conn.execute(statement, values).rowcount
     except BaseException:
         conn.execute("ROLLBACK")
         raise
