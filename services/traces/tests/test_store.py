@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tracestore.models import TraceFilter
+from tracestore.models import SpanEvent, SpanLink, TraceFilter
 from tracestore.store import TraceStore, _recent_query
 
 TRACE = "e" * 32
@@ -96,6 +97,29 @@ def test_listing_by_service_reads_the_service_index_alone(tmp_path: Path) -> Non
 
     details = [row[3] for row in plan]
     assert any("COVERING INDEX spans_by_service_start" in detail for detail in details), details
+
+
+def test_spans_of_one_export_keep_their_own_resource_events_and_links(
+    tmp_path: Path, make_span: Any
+) -> None:
+    # One export, two resources shared by their spans (as the OTLP decoder hands them over), one
+    # span with an event and a link: each row keeps what its own span carried.
+    core = {"service.name": "core", "service.version": "1.0"}
+    rag = {"service.name": "rag", "service.version": "2.0"}
+    event = SpanEvent("retry", 5, {"attempt": 2})
+    link = SpanLink("f" * 32, "2" * 16, {"shadow": True})
+    spans = [
+        replace(make_span(TRACE, f"{i + 1:016x}", None, name=f"s{i}", service="x", start_ms=i,
+                          end_ms=i + 1), resource_attributes=resource)
+        for i, resource in enumerate([core, rag, core, rag])
+    ]  # fmt: skip
+    spans[3] = replace(spans[3], events=[event], links=[link])
+    with TraceStore(tmp_path / "traces.sqlite3") as store:
+        store.insert(spans)
+        stored = store.spans(TRACE)
+
+    assert [span.resource_attributes for span in stored] == [core, rag, core, rag]
+    assert [(span.events, span.links) for span in stored] == [([], [])] * 3 + [([event], [link])]
 
 
 def test_summary_prefers_the_true_root_over_an_earlier_orphan(
