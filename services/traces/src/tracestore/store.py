@@ -329,10 +329,10 @@ def _to_rows(spans: Sequence[SpanRecord]) -> list[tuple[Any, ...]]:
     resources: dict[int, str] = {}  # by the dict's id: every span, and so its dict, is alive here
     rows = []
     for span in spans:
-        resource = resources.get(id(span.resource_attributes))
-        if resource is None:
-            resource = resources[id(span.resource_attributes)] = _dumps(span.resource_attributes)
-        rows.append(_to_row(span, resource))
+        key = id(span.resource_attributes)
+        if key not in resources:
+            resources[key] = _dumps(span.resource_attributes)
+        rows.append(_to_row(span, resources[key]))
     return rows
 
 
