@@ -142,7 +142,7 @@ def _exporter_from_env() -> SpanExporter | None:
         logger.warning("OTEL_TRACES_EXPORTER=%s is not supported here; using otlp", choice)
     if os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf") == "grpc":
         logger.warning("OTLP over gRPC is not installed; exporting over http/protobuf")
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from strangler_shared._otlp_encoding import OTLPSpanExporter
 
     return OTLPSpanExporter()
 
