@@ -136,9 +136,12 @@ def test_the_memo_stays_bounded_under_one_off_values() -> None:
     tracer = provider.get_tracer("t")
     for n in range(_otlp_encoding._MEMO_LIMIT + 500):
         tracer.start_span("s", attributes={"http.target": f"/api/search?q={n}"}).end()
+    long_text = "x" * (_otlp_encoding._MEMO_TEXT_LIMIT + 1)
+    tracer.start_span("s", attributes={"db.statement": long_text}).end()
     spans = memory.get_finished_spans()
     assert _decoded(spans) == official(spans)
     assert len(_otlp_encoding._memo) <= _otlp_encoding._MEMO_LIMIT
+    assert not any(long_text in key for key in _otlp_encoding._memo if key)
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 _MEMO_LIMIT = 4096
 """Encoded attribute pairs kept; past it the memo starts again (one-off values, such as a query
 string or a client port, would otherwise fill it)."""
+_MEMO_TEXT_LIMIT = 2048
+"""Longer text values are encoded each time, so the memo holds a few MB at most."""
 _memo: dict[tuple[bytes, str, type, object] | None, bytes] = {}
 
 # OTLP's SpanKind counts from UNSPECIFIED = 0; the SDK's from INTERNAL = 0.
@@ -166,7 +168,12 @@ def _attributes(tag: bytes, attributes: Mapping[str, Any] | None) -> bytes:
     parts = []
     for key, value in attributes.items():
         # The value's type is part of the key: True == 1 == 1.0, but each encodes differently.
-        memo_key = (tag, key, type(value), value) if isinstance(value, str | int | float) else None
+        memo_key = (
+            (tag, key, type(value), value)
+            if isinstance(value, int | float)
+            or (isinstance(value, str) and len(value) <= _MEMO_TEXT_LIMIT)
+            else None
+        )
         encoded = _memo.get(memo_key) if memo_key is not None else None
         if encoded is None:
             try:
