@@ -36,7 +36,7 @@ _MEMO_LIMIT = 4096
 string or a client port, would otherwise fill it)."""
 _MEMO_TEXT_LIMIT = 2048
 """Longer text values are encoded each time, so the memo holds a few MB at most."""
-_memo: dict[tuple[bytes, str, type, object] | None, bytes] = {}
+_memo: dict[tuple[bytes, str, type, object], bytes] = {}
 
 # OTLP's SpanKind counts from UNSPECIFIED = 0; the SDK's from INTERNAL = 0.
 _KINDS = {kind: kind.value + 1 for kind in SpanKind}
@@ -130,28 +130,27 @@ def _span(span: ReadableSpan) -> bytes:
 
 
 def _link(link: Link) -> bytes:
-    out = bytearray(b"\x0a\x10")
-    out += link.context.trace_id.to_bytes(16, "big")
-    out += b"\x12\x08"
-    out += link.context.span_id.to_bytes(8, "big")
-    out += _attributes(b"\x22", link.attributes)
+    parts = [
+        b"\x0a\x10", link.context.trace_id.to_bytes(16, "big"),
+        b"\x12\x08", link.context.span_id.to_bytes(8, "big"),
+        _attributes(b"\x22", link.attributes),
+    ]  # fmt: skip
     if link.dropped_attributes:
-        out += b"\x28" + _varint(link.dropped_attributes)
-    out += b"\x35"
-    out += _FIXED32(_flags(link.context))
-    return bytes(out)
+        parts += (b"\x28", _varint(link.dropped_attributes))
+    parts += (b"\x35", _FIXED32(_flags(link.context)))
+    return b"".join(parts)
 
 
 def _scope(scope: InstrumentationScope | None) -> bytes:
     if scope is None:
         return b""
-    out = bytearray()
+    parts = []
     if scope.name:
-        out += _string(b"\x0a", scope.name)
+        parts.append(_string(b"\x0a", scope.name))
     if scope.version:
-        out += _string(b"\x12", scope.version)
-    out += _attributes(b"\x1a", scope.attributes)
-    return bytes(out)
+        parts.append(_string(b"\x12", scope.version))
+    parts.append(_attributes(b"\x1a", scope.attributes))
+    return b"".join(parts)
 
 
 def _flags(parent: SpanContext | None) -> int:
