@@ -124,6 +124,19 @@ def test_a_pause_caps_each_connections_rate_and_stays_out_of_the_latency(server:
     assert 45 <= result.p50_ms < 90
 
 
+def test_loads_run_together_overlap_and_come_back_in_order() -> None:
+    firsts: list[float] = []
+    for url in _serve(0.05, "/bad", firsts):
+        good, bad = load.run_together(
+            [(url, Request("/")), (url, Request("/bad"))], 2, 1.0, use_wrk=False
+        )
+    assert good.completed > 0 and good.errors == 0
+    assert bad.completed == 0 and bad.errors > 0
+    # Four connections, all opened before either load's second ended: one after the other, the
+    # second load's two would come a second after the first load's.
+    assert len(firsts) == 4 and max(firsts) - min(firsts) < 0.9
+
+
 def test_wrk_pauses_with_its_delay_hook() -> None:
     script = wrk._script(Request("/"), pause=0.025)
     assert "delay = function() return math.random(0, 50) end" in script

@@ -49,6 +49,21 @@ class Bench:
         self.tools.add(result.tool)
         return result
 
+    def load_together(
+        self,
+        targets: list[tuple[str, Request]],
+        connections: int,
+        seconds: float,
+        *,
+        pause: float = 0.0,
+    ) -> list[LoadResult]:
+        """Run one bounded load per target, all at the same time (``load.run_together``)."""
+        results = load.run_together(
+            targets, connections, seconds, use_wrk=self.settings.use_wrk, pause=pause
+        )
+        self.tools.update(result.tool for result in results)
+        return results
+
     def load_rounds(
         self, url: str, request: Request, connections: int, latency: float, *, spread: bool = True
     ) -> LoadResult:

@@ -11,6 +11,8 @@ import asyncio
 import random
 import statistics
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -74,6 +76,29 @@ def run(
     if use_wrk and wrk.available():
         return wrk.run(url, request, connections, seconds, timeout, pause=pause)
     return asyncio.run(_load(url, request, connections, seconds, timeout, pause=pause))
+
+
+def run_together(
+    targets: Sequence[tuple[str, Request]],
+    connections: int,
+    seconds: float,
+    *,
+    use_wrk: bool = True,
+    pause: float = 0.0,
+) -> list[LoadResult]:
+    """Load every ``(url, request)`` at the same time, each as :func:`run` would; in order.
+
+    Loads run one after the other meet a machine that has moved in between (another process's
+    burst, the CPU's clock, a cache); loads run at once meet the same one, so the difference of
+    their figures is the difference of their targets. Each load offers ``connections / pause``
+    on its own: the server behind several of them sees their sum.
+    """
+    with ThreadPoolExecutor(len(targets)) as pool:
+        runs = [
+            pool.submit(run, url, request, connections, seconds, use_wrk=use_wrk, pause=pause)
+            for url, request in targets
+        ]
+        return [future.result() for future in runs]
 
 
 def run_rounds(
