@@ -74,6 +74,7 @@ def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, st
     _, text, stdout = report
     machine = _section(text, "## Machine")
     assert "CPU cores: " in machine and "Python 3." in machine and "django " in machine
+    assert re.search(r"- speed: .* [\d.]+ µs per call before .*, [\d.]+ after it stopped", machine)
     goals = _section(text, "## Goals")
     assert re.search(r"\d+ of \d+ goals met", goals)
     # Every workload with goals contributes a row, met or missed.

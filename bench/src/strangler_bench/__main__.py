@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from strangler_bench import report
+from strangler_bench import calibration, report
 from strangler_bench.context import WORKLOADS, Bench, Settings
 from strangler_bench.model import Goal, Section
 from strangler_bench.servers import ROOT, Launcher, load_study_stack
@@ -110,6 +110,8 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
     """Run the chosen workloads against a fresh stack; write and return the report."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    speed = calibration.Speed(calibration.measure())
+    print(f"machine {speed.line()[2:]}", flush=True)
     stack = load_study_stack(out / "stack")
     bench = Bench(settings, stack, Launcher(stack, out / "logs"), out)
     sections: list[Section] = []
@@ -124,8 +126,10 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
             finally:
                 bench.stop_all()
             _print(sections[-1])
+    speed = calibration.Speed(speed.start_us, calibration.measure_or_none())
+    print(f"\nmachine {speed.line()[2:]}", flush=True)
     path = out / "report.md"
-    text = report.render(sections, settings, out, bench.tools, time.monotonic() - started)
+    text = report.render(sections, settings, out, bench.tools, time.monotonic() - started, speed)
     path.write_text(text)
     return sections, path
 

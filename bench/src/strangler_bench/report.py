@@ -10,6 +10,7 @@ from pathlib import Path
 
 from strangler_gateway import find_nginx
 
+from strangler_bench.calibration import Speed
 from strangler_bench.context import Settings
 from strangler_bench.model import Goal, Section
 
@@ -79,7 +80,12 @@ def section_lines(section: Section, out: Path) -> list[str]:
 
 
 def render(
-    sections: list[Section], settings: Settings, out: Path, tools: set[str], seconds: float
+    sections: list[Section],
+    settings: Settings,
+    out: Path,
+    tools: set[str],
+    seconds: float,
+    speed: Speed,
 ) -> str:
     """Return the whole report as markdown."""
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -93,6 +99,7 @@ def render(
         "## Machine",
         "",
         *machine(),
+        speed.line(),
         f"- settings: {settings}",
         "",
         "## Goals",

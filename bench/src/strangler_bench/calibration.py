@@ -1,0 +1,84 @@
+"""How fast the machine ran, so runs on different days can be compared.
+
+Each figure of a run is a ratio taken within it, but a reader comparing two runs needs to know
+whether the machine itself was as fast: the same 2-core VM has served bare Django at 1,325 rps
+one day and 2,615 another, with no other process running. The yardstick is the bare Django
+hello-world's ``GET /healthz`` called through its WSGI app in a process of its own, one thread,
+no sockets: pure Python work of the kind the services do. It is taken before the stack starts
+and after it stops, so a machine that slowed down during the run shows too.
+"""
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+CALLS = 2000
+BLOCKS = 5
+# Best of several blocks: the machine's speed when nothing interrupts it, not its noise.
+_PROBE = """
+import io, json, sys, time
+from strangler_bench.apps.hello_django import application
+
+def call():
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }
+    statuses = []
+    response = application(environ, lambda status, headers: statuses.append(status))
+    body = b"".join(response)
+    response.close()  # as a WSGI server does: Django's request_finished runs here
+    assert statuses == ["200 OK"] and body == b'{"status": "ok"}', (statuses, body)
+
+calls, blocks = int(sys.argv[1]), int(sys.argv[2])
+for _ in range(calls):
+    call()
+best = []
+for _ in range(blocks):
+    started = time.perf_counter()
+    for _ in range(calls):
+        call()
+    best.append((time.perf_counter() - started) / calls * 1e6)
+print(json.dumps(min(best)))
+"""
+
+
+@dataclass(frozen=True)
+class Speed:
+    """The yardstick's microseconds per call: the lower, the faster the machine."""
+
+    start_us: float
+    end_us: float | None = None
+
+    def line(self) -> str:
+        """Describe the machine's speed for the report."""
+        text = (
+            f"- speed: bare Django's `/healthz` in one process, best of {BLOCKS} blocks, "
+            f"{self.start_us:.1f} µs per call before the stack started"
+        )
+        if self.end_us is not None:
+            text += f", {self.end_us:.1f} after it stopped"
+        return text + " (lower is faster; compare runs by it)"
+
+
+def measure(calls: int = CALLS, blocks: int = BLOCKS) -> float:
+    """Return the yardstick's best microseconds per call, taken in a fresh interpreter."""
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(calls), str(blocks)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return float(json.loads(result.stdout))
+
+
+def measure_or_none() -> float | None:
+    """Return :func:`measure`, or None if it fails (the run's figures are written regardless)."""
+    try:
+        return measure()
+    except (subprocess.SubprocessError, ValueError):
+        return None
