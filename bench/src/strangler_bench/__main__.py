@@ -111,7 +111,7 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     speed = calibration.Speed(calibration.measure())
-    print(f"machine {speed.line()[2:]}", flush=True)
+    print(f"machine {speed.line()}", flush=True)
     stack = load_study_stack(out / "stack")
     bench = Bench(settings, stack, Launcher(stack, out / "logs"), out)
     sections: list[Section] = []
@@ -127,7 +127,7 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
                 bench.stop_all()
             _print(sections[-1])
     speed = calibration.Speed(speed.start_us, calibration.measure_or_none())
-    print(f"\nmachine {speed.line()[2:]}", flush=True)
+    print(f"\nmachine {speed.line()}", flush=True)
     path = out / "report.md"
     text = report.render(sections, settings, out, bench.tools, time.monotonic() - started, speed)
     path.write_text(text)

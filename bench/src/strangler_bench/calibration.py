@@ -56,7 +56,7 @@ class Speed:
     def line(self) -> str:
         """Describe the machine's speed for the report."""
         text = (
-            f"- speed: bare Django's `/healthz` in one process, best of {BLOCKS} blocks, "
+            f"speed: bare Django's `/healthz` in one process, best of {BLOCKS} blocks, "
             f"{self.start_us:.1f} µs per call before the stack started"
         )
         if self.end_us is not None:

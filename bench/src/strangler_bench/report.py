@@ -99,7 +99,7 @@ def render(
         "## Machine",
         "",
         *machine(),
-        speed.line(),
+        f"- {speed.line()}",
         f"- settings: {settings}",
         "",
         "## Goals",
