@@ -11,7 +11,14 @@ times per request (to match it against its excluded URLs in ``process_request``,
 ``process_view`` and ``process_response``), and the common middleware asks for the host again;
 each time Django would validate the Host header against ALLOWED_HOSTS and join the URL anew.
 Nothing either depends on (the environ, the path, the settings) changes during a request.
+
+The tracing middleware's URL, ``build_absolute_uri("?")``, went through Django's ``urljoin`` and
+``iri_to_uri``: about 58,000 of the 812,000 instructions of core's ``/healthz`` (read under
+valgrind: the machine's own speed drifted more than the effect). For a path of plain characters
+the URL is the scheme, the host and the path as they are.
 """
+
+import re
 
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIHandler, WSGIRequest
@@ -20,6 +27,10 @@ from strangler_shared import SERVICE_HEADER
 
 from core.config.errors import error_response
 from core.config.middleware import SERVICE_NAME
+
+# Characters Django's build_absolute_uri("?") leaves as they are in a path: the URL's path is
+# then the request's own, with nothing to join, quote or drop.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/._~-]*")
 
 
 class CoreRequest(WSGIRequest):
@@ -38,7 +49,10 @@ class CoreRequest(WSGIRequest):
         memo: dict[tuple[str | None, str], str] = self.__dict__.setdefault("_absolute_uris", {})
         key = (location, self.path)
         if key not in memo:
-            memo[key] = super().build_absolute_uri(location)
+            if location == "?" and _PLAIN_PATH.fullmatch(self.path):
+                memo[key] = f"{self.scheme}://{self.get_host()}{self.path}"
+            else:
+                memo[key] = super().build_absolute_uri(location)
         return memo[key]
 
 
@@ -52,7 +66,7 @@ class CoreHandler(WSGIHandler):
         try:
             request.get_host()
         except DisallowedHost:
-            response = error_response(400, "bad_request", "unknown or invalid Host header")
-            response[SERVICE_HEADER] = SERVICE_NAME
-            return response
+            refusal = error_response(400, "bad_request", "unknown or invalid Host header")
+            refusal[SERVICE_HEADER] = SERVICE_NAME
+            return refusal
         return super().get_response(request)

@@ -35,7 +35,12 @@ def _call(app: Any, **environ: str) -> tuple[str, dict[str, str], bytes]:
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
         captured.update(status=status, headers=dict(headers))
 
-    body = b"".join(app(base, start_response))
+    result = app(base, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        # As a WSGI server does once the body is sent.
+        getattr(result, "close", lambda: None)()
     return captured["status"], captured["headers"], body
 
 
@@ -87,8 +92,11 @@ def test_a_path_that_is_not_ascii_is_404_json(traced_app: AsciiPathGuard, path: 
     assert json.loads(body)["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize(
+    ("path", "django_builds"), [("/api/search", []), ("/api/search;v=1", ["build_absolute_uri ?"])]
+)
 def test_a_traced_request_validates_its_host_and_builds_its_url_once(
-    traced_app: AsciiPathGuard, monkeypatch: pytest.MonkeyPatch
+    traced_app: AsciiPathGuard, monkeypatch: pytest.MonkeyPatch, path: str, django_builds: list[str]
 ) -> None:
     calls: list[str] = []
 
@@ -104,11 +112,27 @@ def test_a_traced_request_validates_its_host_and_builds_its_url_once(
     monkeypatch.setattr(request, "validate_host", validate_host)
     monkeypatch.setattr(HttpRequest, "build_absolute_uri", build_absolute_uri)
 
-    # Not excluded from tracing: the tracing middleware matches the URL in each of its hooks.
-    status, _, _ = _call(traced_app, HTTP_HOST="testserver", PATH_INFO="/api/search")
+    # Not excluded from tracing: the tracing middleware matches the URL in each of its hooks. A
+    # path of plain characters needs nothing of Django's to become a URL.
+    _call(traced_app, HTTP_HOST="testserver", PATH_INFO=path)
 
-    assert status.startswith("200 ")
-    assert sorted(calls) == ["build_absolute_uri ?", "validate_host"]
+    assert sorted(calls) == [*django_builds, "validate_host"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/", "/healthz", "/api/articles/12/related", "/~a/b-c_d.json", "/a/./b", "/a/../b",
+        "//x", "/a;b", "/a b", "/a%20b", "/a?b", "/a#b", "/a\u00e9", "/a/<b>",
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("host", ["testserver", "testserver:8000"])
+def test_the_tracing_url_is_the_one_django_builds(path: str, host: str) -> None:
+    environ = cast(Any, RequestFactory())._base_environ(PATH_INFO=path, HTTP_HOST=host)
+
+    assert CoreRequest(environ).build_absolute_uri("?") == (
+        request.HttpRequest.build_absolute_uri(CoreRequest(environ), "?")
+    )
 
 
 def test_a_request_whose_path_changes_builds_its_url_again() -> None:
