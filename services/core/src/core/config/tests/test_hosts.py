@@ -1,7 +1,10 @@
 """An unknown Host header is a 400 in the envelope, even with DEBUG on and tracing outermost;
-a known one is validated once per request."""
+a known one is validated once per request, and a request is freed as soon as its response is
+closed."""
 
+import gc
 import json
+import weakref
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -133,6 +136,30 @@ def test_the_tracing_url_is_the_one_django_builds(path: str, host: str) -> None:
     assert CoreRequest(environ).build_absolute_uri("?") == (
         request.HttpRequest.build_absolute_uri(CoreRequest(environ), "?")
     )
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/search"])
+def test_a_request_is_freed_when_its_response_is_closed(
+    traced_app: AsciiPathGuard, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    requests: list[weakref.ref[CoreRequest]] = []
+    original_init = CoreRequest.__init__
+
+    def init(self: CoreRequest, environ: dict[str, Any]) -> None:
+        original_init(self, environ)
+        requests.append(weakref.ref(self))
+
+    monkeypatch.setattr(CoreRequest, "__init__", init)
+    gc.collect()
+    gc.disable()  # only reference counting may free it
+    try:
+        status, _, _ = _call(traced_app, HTTP_HOST="testserver", PATH_INFO=path)
+        alive = [ref() is not None for ref in requests]
+    finally:
+        gc.enable()
+
+    assert status.startswith("200 ")
+    assert alive == [False]
 
 
 def test_a_request_whose_path_changes_builds_its_url_again() -> None:
