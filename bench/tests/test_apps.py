@@ -1,0 +1,57 @@
+"""The two bare Django apps answer the same JSON; only the one set up as `startproject` sets up a
+project runs Django's default middleware."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+_CALL = """
+import io, json, sys
+from importlib import import_module
+application = import_module(sys.argv[1]).application
+environ = {
+    "REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "QUERY_STRING": "",
+    "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1",
+    "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http",
+    "wsgi.errors": sys.stderr,
+}
+started = []
+response = application(environ, lambda status, headers: started.append((status, dict(headers))))
+body = b"".join(response)
+response.close()
+print(json.dumps({"status": started[0][0], "headers": started[0][1], "body": body.decode()}))
+"""
+
+
+def _healthz(module: str) -> dict[str, object]:
+    # Each app configures Django's settings at import: one process per app.
+    result = subprocess.run(
+        [sys.executable, "-c", _CALL, module], capture_output=True, text=True, check=True
+    )
+    answer: dict[str, object] = json.loads(result.stdout)
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("module", "middleware_headers"),
+    [
+        ("strangler_bench.apps.hello_django", set()),
+        (
+            "strangler_bench.apps.hello_django_defaults",
+            {"X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"},
+        ),
+    ],
+)
+def test_each_django_app_answers_healthz_through_its_own_middleware(
+    module: str, middleware_headers: set[str]
+) -> None:
+    answer = _healthz(module)
+    headers = answer["headers"]
+    assert isinstance(headers, dict)
+
+    assert (answer["status"], answer["body"]) == ("200 OK", '{"status": "ok"}')
+    assert {"X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy"} & set(headers) == (
+        middleware_headers
+    )
