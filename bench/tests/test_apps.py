@@ -8,20 +8,11 @@ import sys
 import pytest
 
 _CALL = """
-import io, json, sys
+import json, sys
 from importlib import import_module
-application = import_module(sys.argv[1]).application
-environ = {
-    "REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "QUERY_STRING": "",
-    "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1",
-    "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http",
-    "wsgi.errors": sys.stderr,
-}
-started = []
-response = application(environ, lambda status, headers: started.append((status, dict(headers))))
-body = b"".join(response)
-response.close()
-print(json.dumps({"status": started[0][0], "headers": started[0][1], "body": body.decode()}))
+from strangler_bench.apps._django_hello import get_healthz
+status, headers, body = get_healthz(import_module(sys.argv[1]).application)
+print(json.dumps({"status": status, "headers": dict(headers), "body": body.decode()}))
 """
 
 

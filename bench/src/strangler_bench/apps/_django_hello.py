@@ -1,5 +1,7 @@
 """The Django hello-world both bare Django apps serve: one JSON view, settings from the caller."""
 
+import io
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -31,3 +33,18 @@ def application_with(
         DATABASES=databases or {},
     )
     return get_wsgi_application()
+
+
+def get_healthz(application: WSGIHandler) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Call ``GET /healthz`` as a WSGI server does, in process; return status, headers, body."""
+    environ = {
+        "REQUEST_METHOD": "GET", "PATH_INFO": "/healthz", "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+    }  # fmt: skip
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    response = application(environ, lambda status, headers: started.append((status, headers)))
+    body = b"".join(response)
+    response.close()  # Django's request_finished runs here
+    return started[0][0], started[0][1], body
