@@ -2,6 +2,7 @@
 
 import io
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -44,7 +45,12 @@ def get_healthz(application: WSGIHandler) -> tuple[str, list[tuple[str, str]], b
         "wsgi.errors": sys.stderr,
     }  # fmt: skip
     started: list[tuple[str, list[tuple[str, str]]]] = []
-    response = application(environ, lambda status, headers: started.append((status, headers)))
+
+    def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> Callable[..., None]:
+        started.append((status, headers))
+        return lambda data: None  # the write() callable; these views return their body
+
+    response = application(environ, start_response)
     body = b"".join(response)
     response.close()  # Django's request_finished runs here
     return started[0][0], started[0][1], body
