@@ -1,5 +1,5 @@
-"""The two bare Django apps answer the same JSON; only the one set up as `startproject` sets up a
-project runs Django's default middleware."""
+"""Both bare Django apps answer the same JSON; only the one set up as `startproject` sets up a
+new project runs Django's default middleware."""
 
 import json
 import subprocess
