@@ -6,29 +6,30 @@ with and most monoliths keep. Next to the bare app it separates what Django's de
 from what a service adds on top of them. No request reaches the database.
 """
 
+import ast
+from pathlib import Path
+
+import django
+
 from strangler_bench.apps._django_hello import application_with
 
-# django-admin startproject's settings.py (Django 5.2), in its order.
-STARTPROJECT_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-]
-STARTPROJECT_MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
+# The settings file startproject renders, from the installed Django: its lists are plain Python
+# (the template's tags sit only in strings and comments).
+_TEMPLATE = Path(django.__file__).parent / "conf/project_template/project_name/settings.py-tpl"
+
+
+def startproject_setting(name: str) -> list[str]:
+    """Return the list setting ``name`` as the installed Django's startproject writes it."""
+    for node in ast.parse(_TEMPLATE.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            return list(ast.literal_eval(node.value))
+    raise LookupError(f"{name} is not in {_TEMPLATE}")
+
 
 application = application_with(
-    STARTPROJECT_MIDDLEWARE,
-    STARTPROJECT_APPS,
+    startproject_setting("MIDDLEWARE"),
+    startproject_setting("INSTALLED_APPS"),
     {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
 )
