@@ -11,31 +11,11 @@ and after it stops, so a machine that slowed down during the run shows too.
 import json
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 CALLS = 2000
 BLOCKS = 5
-# Best of several blocks: the machine's speed when nothing interrupts it, not its noise.
-_PROBE = """
-import json, sys, time
-from strangler_bench.apps._django_hello import get_healthz
-from strangler_bench.apps.hello_django import application
-
-def call():
-    status, _, body = get_healthz(application)
-    assert status == "200 OK" and body == b'{"status": "ok"}', (status, body)
-
-calls, blocks = int(sys.argv[1]), int(sys.argv[2])
-for _ in range(calls):
-    call()
-best = []
-for _ in range(blocks):
-    started = time.perf_counter()
-    for _ in range(calls):
-        call()
-    best.append((time.perf_counter() - started) / calls * 1e6)
-print(json.dumps(min(best)))
-"""
 
 
 @dataclass(frozen=True)
@@ -59,7 +39,7 @@ class Speed:
 def measure(calls: int = CALLS, blocks: int = BLOCKS) -> float:
     """Return the yardstick's best microseconds per call, taken in a fresh interpreter."""
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(calls), str(blocks)],
+        [sys.executable, "-m", "strangler_bench.calibration", str(calls), str(blocks)],
         capture_output=True,
         text=True,
         check=True,
@@ -74,3 +54,29 @@ def measure_or_none() -> float | None:
         return measure()
     except (subprocess.SubprocessError, ValueError):
         return None
+
+
+def _probe(calls: int, blocks: int) -> float:
+    """Time ``calls`` calls ``blocks`` times, after as many to warm up; return the best µs."""
+    # Imported here: the hello-world configures Django's settings, for this process only.
+    from strangler_bench.apps._django_hello import get_healthz
+    from strangler_bench.apps.hello_django import application
+
+    def call() -> None:
+        status, _, body = get_healthz(application)
+        assert status == "200 OK" and body == b'{"status": "ok"}', (status, body)
+
+    for _ in range(calls):
+        call()
+    # Best of several blocks: the machine's speed when nothing interrupts it, not its noise.
+    best = []
+    for _ in range(blocks):
+        started = time.perf_counter()
+        for _ in range(calls):
+            call()
+        best.append((time.perf_counter() - started) / calls * 1e6)
+    return min(best)
+
+
+if __name__ == "__main__":
+    print(json.dumps(_probe(int(sys.argv[1]), int(sys.argv[2]))))
