@@ -141,6 +141,9 @@ def _database_fds_after_requests(tmp_path: Path, **env: str) -> tuple[list[int],
         wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), process, 30)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
             answers = [client.get("/api/customers/1").status_code for _ in range(3)]
+            # The worker closes a response (and so the database connection) after its last byte
+            # reached the client; its one thread takes the next request only once that is done.
+            client.get("/healthz").raise_for_status()
         (worker,) = _children(process.pid)
         return answers, _open_files(worker, database)
     finally:
