@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tracestore.models import SpanEvent, SpanLink, TraceFilter
-from tracestore.store import TraceStore, _recent_query
+from tracestore.models import SpanEvent, SpanLink, SpanRecord, SpanStatus, TraceFilter
+from tracestore.store import CACHE_BYTES, TraceStore, _recent_query
 
 TRACE = "e" * 32
 
@@ -60,6 +61,56 @@ def test_only_the_primary_key_is_led_by_the_random_trace_id(tmp_path: Path) -> N
 
     by_trace = sorted(name for name, column in leading.items() if column == "trace_id")
     assert by_trace == ["sqlite_autoindex_spans_1"]
+
+
+def _bytes_read() -> int:
+    """Bytes this process has read by system calls so far (whether the kernel had them cached)."""
+    counters = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    return int(counters["rchar"])
+
+
+def _search_span(ids: random.Random) -> SpanRecord:
+    """A span of rag's search under fresh random ids, as live traffic sends them."""
+    return SpanRecord(
+        trace_id=f"{ids.getrandbits(128):032x}",
+        span_id=f"{ids.getrandbits(64):016x}",
+        parent_span_id=None,
+        name="GET /api/search",
+        kind="SERVER",
+        service_name="rag",
+        start_unix_nano=1,
+        end_unix_nano=2,
+        status=SpanStatus("UNSET", ""),
+        attributes={"http.route": "/api/search"},
+        resource_attributes={"service.name": "rag"},
+    )
+
+
+def _exports_read(db: Path, cache_bytes: int) -> int:
+    """Fill a store with 51,200 spans in exports of 512; return what 10 more exports read."""
+    ids = random.Random(7)
+
+    def export() -> list[SpanRecord]:
+        return [_search_span(ids) for _ in range(512)]
+
+    with TraceStore(db, cache_bytes=cache_bytes) as store:
+        for _ in range(100):
+            store.insert(export())
+        before = _bytes_read()
+        for _ in range(10):
+            store.insert(export())
+        return _bytes_read() - before
+
+
+def test_an_export_finds_the_key_index_in_memory_once_it_outgrows_sqlites_default_cache(
+    tmp_path: Path,
+) -> None:
+    # At 51,200 spans the primary key's index (random trace ids) takes about 3.3 MB.
+    sqlite_default = _exports_read(tmp_path / "small.sqlite3", cache_bytes=2_048_000)
+    store_default = _exports_read(tmp_path / "default.sqlite3", cache_bytes=CACHE_BYTES)
+
+    # What is still read comes from checkpoints, which copy the log's pages into the database.
+    assert store_default < sqlite_default / 2, (store_default, sqlite_default)
 
 
 def test_a_database_of_an_earlier_version_loses_its_trace_led_indexes(
