@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tracestore.models import SpanEvent, SpanLink, SpanRecord, SpanStatus, TraceFilter
-from tracestore.store import CACHE_BYTES, TraceStore, _recent_query
+from tracestore.store import CACHE_BYTES, CHECKPOINT_PAGES, TraceStore, _recent_query
 
 TRACE = "e" * 32
 
@@ -63,10 +63,11 @@ def test_only_the_primary_key_is_led_by_the_random_trace_id(tmp_path: Path) -> N
     assert by_trace == ["sqlite_autoindex_spans_1"]
 
 
-def _bytes_read() -> int:
-    """Bytes this process has read by system calls so far (whether the kernel had them cached)."""
+def _io_bytes() -> tuple[int, int]:
+    """Bytes this process has read and written by system calls so far (cached by the kernel or
+    not)."""
     counters = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
-    return int(counters["rchar"])
+    return int(counters["rchar"]), int(counters["wchar"])
 
 
 def _search_span(ids: random.Random) -> SpanRecord:
@@ -86,31 +87,39 @@ def _search_span(ids: random.Random) -> SpanRecord:
     )
 
 
-def _exports_read(db: Path, cache_bytes: int) -> int:
-    """Fill a store with 51,200 spans in exports of 512; return what 10 more exports read."""
+def _exports_io(db: Path, exports: int, **options: int) -> tuple[int, int]:
+    """Fill a store with 51,200 spans in exports of 512; return what more exports read and wrote."""
     ids = random.Random(7)
 
     def export() -> list[SpanRecord]:
         return [_search_span(ids) for _ in range(512)]
 
-    with TraceStore(db, cache_bytes=cache_bytes) as store:
+    with TraceStore(db, **options) as store:
         for _ in range(100):
             store.insert(export())
-        before = _bytes_read()
-        for _ in range(10):
+        read, written = _io_bytes()
+        for _ in range(exports):
             store.insert(export())
-        return _bytes_read() - before
+        now_read, now_written = _io_bytes()
+        return now_read - read, now_written - written
 
 
 def test_an_export_finds_the_key_index_in_memory_once_it_outgrows_sqlites_default_cache(
     tmp_path: Path,
 ) -> None:
     # At 51,200 spans the primary key's index (random trace ids) takes about 3.3 MB.
-    sqlite_default = _exports_read(tmp_path / "small.sqlite3", cache_bytes=2_048_000)
-    store_default = _exports_read(tmp_path / "default.sqlite3", cache_bytes=CACHE_BYTES)
+    sqlite_default, _ = _exports_io(tmp_path / "small.sqlite3", 10, cache_bytes=2_048_000)
+    store_default, _ = _exports_io(tmp_path / "default.sqlite3", 10, cache_bytes=CACHE_BYTES)
 
     # What is still read comes from checkpoints, which copy the log's pages into the database.
     assert store_default < sqlite_default / 2, (store_default, sqlite_default)
+
+
+def test_a_longer_log_copies_the_pages_many_exports_changed_once(tmp_path: Path) -> None:
+    sqlite_default = _exports_io(tmp_path / "short.sqlite3", 40, checkpoint_pages=1000)
+    store_default = _exports_io(tmp_path / "long.sqlite3", 40, checkpoint_pages=CHECKPOINT_PAGES)
+
+    assert sum(store_default) < 0.75 * sum(sqlite_default), (store_default, sqlite_default)
 
 
 def test_a_database_of_an_earlier_version_loses_its_trace_led_indexes(

@@ -39,6 +39,12 @@ this cache (what remains is checkpoints copying the log into the database). Inse
 spans into a store of 100,000-200,000 took 100-104 µs of CPU per span, and 85-88 µs with it
 (system time 59-65 µs, then 37-44). 64 MB holds that index for about a million spans, beyond the
 default retention's 256 MB (about 260,000 such spans)."""
+CHECKPOINT_PAGES = 10_000
+"""Pages the write-ahead log may hold before a commit copies them into the database (SQLite's
+default is 1,000, about two exports of 512 spans). Each export dirties a page of that index per
+span; a longer log takes many exports' changes to the same pages, and the checkpoint copies each
+page once: over 40 exports into a store of 51,200 spans, 33 MB read and 191 MB written instead of
+120 and 278, and system time 0.27 s instead of 0.45. The log file grows to about 40 MB."""
 
 # Every index but the primary key grows at its end: a trace id is random, so an index led by it
 # takes each new span on a page of its own, and once the file outgrows SQLite's page cache every
@@ -145,7 +151,13 @@ _SAVE_POSITION = (
 class TraceStore:
     """Spans in one SQLite file, safe to share between the receiver's worker threads."""
 
-    def __init__(self, path: str | Path, *, cache_bytes: int = CACHE_BYTES) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        cache_bytes: int = CACHE_BYTES,
+        checkpoint_pages: int = CHECKPOINT_PAGES,
+    ) -> None:
         """Open (creating if needed) the database at path and make sure the schema exists."""
         self.path = Path(path)
         self._lock = threading.Lock()
@@ -155,6 +167,7 @@ class TraceStore:
         self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         self._conn.execute(f"PRAGMA cache_size = {-(cache_bytes // 1024)}")  # negative: KiB
         self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute(f"PRAGMA wal_autocheckpoint = {checkpoint_pages}")
         # FULL: once the receiver has answered 200, the spans survive even a power cut.
         self._conn.execute("PRAGMA synchronous = FULL")
         self._conn.executescript(_SCHEMA)
