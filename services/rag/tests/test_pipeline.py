@@ -245,9 +245,11 @@ class SteadyProvider:
 
 
 async def test_the_timeout_bounds_each_silence_not_the_whole_answer() -> None:
-    provider = SteadyProvider(chunks=12, interval=0.05)
-    items = await _all(answer_events(provider, "q", PASSAGES, timeout=0.2))
-    assert _names(items) == ["sources"] + ["token"] * 12 + ["done"]
+    # 1.5 s of answer against a 1.0 s timeout; each silence (0.1 s) far below it, so a loaded
+    # machine's late wake-up (a 0.05 s pause once took over 0.2 s in CI) cannot end it.
+    provider = SteadyProvider(chunks=15, interval=0.1)
+    items = await _all(answer_events(provider, "q", PASSAGES, timeout=1.0))
+    assert _names(items) == ["sources"] + ["token"] * 15 + ["done"]
 
 
 async def test_a_silence_after_steady_chunks_still_times_out() -> None:
