@@ -81,12 +81,12 @@ class FakeChatCompletions:
         try:
             await asyncio.sleep(delay)
             for number, token in enumerate(self.tokens):
-                yield _event(_chunk(model, {"content": token}))
+                yield event(chunk(model, {"content": token}))
                 if number == 0 and self.behaviour != "ok":
-                    async for event in self._after_first_token():
-                        yield event
+                    async for failure in self._after_first_token():
+                        yield failure
                     return
-            yield _event(_chunk(model, {}, finish_reason="stop"))
+            yield event(chunk(model, {}, finish_reason="stop"))
             yield "data: [DONE]\n\n"
         except asyncio.CancelledError:
             # The server cancels the response when its client disconnects.
@@ -95,20 +95,28 @@ class FakeChatCompletions:
 
     async def _after_first_token(self) -> AsyncIterator[str]:
         if self.behaviour == "error_chunk":
-            yield _event({"error": {"message": "model overloaded", "type": "server_error"}})
+            yield event({"error": {"message": "model overloaded", "type": "server_error"}})
         elif self.behaviour == "hold":
             await asyncio.Event().wait()
 
 
-def _chunk(model: str, delta: dict[str, str], finish_reason: str | None = None) -> dict[str, Any]:
+def chunk(
+    model: str,
+    delta: dict[str, str],
+    finish_reason: str | None = None,
+    *,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """Return one ``chat.completion.chunk`` (``created`` defaults to now, in seconds)."""
     return {
         "id": "chatcmpl-test",
         "object": "chat.completion.chunk",
-        "created": int(time.time()),
+        "created": int(time.time()) if created is None else created,
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
     }
 
 
-def _event(data: dict[str, Any]) -> str:
+def event(data: dict[str, Any]) -> str:
+    """Return ``data`` as one server-sent event."""
     return f"data: {json.dumps(data)}\n\n"
