@@ -35,6 +35,7 @@ class FakeRag:
     status: int = 200
     body: bytes = json.dumps(SUGGESTIONS).encode()
     hold: bool = False
+    set_cookie: str = ""
     release: threading.Event = field(default_factory=threading.Event)
     requests: list[dict[str, Any]] = field(default_factory=list)
 
@@ -53,6 +54,8 @@ def _handler(rag: FakeRag) -> type[BaseHTTPRequestHandler]:
             self.send_response(rag.status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(rag.body)))
+            if rag.set_cookie:
+                self.send_header("Set-Cookie", rag.set_cookie)
             self.end_headers()
             self.wfile.write(rag.body)
 
@@ -96,6 +99,16 @@ def test_sequential_calls_reuse_one_connection(client: Client, rag: FakeRag) -> 
         assert client.get("/api/customers/7/suggestions").status_code == 200
 
     assert len(rag.requests) == 3
+    assert len({sent["peer"] for sent in rag.requests}) == 1
+
+
+def test_a_cookie_rag_sets_goes_out_with_no_later_call(client: Client, rag: FakeRag) -> None:
+    # The pooled client calls for every user of the worker: one answer's cookie is no one's.
+    rag.set_cookie = "session=first-callers; Path=/"
+    for _ in range(2):
+        assert client.get("/api/customers/7/suggestions").status_code == 200
+
+    assert [sent["headers"].get("Cookie") for sent in rag.requests] == [None, None]
     assert len({sent["peer"] for sent in rag.requests}) == 1
 
 
