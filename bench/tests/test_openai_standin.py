@@ -5,9 +5,8 @@ import json
 import time
 from typing import Any
 
-import aiohttp
 import httpx
-from rag.bench.model_server import FakeChatCompletions
+from rag.bench.model_server import TOKENS, FakeChatCompletions
 from rag.config import Settings
 from rag.outbound import open_outbound_session
 from rag.providers import OpenAICompatibleProvider, Passage
@@ -52,7 +51,7 @@ def test_each_event_is_a_body_chunk_of_its_own_after_the_paths_delay() -> None:
     assert start["status"] == 200
     assert dict(start["headers"])[b"content-type"].startswith(b"text/event-stream")
     events = [m["body"] for m in bodies]
-    tokens = FakeChatCompletions().tokens
+    tokens = list(TOKENS)
     # One event per token, the final chunk, then [DONE]; only the last message ends the body.
     assert len(events) == len(tokens) + 2
     assert events[-1] == b"data: [DONE]\n\n"
@@ -75,18 +74,22 @@ def test_it_streams_what_rags_model_server_streams() -> None:
     assert _without_created(_chunks(ours_events)) == _without_created(_chunks(theirs_events))
 
 
-def test_rags_openai_provider_reads_the_answer() -> None:
+def test_rags_openai_provider_reads_its_answers_over_one_pooled_session() -> None:
     passages = [Passage(1, Article(1, "reset", "Reset your password", "Choose Forgot."))]
 
-    async def answer(base_url: str) -> list[str]:
+    async def answers(base_url: str) -> list[list[str]]:
+        # Three answers in turn through rag's own pool, its connections kept alive between them.
         async with open_outbound_session(Settings(provider_timeout_seconds=5.0)) as session:
             provider = OpenAICompatibleProvider(
                 session, base_url=base_url, model="tiny", api_key="sk-test"
             )
-            return [c async for c in provider.stream_answer("How do I reset it?", passages)]
+            return [
+                [c async for c in provider.stream_answer("How do I reset it?", passages)]
+                for _ in range(3)
+            ]
 
     with serve_in_thread(app) as url:
-        assert asyncio.run(answer(f"{url}/after/0.05/v1")) == FakeChatCompletions().tokens
+        assert asyncio.run(answers(f"{url}/after/0.05/v1")) == [list(TOKENS)] * 3
         assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
 
 
@@ -95,19 +98,3 @@ def test_other_paths_and_bad_bodies_get_an_error_not_a_stream() -> None:
     assert _call("/v1/chat/completions", b"{}", method="GET")[0]["status"] == 404
     assert _call("/v1/chat/completions", b"not json")[0]["status"] == 400
     assert _call("/v1/chat/completions", b'{"stream": true}')[0]["status"] == 400
-
-
-def test_it_serves_a_session_the_way_rag_pools_it() -> None:
-    # Several answers over one keep-alive connection, as rag's pooled session asks for them.
-    async def three(url: str) -> list[int]:
-        connector = aiohttp.TCPConnector(limit=1)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            statuses = []
-            for _ in range(3):
-                async with session.post(f"{url}/v1/chat/completions", json=_REQUEST) as response:
-                    await response.read()
-                    statuses.append(response.status)
-            return statuses
-
-    with serve_in_thread(app) as url:
-        assert asyncio.run(three(url)) == [200, 200, 200]

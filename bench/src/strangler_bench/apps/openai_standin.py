@@ -16,17 +16,16 @@ CPU the run used. As a bare app: 0.45-0.47 ms.
 
 import asyncio
 import functools
-import json
 import re
 import time
 
-from rag.bench.model_server import FakeChatCompletions, chunk, event
+from rag.bench.model_server import TOKENS, chunk, event
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-TOKENS = FakeChatCompletions().tokens
 _PATH = re.compile(r"(?:/after/(?P<seconds>\d+(?:\.\d+)?))?/v1/chat/completions")
 _SSE = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
-_JSON = [(b"content-type", b"application/json")]
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -36,16 +35,16 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     path, method = scope["path"], scope["method"]
     if path == "/healthz" and method == "GET":
-        await _respond(send, 200, _JSON, b'{"status": "ok"}')
+        await JSONResponse({"status": "ok"})(scope, receive, send)
         return
     match = _PATH.fullmatch(path)
     if match is None or method != "POST":
-        await _respond(send, 404, _JSON, b'{"error": {"message": "not found"}}')
+        await _error(404, "not found", scope, receive, send)
         return
     try:
-        model = str(json.loads(await _body(receive))["model"])
+        model = str((await Request(scope, receive).json())["model"])
     except (ValueError, KeyError, TypeError):
-        await _respond(send, 400, _JSON, b'{"error": {"message": "bad request"}}')
+        await _error(400, "bad request", scope, receive, send)
         return
     await send({"type": "http.response.start", "status": 200, "headers": _SSE})
     await asyncio.sleep(float(match["seconds"] or 0.0))
@@ -62,20 +61,8 @@ def _events(model: str, created: int) -> tuple[bytes, ...]:
     return tuple(event(c).encode() for c in chunks)
 
 
-async def _body(receive: Receive) -> bytes:
-    parts = []
-    while True:
-        message = await receive()
-        parts.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(parts)
-
-
-async def _respond(
-    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _error(status: int, message: str, scope: Scope, receive: Receive, send: Send) -> None:
+    await JSONResponse({"error": {"message": message}}, status_code=status)(scope, receive, send)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -28,6 +28,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 Behaviour = Literal["ok", "http_error", "error_chunk", "cut", "hold"]
+TOKENS = ("Reset ", "your ", "password. ", "[1]")
+"""What the fake answers unless told otherwise."""
 
 
 @dataclass
@@ -40,7 +42,7 @@ class FakeChatCompletions:
     then waits until the client goes away.
     """
 
-    tokens: list[str] = field(default_factory=lambda: ["Reset ", "your ", "password. ", "[1]"])
+    tokens: list[str] = field(default_factory=lambda: list(TOKENS))
     behaviour: Behaviour = "ok"
     requests: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
