@@ -65,15 +65,17 @@ def server() -> Iterator[str]:
     yield from _serve(0.05, "/bad")
 
 
-def test_without_a_ramp_the_window_runs_from_the_first_send_to_the_first_finished_connection(
+def test_without_a_ramp_the_window_runs_from_the_first_answer_to_the_first_finished_connection(
     server: str,
 ) -> None:
     result = load.run_rounds(server, Request("/"), connections=5, rounds=4, deadline=10)
     assert result.errors == 0 and result.unfinished == 0
-    # Every connection's first three answers, and the last ones that came by the window's end.
-    assert 16 <= result.completed <= 20
-    # Four 50 ms answers back to back per connection: about 0.2 s, nowhere near the deadline.
-    assert 0.19 <= result.seconds < 2 and 45 <= result.p50_ms < 1000
+    # Every connection's second and third answers, and the last ones that came by the window's
+    # end.
+    assert 11 <= result.completed <= 15
+    # Three 50 ms answers back to back per connection after the first: about 0.15 s, nowhere
+    # near the deadline; at most five answers per 50 ms.
+    assert 0.14 <= result.seconds < 2 and 45 <= result.p50_ms < 1000 and result.rps <= 101
 
 
 def test_connections_start_spread_evenly_over_the_ramp() -> None:
@@ -91,8 +93,37 @@ def test_the_rate_leaves_out_the_ramp_and_the_drain() -> None:
     # Five connections each waiting 0.1 s per answer: 50 rps while all are busy. Counted from the
     # first send to the last answer (0.2 s of ramp, then 0.6 s of rounds) it would be at most
     # 30 / 0.8 = 37.5 rps.
+    # Counting the window's first answer too, an ideal server would measure 21 / 0.4 = 52.5 rps.
     assert result.errors == 0 and result.unfinished == 0 and result.completed < 30
-    assert 0.3 <= result.seconds <= 0.5 and 40 <= result.rps <= 52.5
+    assert 0.3 <= result.seconds <= 0.5 and 40 <= result.rps <= 51
+
+
+def test_a_closed_loop_at_its_ideal_rate_measures_exactly_the_ideal() -> None:
+    # Ten connections started 0.1 s apart over a 1 s ramp, two rounds each of a 1 s answer, the
+    # connection ending as its last answer comes: ten answers a second while all are busy.
+    tally = load._Tally()
+    for index in range(10):
+        first = index / 10 + 1.0
+        tally.answers += [(first, 1000.0), (first + 1.0, 1000.0)]
+        tally.ends.append(first + 1.0)
+    begin, end = load._steady_window(tally, rounds=2, ramped=1.0, started=0.0, deadline=10.0)
+    counted = load._latencies_within(tally, begin, end)
+    # From the first connection's first answer to its last: one answer per connection.
+    assert (begin, end) == (1.0, 2.0) and len(counted) / (end - begin) == pytest.approx(10.0)
+
+
+def test_a_herd_is_counted_from_its_first_answer_not_its_first_send() -> None:
+    # A hundred connections sending at once, four rounds of a 1 s answer; the server's CPU
+    # spreads each round's answers over half a second, and they stay so: 100 answers a second.
+    tally = load._Tally()
+    for index in range(100):
+        answers = [1.0 + index * 0.005 + round_ for round_ in range(4)]
+        tally.answers += [(finished, 1000.0) for finished in answers]
+        tally.ends.append(answers[-1])
+    begin, end = load._steady_window(tally, rounds=4, ramped=0.0, started=0.0, deadline=10.0)
+    counted = load._latencies_within(tally, begin, end)
+    # From the first send, the window would hold 1 s with no answer and 301 answers in 4 s (75).
+    assert (begin, end) == (1.0, 4.0) and len(counted) / (end - begin) == pytest.approx(100.0)
 
 
 def test_a_single_round_counts_the_whole_run() -> None:
