@@ -96,6 +96,8 @@ def test_the_rate_leaves_out_the_ramp_and_the_drain() -> None:
     # Counting the window's first answer too, an ideal server would measure 21 / 0.4 = 52.5 rps.
     assert result.errors == 0 and result.unfinished == 0 and result.completed < 30
     assert 0.3 <= result.seconds <= 0.5 and 40 <= result.rps <= 51
+    # The servers answered all 30, those of the ramp and the drain too.
+    assert result.answered == 30 and result.outside_window == 30 - result.completed
 
 
 def test_a_closed_loop_at_its_ideal_rate_measures_exactly_the_ideal() -> None:

@@ -41,11 +41,19 @@ class LoadResult:
     p99_ms: float
     tool: str
     unfinished: int = 0
+    outside_window: int = 0
+    """2xx answers of a fixed-rounds run that came before or after its steady window: served,
+    and paid for in the servers' CPU time, but not counted in ``completed``."""
 
     @property
     def rps(self) -> float:
         """Completed (2xx) requests per second."""
         return self.completed / self.seconds if self.seconds else 0.0
+
+    @property
+    def answered(self) -> int:
+        """Every 2xx answer of the run, in the steady window or not (what CPU time is per)."""
+        return self.completed + self.outside_window
 
 
 def json_post(path: str, body: bytes, **headers: str) -> Request:
@@ -258,6 +266,7 @@ async def _load(
         else float("nan"),
         tool="python-asyncio" + (" (fixed rounds)" if rounds else ""),
         unfinished=tally.cut,
+        outside_window=len(tally.answers) - len(latencies),
     )
 
 

@@ -45,10 +45,14 @@ def _pair(bench: Bench, service: str) -> tuple[_Twin, _Twin]:
 def _measured(
     measure: Callable[[str], LoadResult], twin: _Twin, store: int
 ) -> tuple[LoadResult, float, float]:
-    """Run one load; return it with the server's and the trace store's CPU µs per request."""
+    """Run one load; return it with the server's and the trace store's CPU µs per request.
+
+    Per request answered over the whole run: the CPU time covers the GenAI load's ramp and drain
+    too, whose answers its rate leaves out (a quarter of them at 4 rounds).
+    """
     server, spans = cpu_seconds(twin.pid), cpu_seconds(store)
     result = measure(twin.url)
-    served = max(1, result.completed)
+    served = max(1, result.answered)
     return (
         result,
         (cpu_seconds(twin.pid) - server) / served * 1e6,
@@ -70,8 +74,9 @@ def run(bench: Bench) -> Section:
         "requests per connection: the top level, where one process's CPU is the limit (below "
         "it both twins serve the ideal rate, so the ratio cannot show tracing's cost). "
         "Overhead = 1 - rps(on) / rps(off), per repeat. Where the cost goes: the CPU time the "
-        "server's processes used per completed request, off and on, and what the trace store "
-        "used per request to take in the spans, on the same cores (from /proc, over each run).",
+        "server's processes used per request answered, off and on, and what the trace store "
+        "used per request to take in the spans, on the same cores (from /proc, over each whole "
+        "run, ramp and drain included, and so per answer of the whole run).",
     )
     table = section.table(
         "median (min-max)", "workload", "rps tracing off", "rps tracing on", "overhead",
