@@ -4,6 +4,9 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+NOT_MEASURED = "-"
+"""A table cell with no run behind it (a side that does not apply at that level)."""
+
 
 @dataclass(frozen=True)
 class Spread:
@@ -29,7 +32,9 @@ class Spread:
         return max(self.values) if self.values else float("nan")
 
     def fmt(self, digits: int = 1, scale: float = 1.0, suffix: str = "") -> str:
-        """Render as ``median (min-max)`` (just the median when every run agrees)."""
+        """Render as ``median (min-max)`` (just the median when every run agrees; ``-`` unrun)."""
+        if not self.values:
+            return NOT_MEASURED
         med, lo, hi = (v * scale for v in (self.median, self.lo, self.hi))
         if len(self.values) < 2 or f"{lo:.{digits}f}" == f"{hi:.{digits}f}":
             return f"{med:.{digits}f}{suffix}"
