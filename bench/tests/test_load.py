@@ -1,4 +1,4 @@
-"""The Python load client: what it counts as completed, failed and cut, on a real socket."""
+"""The load clients: what they count as completed, failed and cut, on a real socket."""
 
 import asyncio
 import itertools
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from strangler_bench import load, wrk
 from strangler_bench.load import Request
+from strangler_bench.workloads import gateway
 
 _OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 _BAD = b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbusy\r\n0\r\n\r\n"
@@ -174,3 +175,12 @@ def test_wrk_pauses_with_its_delay_hook() -> None:
     script = wrk._script(Request("/"), pause=0.025)
     assert "delay = function() return math.random(0, 50) end" in script
     assert "delay" not in wrk._script(Request("/"))
+
+
+def test_requests_taking_turns_read_what_one_side_adds_to_a_request() -> None:
+    # The "gateway" answers 20 ms later than the "service": taking turns, one request at a time,
+    # the difference of the two p50s is those 20 ms, not a queue.
+    for direct in _serve(0.005, "/bad"):
+        for through in _serve(0.025, "/bad"):
+            alone, hop = gateway.alternating_p50s(direct, through, Request("/"), 40)
+    assert 5 <= alone < 20 and 15 <= hop - alone <= 40, (alone, hop)

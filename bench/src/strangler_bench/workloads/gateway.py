@@ -2,9 +2,10 @@
 
 The same request goes straight to a service and through the gateway in each repeat, back to
 back at full load and at the same time at half load: `GET /api/search` to core (the route's
-legacy side) and to rag (forced with the route's override header). Streaming: `POST /api/chat`
-as SSE to rag, time from sending to the first body byte, direct and through nginx alternately
-(nginx must not buffer it).
+legacy side) and to rag (forced with the route's override header). Then one request at a time,
+alternating direct and through nginx: what nginx adds to a request when nothing queues. Streaming:
+`POST /api/chat` as SSE to rag, time from sending to the first body byte, direct and through nginx
+alternately (nginx must not buffer it).
 """
 
 import json
@@ -20,6 +21,36 @@ from strangler_bench.model import Goal, Section, Spread
 SEARCH = "/api/search?q=refund%20annual%20plan&k=5"
 _NEW = {"X-Migration-Target": "new"}
 FORCED_NEW = Request(SEARCH, headers=_NEW)
+
+
+# Requests per side and repeat of the one-at-a-time comparison, after a warm-up of a tenth.
+ONE_AT_A_TIME = 200
+
+
+def alternating_p50s(
+    direct: str, through: str, request: Request, pairs: int
+) -> tuple[float, float]:
+    """Return the p50 ms of ``request`` sent straight to ``direct`` and through ``through``.
+
+    One kept-alive connection per side, one request at a time, the two sides taking turns (and
+    turns about who goes first), so both meet the same machine: nothing queues, and the
+    difference is what the hop itself adds to one request.
+    """
+    warm = max(1, pairs // 10)
+    times: tuple[list[float], list[float]] = ([], [])
+    with httpx.Client(timeout=30) as a, httpx.Client(timeout=30) as b:
+        sides = ((a, direct + request.path, times[0]), (b, through + request.path, times[1]))
+        for i in range(warm + pairs):
+            for client, url, kept in sides if i % 2 else sides[::-1]:
+                sent = time.perf_counter()
+                response = client.request(
+                    request.method, url, content=request.body or None, headers=request.headers
+                )
+                elapsed = (time.perf_counter() - sent) * 1000
+                response.raise_for_status()
+                if i >= warm:
+                    kept.append(elapsed)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def _first_byte_ms(client: httpx.Client, url: str, headers: dict[str, str]) -> float:
@@ -67,9 +98,11 @@ def run(bench: Bench) -> Section:
         "added p50 = gateway p50 - direct p50, both taken over the same seconds (back to back, "
         "the direct p50 alone moved by more than the 1 ms goal from one run to the next). At "
         "full load a closed loop's p50 is connections / rps, so the added p50 there only "
-        "restates the share; at half load it is the time nginx adds to one request. On a 2-core "
-        "machine nginx, the service and the load generator share the CPUs, so part of either "
-        "gap is contention.",
+        "restates the share; at half load it is the time nginx adds to one request plus the "
+        "queueing that time causes. On a 2-core machine nginx, the service and the load "
+        "generator share the CPUs, so part of either gap is contention. One request at a time, "
+        "the two sides taking turns, nothing queues: the added p50 there is nginx's own time "
+        "per request.",
     )
     gateway = bench.stack.url("gateway")
     targets = [
@@ -80,6 +113,11 @@ def run(bench: Bench) -> Section:
         "median (min-max)", "upstream", "direct rps", "gateway rps", "gateway / direct",
         "added p50 at full load ms", "half-load rps (both)", "direct p50 ms", "gateway p50 ms",
         "added p50 ms",
+    )  # fmt: skip
+    alone = section.table(
+        f"one request at a time, direct and through nginx taking turns, {ONE_AT_A_TIME} each "
+        "per repeat: what nginx adds when nothing queues; median (min-max)",
+        "upstream", "direct p50 ms", "gateway p50 ms", "added p50 ms",
     )  # fmt: skip
     c = s.gateway_connections
     for label, direct_url, request in targets:
@@ -102,7 +140,15 @@ def run(bench: Bench) -> Section:
                 ("added", calm_through.p50_ms - calm_direct.p50_ms),
             ):  # fmt: skip
                 f.setdefault(key, []).append(value)
+            one_direct, one_through = alternating_p50s(direct_url, gateway, request, ONE_AT_A_TIME)
+            for key, value in (
+                ("1d", one_direct),
+                ("1g", one_through),
+                ("1added", one_through - one_direct),
+            ):
+                f.setdefault(key, []).append(value)
         sp = {key: Spread.of(values) for key, values in f.items()}
+        alone.add(label, sp["1d"].fmt(2), sp["1g"].fmt(2), sp["1added"].fmt(2))
         table.add(
             label, sp["direct"].fmt(0), sp["gateway"].fmt(0), sp["share"].pct(),
             sp["full"].fmt(2), sp["calm"].fmt(0), sp["p50d"].fmt(2), sp["p50g"].fmt(2),
