@@ -1,6 +1,6 @@
 """An unknown Host header is a 400 in the envelope, even with DEBUG on and tracing outermost;
-a known one is validated once per request, and a request is freed as soon as its response is
-closed."""
+a known one is validated once per request, its path resolved once, and a request is freed as
+soon as its response is closed."""
 
 import gc
 import json
@@ -11,8 +11,12 @@ from typing import Any, cast
 import pytest
 from django.http import HttpRequest, request
 from django.test import RequestFactory, override_settings
+from django.urls import resolvers
 from opentelemetry.instrumentation.django import DjangoInstrumentor
+from opentelemetry.trace import SpanKind
+from strangler_testing import captured_spans
 
+from core.config import hosts
 from core.config.hosts import CoreHandler, CoreRequest
 from core.config.paths import AsciiPathGuard
 
@@ -172,3 +176,59 @@ def test_a_request_whose_path_changes_builds_its_url_again() -> None:
         "http://testserver/a",
         "http://testserver/b",
     )
+
+
+def _counting_resolves(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each path the root URL resolver is asked for (nested resolvers get the rest)."""
+    asked: list[str] = []
+    original = resolvers.URLResolver.resolve
+
+    def resolve(self: resolvers.URLResolver, path: str) -> resolvers.ResolverMatch:
+        if path.startswith("/"):
+            asked.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(resolvers.URLResolver, "resolve", resolve)
+    return asked
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "span_name", "resolves"),
+    [
+        ("/api/search", "200", "GET api/search", 1),
+        ("/healthz", "200", "GET healthz", 1),
+        # No match to reuse: the tracing middleware asks once itself, and the common middleware's
+        # slash check once more, as before; the view's resolving raises the early 404.
+        ("/api/no-such-thing", "404", "GET", 3),
+    ],
+)
+def test_a_traced_request_resolves_its_path_once(
+    monkeypatch: pytest.MonkeyPatch, path: str, status: str, span_name: str, resolves: int
+) -> None:
+    with captured_spans() as spans:
+        instrumentor = DjangoInstrumentor()
+        instrumentor.instrument(tracer_provider=spans.provider)
+        try:
+            asked = _counting_resolves(monkeypatch)
+            answer, _, body = _call(AsciiPathGuard(CoreHandler()), HTTP_HOST="testserver",
+                                    PATH_INFO=path)  # fmt: skip
+        finally:
+            instrumentor.uninstrument()
+        [server] = [s for s in spans.exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
+
+    assert answer.startswith(status), body
+    assert server.name == span_name
+    assert asked.count(path) == resolves, asked
+    if status == "404":
+        assert json.loads(body)["error"]["code"] == "not_found"
+
+
+def test_a_path_changed_after_the_early_match_is_resolved_again() -> None:
+    environ = cast(Any, RequestFactory())._base_environ(PATH_INFO="/api/search")
+    handler = CoreHandler()
+    core_request = CoreRequest(environ)
+    hosts._resolve_early(core_request)
+    # As a middleware rewriting the path would.
+    core_request.path_info = "/healthz"
+
+    assert handler.resolve_request(core_request).url_name == "healthz"
