@@ -209,9 +209,9 @@ def test_a_traced_request_resolves_its_path_once(
         instrumentor = DjangoInstrumentor()
         instrumentor.instrument(tracer_provider=spans.provider)
         try:
+            app = AsciiPathGuard(CoreHandler())
             asked = _counting_resolves(monkeypatch)
-            answer, _, body = _call(AsciiPathGuard(CoreHandler()), HTTP_HOST="testserver",
-                                    PATH_INFO=path)  # fmt: skip
+            answer, _, body = _call(app, HTTP_HOST="testserver", PATH_INFO=path)
         finally:
             instrumentor.uninstrument()
         [server] = [s for s in spans.exporter.get_finished_spans() if s.kind == SpanKind.SERVER]
