@@ -1,4 +1,4 @@
-"""How the app includes its routers: one level deep, the chat route's router first.
+"""How the app includes its routers: one level deep, the health probe first, then the chat route.
 
 Since FastAPI 0.137 every request walks the tree of included routers (and the OpenTelemetry
 instrumentation walks it again to name the span), so its shape is a cost paid per request.
@@ -30,10 +30,15 @@ def test_every_router_is_included_by_the_app_itself() -> None:
         assert nested == [], "a router included in another is walked one level deeper"
 
 
-def test_the_chat_route_is_the_first_one_a_request_is_matched_against() -> None:
+def _api_routes(node: Any) -> list[tuple[str, set[str] | None]]:
+    return [(r.path, r.methods) for r in node.original_router.routes if isinstance(r, APIRoute)]
+
+
+def test_the_health_probe_is_matched_first_and_the_chat_route_next() -> None:
     app = create_app()
 
-    [first, *_] = _included(app)
+    [first, second, *_] = _included(app)
 
-    routes = [r for r in first.original_router.routes if isinstance(r, APIRoute)]
-    assert [(r.path, r.methods) for r in routes] == [("/api/chat", {"POST"})]
+    # A probe walks no other router; the chat route walks only the probe's one route.
+    assert _api_routes(first) == [("/healthz", {"GET"})]
+    assert _api_routes(second) == [("/api/chat", {"POST"})]
