@@ -1,9 +1,10 @@
-"""Each bare app is served as its service is: keep-alive and reuse_port come from its config."""
+"""Each bare app is served as its service is: keep-alive, reuse_port and the access log."""
 
 from strangler_bench.servers import (
     CORE_GUNICORN,
     WEBHOOKS_GUNICORN,
     bare_gunicorn_argv,
+    bare_uvicorn_argv,
     gunicorn_settings,
 )
 
@@ -34,3 +35,13 @@ def test_settings_computed_from_the_environment_are_left_out() -> None:
 
     assert "workers" not in settings and "threads" not in settings
     assert settings["accesslog"] == "-"
+
+
+def test_the_bare_fastapi_app_logs_no_request_as_rag_does_by_default() -> None:
+    from rag.config import Settings
+
+    argv = bare_uvicorn_argv("hello:app", 1)
+
+    assert Settings.model_fields["access_log"].default is False
+    assert "--no-access-log" in argv
+    assert argv[-1] == "hello:app"

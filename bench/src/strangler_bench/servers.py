@@ -16,6 +16,7 @@ from pathlib import Path
 import tomlkit
 from devstack import Ports, Stack, StackConfig, find_root
 from devstack._processes import ProcessSpec
+from rag.config import Settings
 
 from strangler_bench.procs import HOST, Server, free_port, start
 
@@ -148,7 +149,7 @@ class Launcher:
     def uvicorn_app(self, name: str, app: str, env: dict[str, str] | None = None) -> Server:
         """Start a bare ASGI app under one uvicorn process, as rag runs."""
         port = free_port()
-        argv = [PY, "-m", "uvicorn", "--host", HOST, "--port", str(port), app]
+        argv = bare_uvicorn_argv(app, port)
         return self._start(name, argv, self._env("webhooks", {**TRACING_OFF, **(env or {})}), port)
 
     def _start(self, name: str, argv: list[str], env: dict[str, str], port: int) -> Server:
@@ -169,6 +170,18 @@ def bare_gunicorn_argv(
         argv += ["--keep-alive", str(settings["keepalive"])]
     if settings.get("reuse_port"):
         argv.append("--reuse-port")
+    return [*argv, app]
+
+
+def bare_uvicorn_argv(app: str, port: int) -> list[str]:
+    """Return the command line of a bare ASGI app served as rag is (access log as rag's default).
+
+    uvicorn logs every request unless told not to; rag turns it off unless ``RAG_ACCESS_LOG`` is
+    set, and a bare app that logged each request would be measured doing work rag skips.
+    """
+    argv = [PY, "-m", "uvicorn", "--host", HOST, "--port", str(port)]
+    if not Settings.model_fields["access_log"].default:
+        argv.append("--no-access-log")
     return [*argv, app]
 
 

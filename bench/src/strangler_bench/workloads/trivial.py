@@ -2,9 +2,10 @@
 
 Each service runs one worker, as its own config starts it (core: gunicorn with core's config,
 4 threads; webhooks: gunicorn gthread, 4 threads, keep-alive off; rag: one uvicorn process), and
-its framework's bare hello-world runs on the same server settings, keep-alive and reuse_port
-included (read from the service's gunicorn config). Within each repeat the pair is measured back
-to back, so the ratio is taken under the same conditions even when the machine is noisy.
+its framework's bare hello-world runs on the same server settings: keep-alive and reuse_port
+read from the service's gunicorn config, and for FastAPI no access log, as rag runs. Within each
+repeat the pair is measured back to back, so the ratio is taken under the same conditions even
+when the machine is noisy.
 
 Core is also compared, without a goal, with Django as ``startproject`` sets it up (its seven
 middleware): most of what core costs over bare Django is what every new Django project starts
