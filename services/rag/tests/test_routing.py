@@ -42,3 +42,12 @@ def test_the_health_probe_is_matched_first_and_the_chat_route_next() -> None:
     # A probe walks no other router; the chat route walks only the probe's one route.
     assert _api_routes(first) == [("/healthz", {"GET"})]
     assert _api_routes(second) == [("/api/chat", {"POST"})]
+
+
+def test_the_health_probe_has_no_dependency_to_solve() -> None:
+    app = create_app()
+
+    [probe] = [r for r in _included(app)[0].original_router.routes if isinstance(r, APIRoute)]
+
+    # Solving two was about 40 % of a probe's time in process.
+    assert probe.dependant.dependencies == []
