@@ -6,10 +6,10 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from strangler_bench import load, wrk
 from strangler_bench.load import Request
-from strangler_bench.workloads import gateway
 
 _OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 _BAD = b"HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbusy\r\n0\r\n\r\n"
@@ -182,5 +182,14 @@ def test_requests_taking_turns_read_what_one_side_adds_to_a_request() -> None:
     # the difference of the two p50s is those 20 ms, not a queue.
     for direct in _serve(0.005, "/bad"):
         for through in _serve(0.025, "/bad"):
-            alone, hop = gateway.alternating_p50s(direct, through, Request("/"), 40)
+            alone, hop = load.alternating_p50s((direct, Request("/")), (through, Request("/")), 40)
     assert 5 <= alone < 20 and 15 <= hop - alone <= 40, (alone, hop)
+
+
+def test_taking_turns_sends_each_side_its_own_request() -> None:
+    # The hop compares two different endpoints: each side's path goes to that side only.
+    for url in _serve(0.0, "/bad"):
+        fine = load.alternating_p50s((url, Request("/a")), (url, Request("/b")), 5)
+        with pytest.raises(httpx.HTTPStatusError, match="/bad"):
+            load.alternating_p50s((url, Request("/a")), (url, Request("/bad")), 5)
+    assert all(p50 > 0 for p50 in fine)

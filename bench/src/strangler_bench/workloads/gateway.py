@@ -15,7 +15,7 @@ import time
 import httpx
 
 from strangler_bench.context import Bench
-from strangler_bench.load import Request
+from strangler_bench.load import Request, alternating_p50s
 from strangler_bench.model import Goal, Section, Spread
 
 SEARCH = "/api/search?q=refund%20annual%20plan&k=5"
@@ -25,32 +25,6 @@ FORCED_NEW = Request(SEARCH, headers=_NEW)
 
 # Requests per side and repeat of the one-at-a-time comparison, after a warm-up of a tenth.
 ONE_AT_A_TIME = 200
-
-
-def alternating_p50s(
-    direct: str, through: str, request: Request, pairs: int
-) -> tuple[float, float]:
-    """Return the p50 ms of ``request`` sent straight to ``direct`` and through ``through``.
-
-    One kept-alive connection per side, one request at a time, the two sides taking turns (and
-    turns about who goes first), so both meet the same machine: nothing queues, and the
-    difference is what the hop itself adds to one request.
-    """
-    warm = max(1, pairs // 10)
-    times: tuple[list[float], list[float]] = ([], [])
-    with httpx.Client(timeout=30) as a, httpx.Client(timeout=30) as b:
-        sides = ((a, direct + request.path, times[0]), (b, through + request.path, times[1]))
-        for i in range(warm + pairs):
-            for client, url, kept in sides if i % 2 else sides[::-1]:
-                sent = time.perf_counter()
-                response = client.request(
-                    request.method, url, content=request.body or None, headers=request.headers
-                )
-                elapsed = (time.perf_counter() - sent) * 1000
-                response.raise_for_status()
-                if i >= warm:
-                    kept.append(elapsed)
-    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def _first_byte_ms(client: httpx.Client, url: str, headers: dict[str, str]) -> float:
@@ -140,7 +114,9 @@ def run(bench: Bench) -> Section:
                 ("added", calm_through.p50_ms - calm_direct.p50_ms),
             ):  # fmt: skip
                 f.setdefault(key, []).append(value)
-            one_direct, one_through = alternating_p50s(direct_url, gateway, request, ONE_AT_A_TIME)
+            one_direct, one_through = alternating_p50s(
+                (direct_url, request), (gateway, request), ONE_AT_A_TIME
+            )
             for key, value in (
                 ("1d", one_direct),
                 ("1g", one_through),
