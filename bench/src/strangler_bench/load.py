@@ -20,6 +20,8 @@ import httpx
 
 # Seconds past which a request counts as a timeout (the GenAI workload waits on a model).
 DEFAULT_TIMEOUT = 30.0
+# Requests per side of one taking-turns comparison (:func:`alternating_p50s`), after a tenth more.
+ONE_AT_A_TIME = 200
 
 
 @dataclass(frozen=True)

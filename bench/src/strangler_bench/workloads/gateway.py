@@ -15,16 +15,12 @@ import time
 import httpx
 
 from strangler_bench.context import Bench
-from strangler_bench.load import Request, alternating_p50s
+from strangler_bench.load import ONE_AT_A_TIME, Request, alternating_p50s
 from strangler_bench.model import Goal, Section, Spread
 
 SEARCH = "/api/search?q=refund%20annual%20plan&k=5"
 _NEW = {"X-Migration-Target": "new"}
 FORCED_NEW = Request(SEARCH, headers=_NEW)
-
-
-# Requests per side and repeat of the one-at-a-time comparison, after a warm-up of a tenth.
-ONE_AT_A_TIME = 200
 
 
 def _first_byte_ms(client: httpx.Client, url: str, headers: dict[str, str]) -> float:

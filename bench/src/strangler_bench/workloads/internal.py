@@ -22,14 +22,12 @@ import httpx
 from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
 
 from strangler_bench.context import Bench
-from strangler_bench.load import Request, alternating_p50s
+from strangler_bench.load import ONE_AT_A_TIME, Request, alternating_p50s
 from strangler_bench.model import NOT_MEASURED, Goal, Section, Spread
 from strangler_bench.relay import relay
 
 QUERY = "refund annual plan"
 K = 5
-# Requests per side and repeat when core and rag take turns at one client, after a tenth more.
-ONE_AT_A_TIME = 200
 
 
 def _timed(call: Callable[[], object], calls: int) -> list[float]:
