@@ -2,6 +2,7 @@
 
 import json
 import logging
+import socket
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,6 +139,28 @@ def test_unreachable_core_is_retried(
     row = _row(outbox_path, event.event_id)
     assert row["status"] == "pending"
     assert "UNAVAILABLE" in row["last_error"]
+
+
+def test_a_core_back_after_an_outage_is_reached_on_the_next_attempt(
+    make_relay: RelayFactory, outbox: Outbox, outbox_path: Path, clock: ManualClock
+) -> None:
+    event = _store(outbox)
+    with socket.socket() as reserved:  # bound, never listening: connections are refused
+        reserved.bind(("127.0.0.1", 0))
+        port = reserved.getsockname()[1]
+        relay = make_relay(f"127.0.0.1:{port}")
+        assert relay.deliver_due() == 1
+    assert "UNAVAILABLE" in _row(outbox_path, event.event_id)["last_error"]
+
+    # core is back at once: gRPC's own reconnect backoff (a second or more after a refused
+    # connection) must not fail the relay's next attempt with the outage's error.
+    with serve_core(port=port) as core:
+        clock.advance(RETRY_CAP_SECONDS)
+        assert relay.deliver_due() == 1
+
+        row = _row(outbox_path, event.event_id)
+        assert (row["status"], row["outcome"], row["attempts"]) == ("delivered", "applied", 2)
+        assert [call.request.event_id for call in core.servicer.calls] == [event.event_id]
 
 
 def test_slow_core_is_retried(

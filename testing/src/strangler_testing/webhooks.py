@@ -137,15 +137,15 @@ class RunningCore:
 
 
 @contextmanager
-def serve_core(token: str = TOKEN) -> Iterator[RunningCore]:
-    """Serve a recording CoreService on a free port, with the shared token check."""
+def serve_core(token: str = TOKEN, port: int = 0) -> Iterator[RunningCore]:
+    """Serve a recording CoreService on ``port`` (a free one by default), with the token check."""
     servicer = RecordingCore()
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=4),
         interceptors=[ServiceTokenServerInterceptor(token)],
     )
     core_pb2_grpc.add_CoreServiceServicer_to_server(servicer, server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    port = server.add_insecure_port(f"127.0.0.1:{port}")
     server.start()
     try:
         yield RunningCore(f"127.0.0.1:{port}", servicer)

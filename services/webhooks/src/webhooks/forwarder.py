@@ -4,6 +4,12 @@ The channel is opened on first use, once per forwarder, in the process that uses
 do not survive ``fork``, and gunicorn builds the app in each worker after forking. gRPC failures
 become :class:`DeliveryError` here, marked permanent when retrying cannot help, so the relay knows
 whether to retry later or keep the event as a dead letter.
+
+A channel that could not reach core is dropped, and the next call opens a fresh one. Kept, it
+would wait out gRPC's own reconnect backoff (seconds, growing while core stays down) and fail every
+call meanwhile with the outage's last error, even once core is back: the relay's first attempt
+after core's return would fail for nothing. The relay's backoff and circuit already pace the
+retries, and a fresh channel connects at once.
 """
 
 import logging
@@ -72,9 +78,12 @@ class CoreForwarder:
 
     def forward(self, event: VerifiedEvent) -> Outcome:
         """Apply ``event`` in core and return core's outcome, or raise DeliveryError."""
+        core = self._core()
         try:
-            response = self._core().ApplyEvent(apply_event_request(event))
+            response = core.ApplyEvent(apply_event_request(event))
         except grpc.RpcError as error:
+            if isinstance(error, grpc.Call) and error.code() is grpc.StatusCode.UNAVAILABLE:
+                self._drop(core)
             raise self._delivery_error(error, event) from error
         return _outcome(response, event)
 
@@ -84,6 +93,13 @@ class CoreForwarder:
             if self._channel is not None:
                 self._channel.close()
             self._channel, self._stub = None, None
+
+    def _drop(self, stub: core_pb2_grpc.CoreServiceStub) -> None:
+        """Close the channel behind ``stub`` unless another call already replaced it."""
+        with self._lock:
+            if self._stub is stub and self._channel is not None:
+                self._channel.close()
+                self._channel, self._stub = None, None
 
     def _core(self) -> core_pb2_grpc.CoreServiceStub:
         with self._lock:
