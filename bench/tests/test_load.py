@@ -93,10 +93,12 @@ def test_the_rate_leaves_out_the_ramp_and_the_drain() -> None:
         result = load.run_rounds(url, Request("/"), connections=5, rounds=6, deadline=10, ramp=0.2)
     # Five connections each waiting 0.1 s per answer: 50 rps while all are busy. Counted from the
     # first send to the last answer (0.2 s of ramp, then 0.6 s of rounds) it would be at most
-    # 30 / 0.8 = 37.5 rps.
-    # Counting the window's first answer too, an ideal server would measure 21 / 0.4 = 52.5 rps.
+    # 30 / 0.8 = 37.5 rps; all 30 answers in the 0.4 s window would read 75.
+    # A real server's timing moves the window's ends by milliseconds, and the reading by a few
+    # per cent (51.9 on a quiet run): the window's exact count (half-open, one answer fewer than
+    # with both ends in) is asserted on synthetic tallies below, not here.
     assert result.errors == 0 and result.unfinished == 0 and result.completed < 30
-    assert 0.3 <= result.seconds <= 0.5 and 40 <= result.rps <= 51
+    assert 0.3 <= result.seconds <= 0.5 and 40 <= result.rps <= 60
     # The servers answered all 30, those of the ramp and the drain too.
     assert result.answered == 30 and result.outside_window == 30 - result.completed
 
