@@ -1,19 +1,18 @@
-"""``GET /healthz``: readiness, which for rag means its knowledge base has been synced."""
+"""``GET /healthz``: readiness, which for rag means its knowledge base has been synced.
 
-from fastapi import APIRouter, Request
+The probe is a route of the app itself, not of an included router: since FastAPI 0.137 an included
+router is a node each of its requests walks (checking its routes for changes, then matching). In
+process, best of 7 x 5,000: bare FastAPI's probe 33 µs with its route on the app and 42 in an
+included router; rag's 46.7 in one.
+"""
+
+from fastapi import FastAPI, Request
 
 from rag.deps import get_index, get_sync
 from rag.errors import ApiError
 from rag.schemas import ErrorResponse, HealthResponse
 
-router = APIRouter(tags=["health"])
 
-
-@router.get(
-    "/healthz",
-    response_model=HealthResponse,
-    responses={503: {"model": ErrorResponse, "description": "The first sync has not finished."}},
-)
 async def read_health(request: Request) -> HealthResponse:
     """Report ready once the first knowledge-base sync from core has finished."""
     # Read from the app's state, not as dependencies: FastAPI solving the two of them took about
@@ -23,3 +22,17 @@ async def read_health(request: Request) -> HealthResponse:
     if sync is None or not sync.ready:
         raise ApiError(503, "not_ready", "The knowledge base has not been synced from core yet.")
     return HealthResponse(status="ok", articles=len(await get_index(request)))
+
+
+def add_probe(app: FastAPI) -> None:
+    """Add ``GET /healthz`` to ``app`` itself."""
+    app.add_api_route(
+        "/healthz",
+        read_health,
+        methods=["GET"],
+        response_model=HealthResponse,
+        responses={
+            503: {"model": ErrorResponse, "description": "The first sync has not finished."}
+        },
+        tags=["health"],
+    )
