@@ -90,16 +90,19 @@ class CoreForwarder:
     def close(self) -> None:
         """Close the channel if it was opened."""
         with self._lock:
-            if self._channel is not None:
-                self._channel.close()
-            self._channel, self._stub = None, None
+            self._release()
 
     def _drop(self, stub: core_pb2_grpc.CoreServiceStub) -> None:
         """Close the channel behind ``stub`` unless another call already replaced it."""
         with self._lock:
-            if self._stub is stub and self._channel is not None:
-                self._channel.close()
-                self._channel, self._stub = None, None
+            if self._stub is stub:
+                self._release()
+
+    def _release(self) -> None:
+        # With the lock held.
+        if self._channel is not None:
+            self._channel.close()
+        self._channel, self._stub = None, None
 
     def _core(self) -> core_pb2_grpc.CoreServiceStub:
         with self._lock:
