@@ -2,7 +2,6 @@
 
 import json
 import logging
-import socket
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import grpc
 import pytest
 from strangler_contracts.core.v1 import core_pb2
+from strangler_testing import refusing_address
 from strangler_testing.webhooks import (
     LEASE_SECONDS,
     RETRY_CAP_SECONDS,
@@ -145,16 +145,14 @@ def test_a_core_back_after_an_outage_is_reached_on_the_next_attempt(
     make_relay: RelayFactory, outbox: Outbox, outbox_path: Path, clock: ManualClock
 ) -> None:
     event = _store(outbox)
-    with socket.socket() as reserved:  # bound, never listening: connections are refused
-        reserved.bind(("127.0.0.1", 0))
-        port = reserved.getsockname()[1]
-        relay = make_relay(f"127.0.0.1:{port}")
+    with refusing_address() as target:
+        relay = make_relay(target)
         assert relay.deliver_due() == 1
     assert "UNAVAILABLE" in _row(outbox_path, event.event_id)["last_error"]
 
     # core is back at once: gRPC's own reconnect backoff (a second or more after a refused
     # connection) must not fail the relay's next attempt with the outage's error.
-    with serve_core(port=port) as core:
+    with serve_core(port=int(target.rpartition(":")[2])) as core:
         clock.advance(RETRY_CAP_SECONDS)
         assert relay.deliver_due() == 1
 
