@@ -106,6 +106,21 @@ def cpu_seconds(pid: int) -> float:
     return ticks / _TICKS
 
 
+def wait_quiet(pid: int, *, window: float = 0.25, share: float = 0.1, limit: float = 30.0) -> None:
+    """Wait until the process tree under ``pid`` uses less than ``share`` of a core over one
+    ``window``, or ``limit`` seconds have passed.
+
+    For a server that goes on working after its load has ended (the trace store taking in the
+    spans of a run): its work then belongs to the run before, not to the next one.
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        before = cpu_seconds(pid)
+        time.sleep(window)
+        if cpu_seconds(pid) - before < share * window or time.monotonic() >= deadline:
+            return
+
+
 def _rss(pid: int) -> int:
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE

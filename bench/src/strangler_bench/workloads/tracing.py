@@ -4,15 +4,24 @@ Each pair is the stack's server and a twin with the same command line and enviro
 ``OTEL_SDK_DISABLED=true``; both run side by side and are loaded back to back in each repeat, so
 the overhead is a ratio taken under the same conditions. Tracing on exports every span (100 %
 sampled) to the stack's trace store, as ``make up`` runs it.
+
+The trace store goes on taking in a run's spans after the run: the server exports its last ones
+up to one export delay later, and the store works through its backlog for a second or more. That
+work is the run's, and it would otherwise land on the next one (tracing off, most often, whose
+rate it would lower): each run starts once the store is quiet, and its CPU figures are read once
+the last spans are in.
 """
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from devstack import SPAN_EXPORT_DELAY_MS
 
 from strangler_bench.context import Bench
 from strangler_bench.load import LoadResult, Request
 from strangler_bench.model import Goal, Section, Spread
-from strangler_bench.procs import cpu_seconds
+from strangler_bench.procs import cpu_seconds, wait_quiet
 from strangler_bench.servers import PROVIDER_SECONDS, SIMULATED_CORE, SIMULATED_RAG, TRACING_OFF
 from strangler_bench.workloads.genai import CHAT
 
@@ -43,15 +52,23 @@ def _pair(bench: Bench, service: str) -> tuple[_Twin, _Twin]:
 
 
 def _measured(
-    measure: Callable[[str], LoadResult], twin: _Twin, store: int
+    measure: Callable[[str], LoadResult],
+    twin: _Twin,
+    store: int,
+    *,
+    export_delay: float = SPAN_EXPORT_DELAY_MS / 1000,
 ) -> tuple[LoadResult, float, float]:
     """Run one load; return it with the server's and the trace store's CPU µs per request.
 
     Per request answered over the whole run: the CPU time covers the GenAI load's ramp and drain
-    too, whose answers its rate leaves out (a quarter of them at 4 rounds).
+    too, whose answers its rate leaves out (a quarter of them at 4 rounds), and the export and
+    intake of the run's last spans after it.
     """
+    wait_quiet(store)
     server, spans = cpu_seconds(twin.pid), cpu_seconds(store)
     result = measure(twin.url)
+    time.sleep(export_delay)
+    wait_quiet(store)
     served = max(1, result.answered)
     return (
         result,
@@ -76,7 +93,8 @@ def run(bench: Bench) -> Section:
         "Overhead = 1 - rps(on) / rps(off), per repeat. Where the cost goes: the CPU time the "
         "server's processes used per request answered, off and on, and what the trace store "
         "used per request to take in the spans, on the same cores (from /proc, over each whole "
-        "run, ramp and drain included, and so per answer of the whole run).",
+        "run, ramp and drain included, and so per answer of the whole run, until the store has "
+        "taken in the run's last spans; each run starts once the store is quiet).",
     )
     table = section.table(
         "median (min-max)", "workload", "rps tracing off", "rps tracing on", "overhead",

@@ -5,6 +5,7 @@ same :class:`Stack` on free ports with a state directory of their own.
 """
 
 from devstack._config import Ports, StackConfig, find_root
+from devstack._processes import SPAN_EXPORT_DELAY_MS
 from devstack._stack import Stack, StackError
 
-__all__ = ["Ports", "Stack", "StackConfig", "StackError", "find_root"]
+__all__ = ["SPAN_EXPORT_DELAY_MS", "Ports", "Stack", "StackConfig", "StackError", "find_root"]

@@ -12,6 +12,10 @@ from devstack._secrets import DevSecrets
 
 _HOST = "127.0.0.1"
 
+SPAN_EXPORT_DELAY_MS = 500
+"""How long a process of the stack holds finished spans before it exports them (the batch
+processor's schedule delay): short, so a trace is viewable right after its request."""
+
 
 @dataclass(frozen=True)
 class ProcessSpec:
@@ -43,8 +47,7 @@ def _common_env(config: StackConfig, secrets: DevSecrets, service: str) -> dict[
         OTEL_SERVICE_NAME=service,
         OTEL_EXPORTER_OTLP_ENDPOINT=f"http://{_HOST}:{config.ports.traces}",
         OTEL_RESOURCE_ATTRIBUTES="deployment.environment.name=local",
-        # Export every half second so a trace is viewable right after its request.
-        OTEL_BSP_SCHEDULE_DELAY="500",
+        OTEL_BSP_SCHEDULE_DELAY=str(SPAN_EXPORT_DELAY_MS),
         # Readiness probes are not traffic: keep them out of the trace store.
         OTEL_PYTHON_EXCLUDED_URLS="healthz",
     )
