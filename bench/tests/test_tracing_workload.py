@@ -1,12 +1,49 @@
 """The tracing workload's accounting: CPU time per request answered over the whole run."""
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 from strangler_bench.load import LoadResult
 from strangler_bench.workloads import tracing
+
+# A trace store that burns CPU time when told to (a line on its stdin), as the real one works
+# through the spans a run exported; untold, it does nothing.
+_STORE = (
+    "import sys, time\n"
+    "print('ready', flush=True)\n"
+    "for line in sys.stdin:\n"
+    "    end = time.process_time() + float(line)\n"
+    "    while time.process_time() < end: pass\n"
+    "    print('done', flush=True)\n"
+)
+
+
+@contextlib.contextmanager
+def _store() -> Iterator[subprocess.Popen[str]]:
+    store = subprocess.Popen(
+        [sys.executable, "-c", _STORE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        # Ready once its start-up's CPU time is spent.
+        assert store.stdout is not None and store.stdout.readline() == "ready\n"
+        yield store
+    finally:
+        store.kill()
+        store.communicate()
+
+
+def _tell(store: subprocess.Popen[str], seconds: float) -> None:
+    assert store.stdin is not None
+    store.stdin.write(f"{seconds}\n")
+    store.stdin.flush()
+
+
+def _answered(count: int) -> LoadResult:
+    return LoadResult(completed=count, errors=0, seconds=1.0, p50_ms=1.0, p99_ms=1.0, tool="test")
 
 
 def test_cpu_per_request_counts_the_answers_outside_the_steady_window() -> None:
@@ -21,81 +58,36 @@ def test_cpu_per_request_counts_the_answers_outside_the_steady_window() -> None:
             outside_window=30,
         )  # fmt: skip
 
-    # A trace store that does nothing: it says so once its start-up's CPU time is spent.
-    sleeper = "import time; print('ready', flush=True); time.sleep(30)"
-    store = subprocess.Popen([sys.executable, "-c", sleeper], stdout=subprocess.PIPE, text=True)
-    try:
-        assert store.stdout is not None and store.stdout.readline() == "ready\n"
+    with _store() as store:
         twin = tracing._Twin("http://127.0.0.1:1", os.getpid())
         result, server_us, store_us = tracing._measured(measure, twin, store.pid)
-    finally:
-        store.kill()
-        store.communicate()
     # 0.4 s over 40 answers is 10 ms each; over the window's 10 it would read 40 ms.
     assert result.answered == 40 and 8_000 <= server_us <= 20_000, server_us
     assert store_us < 1_000
 
 
-# A trace store that burns CPU time when told to (a line on its stdin), as the real one works
-# through the spans a run exported.
-_STORE = (
-    "import sys, time\n"
-    "print('ready', flush=True)\n"
-    "for line in sys.stdin:\n"
-    "    end = time.process_time() + float(line)\n"
-    "    while time.process_time() < end: pass\n"
-    "    print('done', flush=True)\n"
-)
-
-
-def _answered(count: int) -> LoadResult:
-    return LoadResult(completed=count, errors=0, seconds=1.0, p50_ms=1.0, p99_ms=1.0, tool="test")
-
-
-def _store() -> subprocess.Popen[str]:
-    store = subprocess.Popen(
-        [sys.executable, "-c", _STORE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    assert store.stdout is not None and store.stdout.readline() == "ready\n"
-    return store
-
-
-def _tell(store: subprocess.Popen[str], seconds: float) -> None:
-    assert store.stdin is not None
-    store.stdin.write(f"{seconds}\n")
-    store.stdin.flush()
-
-
 def test_the_store_s_work_on_a_run_s_spans_after_the_run_is_counted_in_that_run() -> None:
-    store = _store()
-    twin = tracing._Twin("http://127.0.0.1:1", store.pid)
+    with _store() as store:
+        twin = tracing._Twin("http://127.0.0.1:1", store.pid)
 
-    def measure(url: str) -> LoadResult:
-        _tell(store, 0.4)  # the run's spans reach the store as the run ends
-        return _answered(40)
+        def measure(url: str) -> LoadResult:
+            _tell(store, 0.4)  # the run's spans reach the store as the run ends
+            return _answered(40)
 
-    try:
         _, _, store_us = tracing._measured(measure, twin, store.pid, export_delay=0.1)
-    finally:
-        store.kill()
-        store.communicate()
     # 0.4 s over 40 answers is 10 ms each (read as the run ended, it would be about nothing).
     assert 8_000 <= store_us <= 20_000, store_us
 
 
 def test_a_store_still_busy_with_the_run_before_is_not_counted_in_the_next() -> None:
-    store = _store()
-    twin = tracing._Twin("http://127.0.0.1:1", store.pid)
-    _tell(store, 0.6)  # the backlog of the run before
+    with _store() as store:
+        twin = tracing._Twin("http://127.0.0.1:1", store.pid)
+        _tell(store, 0.6)  # the backlog of the run before
 
-    def measure(url: str) -> LoadResult:
-        time.sleep(0.3)  # a run the store would share with its backlog
-        return _answered(40)
+        def measure(url: str) -> LoadResult:
+            time.sleep(0.3)  # a run the store would share with its backlog
+            return _answered(40)
 
-    try:
         _, _, store_us = tracing._measured(measure, twin, store.pid, export_delay=0.1)
         assert store.stdout is not None and store.stdout.readline() == "done\n"
-    finally:
-        store.kill()
-        store.communicate()
     assert store_us < 1_000, store_us
