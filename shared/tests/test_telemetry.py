@@ -34,6 +34,7 @@ _PROBE = textwrap.dedent(
         "resource": dict(provider.resource.attributes),
         "spans": {s.name: (s.parent.span_id if s.parent else None) for s in spans},
         "parent": [s.context.span_id for s in spans if s.name == "parent"][0],
+        "client": sorted(next(s for s in spans if s.name.startswith("GET")).attributes),
     }))
     """
 )
@@ -76,6 +77,18 @@ def test_the_deprecated_environment_key_is_honoured_and_mirrored() -> None:
     result = _run_probe(env)
     assert result["resource"]["deployment.environment.name"] == "staging"
     assert result["resource"]["deployment.environment"] == "staging"
+
+
+def test_http_spans_follow_the_stable_http_conventions_by_default() -> None:
+    client = _run_probe({"PATH": "/usr/bin:/bin"})["client"]
+    assert {"http.request.method", "url.full", "server.address"} <= set(client)
+    assert not {"http.method", "http.url"} & set(client)
+
+
+def test_a_conventions_choice_in_the_environment_wins() -> None:
+    env = {"PATH": "/usr/bin:/bin", "OTEL_SEMCONV_STABILITY_OPT_IN": "http/dup"}
+    client = _run_probe(env)["client"]
+    assert {"http.request.method", "http.method", "url.full", "http.url"} <= set(client)
 
 
 def test_the_version_is_the_installed_package_of_the_service() -> None:

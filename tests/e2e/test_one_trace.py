@@ -16,6 +16,12 @@ from strangler_testing.tracestore import TraceReader
 
 pytestmark = pytest.mark.stack
 
+# Replaced by http.request.method, url.full / url.path / url.query, http.response.status_code,
+# network.protocol.version and client.address in the stable HTTP conventions.
+DEPRECATED_HTTP_ATTRIBUTES = {
+    "http.method", "http.url", "http.target", "http.status_code", "http.flavor", "net.peer.ip",
+}  # fmt: skip
+
 
 def _kind(span: dict[str, Any]) -> str:
     return str(span["kind"]).lower().removeprefix("span_kind_")
@@ -49,9 +55,10 @@ def _complete(spans: list[dict[str, Any]], client_span: str) -> bool:
     return has_root and expected <= kinds
 
 
-def test_suggestions_request_is_one_trace_across_three_processes(
+def _suggestions_trace(
     stack: Stack, gateway: httpx.Client, poll: Callable[..., Any]
-) -> None:
+) -> tuple[str, str, list[dict[str, Any]]]:
+    """Ask for suggestions through the gateway; return the trace id, the caller's span, spans."""
     trace_id, client_span = secrets.token_hex(16), secrets.token_hex(8)
     response = gateway.get(
         "/api/customers/1/suggestions",
@@ -60,11 +67,17 @@ def test_suggestions_request_is_one_trace_across_three_processes(
     )
     assert response.status_code == 200, response.text
     assert response.json()["results"]
-
     spans = poll(
         lambda: (found := _trace(stack, trace_id)) and _complete(found, client_span) and found,
         seconds=20,
     )
+    return trace_id, client_span, spans
+
+
+def test_suggestions_request_is_one_trace_across_three_processes(
+    stack: Stack, gateway: httpx.Client, poll: Callable[..., Any]
+) -> None:
+    trace_id, client_span, spans = _suggestions_trace(stack, gateway, poll)
 
     assert {span["trace_id"] for span in spans} == {trace_id}
     gateway_span = _one(
@@ -132,3 +145,20 @@ def test_suggestions_request_is_one_trace_across_three_processes(
         if s["parent_span_id"] == core_grpc["span_id"] and s["attributes"].get("db.system")
     ]
     assert db_spans, "core's gRPC handler queries the database inside its span"
+
+
+def test_every_http_span_of_the_trace_speaks_the_stable_http_conventions(
+    stack: Stack, gateway: httpx.Client, poll: Callable[..., Any]
+) -> None:
+    _, _, spans = _suggestions_trace(stack, gateway, poll)
+
+    # The gRPC and database spans have conventions of their own.
+    http = [span for span in spans if not {"rpc.system", "db.system"} & span["attributes"].keys()]
+    sides = {(span["service_name"], _kind(span)) for span in http}
+    expected = {("gateway", "server"), ("core", "server"), ("core", "client"), ("rag", "server")}
+    assert expected <= sides
+    for span in http:
+        attributes, where = span["attributes"], f"{span['service_name']} {span['name']}"
+        assert attributes.get("http.request.method") == "GET", where
+        assert attributes.get("http.response.status_code") == 200, where
+        assert not DEPRECATED_HTTP_ATTRIBUTES & attributes.keys(), where

@@ -167,6 +167,6 @@ async def test_a_model_call_is_a_client_span_of_the_answer_with_its_trace_contex
     [call] = [span for span in captured.finished() if span.kind is trace.SpanKind.CLIENT]
     assert call.parent is not None
     assert call.parent.span_id == answer.get_span_context().span_id
-    assert call.attributes is not None and call.attributes["http.method"] == "POST"
+    assert call.attributes is not None and call.attributes["http.request.method"] == "POST"
     [traceparent] = fake_openai.fake.traceparents
     assert traceparent.split("-")[1] == format(answer.get_span_context().trace_id, "032x")

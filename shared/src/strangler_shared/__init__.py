@@ -40,7 +40,12 @@ from strangler_shared._migration import MigrationBaggageSpanProcessor
 from strangler_shared._params import INT64_MAX, INT64_MIN, AsciiInteger, WholeNumber
 from strangler_shared._secrets import InvalidSecretError, load_service_token
 from strangler_shared._service_header import SERVICE_HEADER, ServiceHeaderMiddleware
-from strangler_shared._telemetry import SERVICE_NAMES, setup_tracing, shutdown_tracing
+from strangler_shared._telemetry import (
+    SERVICE_NAMES,
+    setup_tracing,
+    shutdown_tracing,
+    use_stable_conventions,
+)
 
 __all__ = [
     "CHAT_SYSTEM_PROMPT",
@@ -79,5 +84,6 @@ __all__ = [
     "setup_tracing",
     "shutdown_tracing",
     "sse_event",
+    "use_stable_conventions",
     "wants_event_stream",
 ]

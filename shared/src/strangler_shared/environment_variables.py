@@ -4,6 +4,8 @@ Tracing reads only the standard OpenTelemetry variables (``OTEL_SERVICE_NAME``,
 ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_ENDPOINT``, ``OTEL_TRACES_EXPORTER``,
 ``OTEL_TRACES_SAMPLER``, ``OTEL_PROPAGATORS``, ``OTEL_BSP_*``, ``OTEL_SDK_DISABLED``); see the
 OpenTelemetry SDK's own ``opentelemetry.sdk.environment_variables`` for their meaning.
+``OTEL_SEMCONV_STABILITY_OPT_IN`` defaults to ``http`` here (the stable HTTP conventions); a value
+set in the environment wins.
 """
 
 STRANGLER_SERVICE_TOKEN = "STRANGLER_SERVICE_TOKEN"

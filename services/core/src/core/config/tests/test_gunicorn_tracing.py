@@ -59,7 +59,7 @@ def test_a_worker_traces_after_fork_and_flushes_its_spans_on_exit(tmp_path: Path
     [server] = [s for s in spans if s["context"]["trace_id"] == f"0x{trace_id}"]
     assert server["kind"] == "SpanKind.SERVER"
     assert server["parent_id"] == f"0x{caller}", "the caller's trace is continued"
-    assert server["attributes"]["http.status_code"] == 404
+    assert server["attributes"]["http.response.status_code"] == 404
     resource = server["resource"]["attributes"]
     assert resource["service.name"] == "core"
     assert resource["service.version"]
