@@ -26,6 +26,7 @@ import threading
 from importlib import metadata
 
 from opentelemetry import trace
+from opentelemetry.instrumentation.environment_variables import OTEL_SEMCONV_STABILITY_OPT_IN
 from opentelemetry.sdk.resources import (
     SERVICE_NAME,
     SERVICE_VERSION,
@@ -66,7 +67,6 @@ _DISTRIBUTIONS = {
 }
 _SHARED_DISTRIBUTION = "strangler-shared"
 
-SEMCONV_STABILITY_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
 STABLE_CONVENTIONS = "http"
 """The signals whose stable semantic conventions the project's spans follow. Besides one set of
 names across a trace, the stable HTTP attributes are fewer: on rag's search, with the stack's
@@ -114,7 +114,7 @@ def use_stable_conventions() -> None:
     for both sets during a move). The instrumentations read the variable once per process, when
     the first of them instruments: call this before any of them (:func:`setup_tracing` does).
     """
-    os.environ.setdefault(SEMCONV_STABILITY_OPT_IN, STABLE_CONVENTIONS)
+    os.environ.setdefault(OTEL_SEMCONV_STABILITY_OPT_IN, STABLE_CONVENTIONS)
 
 
 def installed_version(service: str) -> str:
