@@ -38,8 +38,7 @@ def _trace(stack: Stack, trace_id: str) -> list[dict[str, Any]]:
 
 
 def _url(span: dict[str, Any]) -> str:
-    attributes = span["attributes"]
-    return str(attributes.get("url.full") or attributes.get("http.url") or "")
+    return str(span["attributes"].get("url.full", ""))
 
 
 def _complete(spans: list[dict[str, Any]], client_span: str) -> bool:
