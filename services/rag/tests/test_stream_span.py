@@ -7,12 +7,10 @@ import anyio
 import httpx
 import pytest
 from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from rag.main import create_app
-from rag.serving import instrument
 from rag.streaming.tracing import SPAN_NAME
 from strangler_testing import captured_spans
 
@@ -31,12 +29,10 @@ async def traced_app(
 ) -> AsyncIterator[FastAPI]:
     _, provider = exporter
     application = create_app(settings_for(core.target), tracer_provider=provider)
-    instrument(application, tracer_provider=provider)
     async with application.router.lifespan_context(application):
         with anyio.fail_after(10):
             await application.state.sync.wait_ready()
         yield application
-    FastAPIInstrumentor.uninstrument_app(application)
 
 
 async def _post(app: FastAPI, body: dict[str, Any]) -> httpx.Response:

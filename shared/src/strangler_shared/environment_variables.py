@@ -5,7 +5,8 @@ Tracing reads only the standard OpenTelemetry variables (``OTEL_SERVICE_NAME``,
 ``OTEL_TRACES_SAMPLER``, ``OTEL_PROPAGATORS``, ``OTEL_BSP_*``, ``OTEL_SDK_DISABLED``); see the
 OpenTelemetry SDK's own ``opentelemetry.sdk.environment_variables`` for their meaning.
 ``OTEL_SEMCONV_STABILITY_OPT_IN`` defaults to ``http`` here (the stable HTTP conventions); a value
-set in the environment wins.
+set in the environment wins. It concerns the official instrumentations: rag's server spans come
+from FastAPI's own OpenTelemetry support, which always uses the stable names.
 """
 
 STRANGLER_SERVICE_TOKEN = "STRANGLER_SERVICE_TOKEN"

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from strangler_shared import SERVICE_HEADER, error_body, is_json_media_type
@@ -141,6 +142,9 @@ async def _on_injected_fault(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    # The request's server span is still current here: it keeps the exception (type, message,
+    # stack) as an event, as the trace viewer shows it. FastAPI's telemetry marks the span failed.
+    trace.get_current_span().record_exception(exc)
     # Starlette answers this one from its outermost middleware, outside ServiceHeaderMiddleware,
     # so the header is set here.
     return error_response(

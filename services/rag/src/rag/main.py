@@ -11,10 +11,12 @@ on shutdown (SIGTERM via uvicorn) stops them in reverse order.
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import trace
 from strangler_shared import ServiceHeaderMiddleware, load_service_token, open_aio_channel
 from strangler_shared.identity import load_identity_secret
@@ -97,6 +99,34 @@ def build_retriever(settings: Settings) -> Retriever:
     return Bm25Retriever()
 
 
+# Readiness probes would otherwise fill the trace store with one trace every second.
+UNTRACED_PATHS = frozenset({"/healthz"})
+
+
+def server_telemetry(tracer_provider: trace.TracerProvider | None = None) -> TelemetryConfig:
+    """FastAPI's own OpenTelemetry support, as rag uses it: one server span per request.
+
+    The span follows the stable HTTP conventions and names its route (``GET /api/search``,
+    ``http.route``); it continues the caller's trace and baggage (the gateway's ``migration.*``
+    decision). No span per dependency or serialisation step (``operation_spans``), and no metrics
+    or log records: the project exports traces only. The contrib ASGI instrumentation made the same
+    span for more CPU, and ran its request parsing with tracing off too: beside the stack, a
+    search took 488 µs of CPU with it and 444 with this; 409 and 330 with tracing off.
+    """
+    return {
+        "tracer_provider": tracer_provider,
+        "tracing": True,
+        "operation_spans": False,
+        "metrics": False,
+        "logs": False,
+        "exclude": _untraced,
+    }
+
+
+def _untraced(scope: MutableMapping[str, Any]) -> bool:
+    return scope.get("path") in UNTRACED_PATHS
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -114,9 +144,7 @@ def create_app(
         version="0.1.0",
         summary="Search and chat over the knowledge base, taken over from the monolith.",
         lifespan=lifespan,
-        # The official OpenTelemetry instrumentation (rag.serving) makes the server spans;
-        # FastAPI's own would only add a per-request check that finds it there.
-        telemetry={"tracing": False, "metrics": False, "logs": False},
+        telemetry=server_telemetry(tracer_provider),
         # Served by install_docs with Swagger UI's files from this package, not a CDN.
         docs_url=None,
     )

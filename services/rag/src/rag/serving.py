@@ -1,4 +1,4 @@
-"""What each rag server process sets up before it serves: tracing, logs, the instrumented app.
+"""What each rag server process sets up before it serves: tracing, logs, the app.
 
 Split from the entrypoint because with ``RAG_WORKERS`` above one, uvicorn starts each worker as a
 new interpreter that builds its own app through :func:`worker_app`: tracing (its exporter thread
@@ -7,32 +7,12 @@ and batch queue) must be set up in the process that serves, never inherited acro
 
 import atexit
 import logging
-from typing import Literal
 
 from fastapi import FastAPI
-from opentelemetry import trace
 from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from strangler_shared import configure_logging, setup_tracing, shutdown_tracing
 
 from rag.main import create_app
-
-# Readiness probes would otherwise fill the trace store with one trace every second.
-UNTRACED_URLS = "/healthz"
-# The ASGI instrumentation's default adds a child span per message sent or received (three per
-# plain response, one per event of a stream): none of them says more than the server span and
-# rag's own stream span, and together they were most of the tracing cost per request.
-EXCLUDED_SPANS: list[Literal["receive", "send"]] = ["send", "receive"]
-
-
-def instrument(app: FastAPI, tracer_provider: trace.TracerProvider | None = None) -> None:
-    """Give the app the official FastAPI instrumentation: one server span per request."""
-    FastAPIInstrumentor.instrument_app(
-        app,
-        excluded_urls=UNTRACED_URLS,
-        exclude_spans=EXCLUDED_SPANS,
-        tracer_provider=tracer_provider,
-    )
 
 
 def set_up_process() -> None:
@@ -49,10 +29,12 @@ def set_up_process() -> None:
 
 
 def build_app() -> FastAPI:
-    """Return the instrumented app for this process (tracing must be set up already)."""
-    app = create_app()
-    instrument(app)
-    return app
+    """Return the app for this process (tracing must be set up already).
+
+    FastAPI's own telemetry makes its server spans (``rag.main.server_telemetry``) with the
+    tracer provider ``set_up_process`` installed.
+    """
+    return create_app()
 
 
 def worker_app() -> FastAPI:
