@@ -51,9 +51,12 @@ control_socket_disable = True
 
 def post_fork(server: Any, worker: Any) -> None:
     """Set up tracing, logs and the Flask instrumentation in the new worker."""
-    setup_tracing(SERVICE_NAME)
+    tracing = setup_tracing(SERVICE_NAME)
     configure_logging(SERVICE_NAME)
-    FlaskInstrumentor().instrument()
+    # With tracing off (OTEL_SDK_DISABLED=true) its middleware would only parse each request for a
+    # span nothing records.
+    if tracing is not None:
+        FlaskInstrumentor().instrument()
 
 
 def post_worker_init(worker: Any) -> None:

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from strangler_testing import wait_until
+import pytest
+from strangler_testing import instrumented_after_fork, wait_until
 from strangler_testing.webhooks import (
     SIGNING_SECRET,
     TOKEN,
@@ -140,6 +141,16 @@ def _gunicorn(
             _kill(process)
         else:
             _stop(process, group=group)
+
+
+@pytest.mark.parametrize(("disabled", "instrumented"), [("false", True), ("true", False)])
+def test_a_worker_with_tracing_off_runs_no_tracing_middleware(
+    disabled: str, instrumented: bool
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(OTEL_TRACES_EXPORTER="none", OTEL_SDK_DISABLED=disabled)
+    flask = "opentelemetry.instrumentation.flask:FlaskInstrumentor"
+    assert instrumented_after_fork(SERVICE_DIR / "gunicorn.conf.py", flask, env) is instrumented
 
 
 def _env(core_target: str, tmp_path: Path) -> dict[str, str]:

@@ -1,19 +1,23 @@
 """Capture spans in memory, as opentelemetry-python's own tests do (its ``TestBase``).
 
 One set-up for every package: a TracerProvider whose spans go, synchronously, to an
-InMemorySpanExporter, so a test reads them the moment the traced work returns.
+InMemorySpanExporter, so a test reads them the moment the traced work returns. And a probe of
+what a gunicorn worker's ``post_fork`` hook instruments, in an interpreter of its own.
 """
 
-from collections.abc import Iterable, Iterator
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-__all__ = ["CapturedSpans", "captured_spans"]
+__all__ = ["CapturedSpans", "captured_spans", "instrumented_after_fork"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +58,22 @@ def captured_spans(
         yield CapturedSpans(provider, exporter)
     finally:
         provider.shutdown()
+
+
+_POST_FORK_PROBE = """
+import importlib, runpy, sys
+config, module, name = sys.argv[1:]
+runpy.run_path(config)["post_fork"](None, None)
+print(getattr(importlib.import_module(module), name)().is_instrumented_by_opentelemetry)
+"""
+
+
+def instrumented_after_fork(config: Path, instrumentor: str, env: Mapping[str, str]) -> bool:
+    """Run a gunicorn config's ``post_fork`` hook in a fresh interpreter with ``env``; return
+    whether the instrumentor named ``module:Class`` is in place afterwards."""
+    module, name = instrumentor.split(":")
+    probe = subprocess.run(
+        [sys.executable, "-c", _POST_FORK_PROBE, str(config), module, name],
+        env=dict(env), capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return probe.stdout.strip().splitlines()[-1] == "True"

@@ -2,7 +2,8 @@
 
 The export schedule is set far beyond the test's length, so a span reaches stdout (the console
 exporter) only if the worker flushes on its way out; the span continues the caller's trace and
-names the service as the semantic conventions ask.
+names the service as the semantic conventions ask. With tracing off, a worker runs no tracing
+middleware at all.
 """
 
 import json
@@ -12,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from strangler_testing import bound_socket, port_of
+import pytest
+from strangler_testing import bound_socket, instrumented_after_fork, port_of
 
 from core.config.tests.processes import SERVICE_DIR, process_env, start, stop, wait_until
 
@@ -64,3 +66,12 @@ def test_a_worker_traces_after_fork_and_flushes_its_spans_on_exit(tmp_path: Path
     assert resource["service.name"] == "core"
     assert resource["service.version"]
     assert resource["deployment.environment.name"] == resource["deployment.environment"] == "test"
+
+
+@pytest.mark.parametrize(("disabled", "instrumented"), [("false", True), ("true", False)])
+def test_a_worker_with_tracing_off_runs_no_tracing_middleware(
+    tmp_path: Path, disabled: str, instrumented: bool
+) -> None:
+    env = {**process_env(tmp_path), "OTEL_SDK_DISABLED": disabled}
+    django = "opentelemetry.instrumentation.django:DjangoInstrumentor"
+    assert instrumented_after_fork(SERVICE_DIR / "gunicorn.conf.py", django, env) is instrumented
