@@ -2,9 +2,11 @@
 
 The span is what the trace viewer, the migration filters and a trace backend read: the route, the
 stable HTTP conventions, the caller's trace and the gateway's ``migration.*`` decision, and an
-unexpected error with its exception. Readiness probes make none.
+unexpected error with its exception; a WebSocket connection is one span, its answers' streams
+under it. Readiness probes make none.
 """
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -15,8 +17,10 @@ from fastapi import FastAPI
 from opentelemetry.trace import SpanKind, StatusCode
 from rag.deps import get_index
 from rag.main import create_app
+from rag.streaming.tracing import SPAN_NAME
 from strangler_shared import MigrationBaggageSpanProcessor
 from strangler_testing import CapturedSpans, captured_spans
+from websockets.sync.client import connect
 
 pytestmark = pytest.mark.anyio
 
@@ -104,3 +108,20 @@ async def test_an_unexpected_error_fails_the_span_and_keeps_its_exception(
         "index gone",
     )
     assert "explode" in str(attributes["exception.stacktrace"])
+
+
+def test_a_websocket_chat_is_one_server_span_with_its_answer_streams_under_it(
+    serve_rag: Any, captured: CapturedSpans, poll: Any
+) -> None:
+    with serve_rag(tracer_provider=captured.provider) as served:
+        with connect(served.base_url.replace("http://", "ws://") + "/api/chat/ws") as socket:
+            socket.send(json.dumps({"question": "reset my password"}))
+            while json.loads(socket.recv(timeout=10))["event"] not in {"done", "error"}:
+                pass
+        poll(lambda: len(captured.finished()) == 2, what="the connection's span to end")
+    [server] = [span for span in captured.finished() if span.kind == SpanKind.SERVER]
+    [stream] = captured.named(SPAN_NAME)
+    assert server.name == "WS /api/chat/ws"
+    attributes = dict(server.attributes or {})
+    assert (attributes["http.route"], attributes["url.scheme"]) == ("/api/chat/ws", "ws")
+    assert stream.parent is not None and stream.parent.span_id == server.context.span_id
