@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent import futures
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 import anyio
@@ -22,8 +22,14 @@ from rag.config import Settings
 from rag.main import create_app
 from rag.providers import AnswerProvider
 from strangler_contracts.core.v1 import core_pb2, core_pb2_grpc
-from strangler_shared import ServiceTokenServerInterceptor
-from strangler_testing import picked_port, wait_until, wait_until_async
+from strangler_shared import MigrationBaggageSpanProcessor, ServiceTokenServerInterceptor
+from strangler_testing import (
+    CapturedSpans,
+    captured_spans,
+    picked_port,
+    wait_until,
+    wait_until_async,
+)
 from strangler_testing.rag import FakeChatCompletions, serve_in_thread
 
 TOKEN = "rag-tests-service-token-0123456789abcdefghij"
@@ -242,10 +248,8 @@ def apoll() -> Callable[..., object]:
     return wait_until_async
 
 
-@pytest.fixture
-async def app(core: RunningCore) -> AsyncIterator[FastAPI]:
-    """The app, started (lifespan: gRPC server, sync) against the stand-in core and synced."""
-    application = create_app(fast_settings(core.target))
+@asynccontextmanager
+async def _started(application: FastAPI) -> AsyncIterator[FastAPI]:
     async with application.router.lifespan_context(application):
         with anyio.fail_after(10):
             await application.state.sync.wait_ready()
@@ -253,10 +257,45 @@ async def app(core: RunningCore) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the started app in process."""
+async def app(core: RunningCore) -> AsyncIterator[FastAPI]:
+    """The app, started (lifespan: gRPC server, sync) against the stand-in core and synced."""
+    async with _started(create_app(fast_settings(core.target))) as application:
+        yield application
+
+
+@pytest.fixture
+def captured() -> Iterator[CapturedSpans]:
+    """Spans captured in memory, the gateway's ``migration.*`` baggage copied as in a service."""
+    with captured_spans("rag", processors=[MigrationBaggageSpanProcessor()]) as spans:
+        yield spans
+
+
+@pytest.fixture
+async def traced_app(core: RunningCore, captured: CapturedSpans) -> AsyncIterator[FastAPI]:
+    """The started app, tracing into ``captured``."""
+    application = create_app(fast_settings(core.target), tracer_provider=captured.provider)
+    async with _started(application) as started:
+        yield started
+
+
+@asynccontextmanager
+async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://rag.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the started app in process."""
+    async with _client(app) as http:
+        yield http
+
+
+@pytest.fixture
+async def traced_client(traced_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the started, traced app in process."""
+    async with _client(traced_app) as http:
         yield http
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.trace import SpanKind
 from rag.streaming.tracing import SPAN_NAME
-from strangler_testing import captured_spans
+from strangler_testing import CapturedSpans, captured_spans
 from websockets.sync.client import connect
 
 QUESTION = {"question": "I forgot my password", "k": 2}
@@ -228,3 +229,19 @@ def test_the_token_delay_spaces_out_a_websocket_answer(serve_rag: Any, service_t
     tokens = [message["data"]["text"] for message in messages[1:-1]]
     assert len(tokens) >= 2 and "".join(tokens) == messages[-1]["data"]["answer"]
     assert answered - asked >= len(tokens) * TOKEN_DELAY
+
+
+def test_a_websocket_chat_is_one_server_span_with_its_answer_streams_under_it(
+    serve_rag: Any, captured: CapturedSpans, poll: Any
+) -> None:
+    with serve_rag(tracer_provider=captured.provider) as served:
+        with connect(_ws_url(served.base_url)) as socket:
+            socket.send(json.dumps(QUESTION))
+            _ws_answer(socket)
+        poll(lambda: len(captured.finished()) == 2, what="the connection's span to end")
+    [server] = [span for span in captured.finished() if span.kind == SpanKind.SERVER]
+    [stream] = captured.named(SPAN_NAME)
+    assert server.name == "WS /api/chat/ws"
+    attributes = dict(server.attributes or {})
+    assert (attributes["http.route"], attributes["url.scheme"]) == ("/api/chat/ws", "ws")
+    assert stream.parent is not None and stream.parent.span_id == server.context.span_id
