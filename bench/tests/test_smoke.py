@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from strangler_bench.workloads.tracing import SAMPLED_RATIO
 
 # About two minutes on a quiet 2-core machine; far more when other suites share the cores.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(1800)]
@@ -81,3 +82,17 @@ def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, st
     assert goals.count("| met |") + goals.count("| **missed** |") >= 15
     # What was printed is what was written: a table per benchmark and the summary.
     assert stdout.count("\n== ") >= len(SECTIONS) + 1 and "goals met" in stdout
+
+
+def test_search_s_tracing_cost_is_also_read_with_head_sampling(
+    report: tuple[Path, str, str],
+) -> None:
+    _, text, _ = report
+    body = _section(text, "## Tracing overhead")
+    for service in ("core", "rag"):
+        assert f"| search on {service} |" in body
+        assert f"| search on {service}, {SAMPLED_RATIO:.0%} of traces sampled |" in body
+    # A goal for tracing as `make up` runs it (every trace), none for the sampled rows.
+    goals = _section(text, "## Goals")
+    assert "tracing costs <= 10% rps: search on rag |" in goals
+    assert "of traces sampled" not in goals

@@ -91,3 +91,37 @@ def test_a_store_still_busy_with_the_run_before_is_not_counted_in_the_next() -> 
         _, _, store_us = tracing._measured(measure, twin, store.pid, export_delay=0.1)
         assert store.stdout is not None and store.stdout.readline() == "done\n"
     assert store_us < 1_000, store_us
+
+
+# Starts 2,000 traces and 100 requests that arrive with a sampled traceparent, under the tracing
+# set-up every service runs; prints how many of each it recorded.
+_SAMPLED_TWIN = """
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from strangler_shared import setup_tracing
+
+exporter = InMemorySpanExporter()
+provider = setup_tracing("rag", exporter=exporter)
+tracer = trace.get_tracer("twin")
+for _ in range(2000):
+    tracer.start_span("root").end()
+parent = propagate.extract({"traceparent": "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"})
+for _ in range(100):
+    tracer.start_span("child", context=parent).end()
+provider.force_flush()
+names = [span.name for span in exporter.get_finished_spans()]
+print(names.count("root"), names.count("child"))
+"""
+
+
+def test_head_sampling_records_a_tenth_of_new_traces_and_every_sampled_caller_s() -> None:
+    env = {**os.environ, **tracing.HEAD_SAMPLED}
+    env.pop("OTEL_SDK_DISABLED", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _SAMPLED_TWIN], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    roots, children = map(int, done.stdout.split())
+    # 10 % of 2,000 is 200, give or take 13 (one standard deviation); 120-280 is six either side.
+    assert 120 <= roots <= 280, roots
+    assert children == 100
