@@ -57,7 +57,7 @@ async def test_a_failed_stream_marks_its_span_as_an_error(
     traced_app.state.provider = Broken()
     response = await _post(traced_app, {"question": "reset my password"})
     assert "event: error" in response.text
-    [stream] = [span for span in captured.finished() if span.name == SPAN_NAME]
+    [stream] = captured.named(SPAN_NAME)
     assert stream.status.status_code is StatusCode.ERROR
     assert dict(stream.attributes or {})["rag.stream.outcome"] == "error"
     assert stream.events == ()
