@@ -3,6 +3,7 @@
 import asyncio
 import json
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 import httpx
@@ -27,8 +28,8 @@ def _call(path: str, body: bytes, method: str = "POST") -> list[dict[str, Any]]:
     async def receive() -> dict[str, Any]:
         return pending.pop(0)
 
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
 
     asyncio.run(app(scope, receive, send))
     return sent
