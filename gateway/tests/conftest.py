@@ -108,9 +108,11 @@ def make_gateway(
     """Return a function starting a real nginx for the search (and stream) route's mode lines."""
     with ExitStack() as stack:
 
-        def make(search: str = LEGACY, stream: str = LEGACY) -> RunningGateway:
+        def make(search: str = LEGACY, stream: str = LEGACY, gateway: str = "") -> RunningGateway:
+            """``gateway``: lines added to the table's [gateway] section."""
             servers = {name: [upstream.address] for name, upstream in upstreams.items()}
-            table = write_table(table_text(search, stream))
+            text = table_text(search, stream).replace("[gateway]\n", f"[gateway]\n{gateway}\n", 1)
+            table = write_table(text)
             return stack.enter_context(running_gateway(table, tmp_path / "nginx", servers))
 
         yield make

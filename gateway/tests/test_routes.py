@@ -130,8 +130,45 @@ def test_edges_have_safe_defaults_and_read_their_fields() -> None:
             gateway.session_cookie) == ("600r/m", 5, ("example.org",), "sid")  # fmt: skip
 
 
+def test_the_gateway_samples_every_trace_it_starts_unless_told_a_share() -> None:
+    default = parse_route_table(HEAD + SEARCH + 'mode = "legacy"\n')
+    assert default.gateway.trace_sample_percent == 100
+    for share in (0, 10, 0.5, 12.25, 100):
+        table = parse_route_table(
+            HEAD.replace("[gateway]", f"[gateway]\ntrace_sample_percent = {share}")
+            + SEARCH
+            + 'mode = "legacy"\n'
+        )
+        assert table.gateway.trace_sample_percent == share
+
+
+def _sampled(value: str) -> str:
+    return (
+        HEAD.replace("[gateway]", f"[gateway]\ntrace_sample_percent = {value}  # <-")
+        + SEARCH
+        + 'mode = "legacy"\n'
+    )
+
+
 # Each case marks the line the error must name with "# <-".
 BAD_TABLES = {
+    "trace share above 100": (_sampled("101"), "field 'trace_sample_percent'", "outside 0..100"),
+    "negative trace share": (_sampled("-0.5"), "field 'trace_sample_percent'", "outside 0..100"),
+    "trace share finer than nginx splits": (
+        _sampled("0.005"),
+        "field 'trace_sample_percent'",
+        "more than two decimals",
+    ),
+    "trace share as text": (
+        _sampled('"10%"'),
+        "field 'trace_sample_percent'",
+        "expected a number 0..100",
+    ),
+    "trace share as a boolean": (
+        _sampled("true"),
+        "field 'trace_sample_percent'",
+        "expected a number 0..100",
+    ),
     "unknown auth": (
         HEAD + SEARCH + 'auth = "maybe"  # <-\nmode = "legacy"\n',
         "field 'auth'",

@@ -22,7 +22,7 @@ LOG_TYPES: dict[str, type | tuple[type, ...]] = {
     "method": str, "uri": str, "status": int, "route": str, "mode": str, "target": str,
     "bucket": int, "fallback": bool, "upstream_addr": str, "upstream_status": str,
     "request_time": (int, float), "upstream_response_time": str, "user_agent": str, "config": str,
-    "unit": str, "split": int, "override": str,
+    "unit": str, "split": int, "override": str, "sampled": bool,
 }  # fmt: skip
 
 
@@ -45,6 +45,41 @@ def test_without_a_traceparent_the_request_id_becomes_the_trace_id(
     assert (trace_id, flags) == (request_id, "01")
     assert span_id == request_id[16:], "the gateway's span id is derived from the request id"
     assert (line["trace_id"], line["span_id"], line["parent_span_id"]) == (trace_id, span_id, "")
+    assert line["sampled"] is True, "by default every trace the gateway starts is sampled"
+
+
+def test_the_gateway_samples_its_share_of_the_traces_it_starts_and_logs_which(
+    make_gateway: MakeGateway,
+) -> None:
+    gateway = make_gateway(gateway="trace_sample_percent = 25")
+    sent = 400
+    flags = {}
+    for _ in range(sent):
+        reply = gateway.fetch("/api/search?q=x")
+        traceparent = TRACEPARENT.fullmatch(reply.json()["headers"]["traceparent"])
+        assert traceparent is not None
+        flags[reply.headers["x-request-id"]] = traceparent.group(3)
+    lines = gateway.access_log_entries(at_least=sent)
+    sampled = sum(1 for value in flags.values() if value == "01")
+    # 25 % of 400 is 100, give or take 8.7 (one standard deviation); 60-140 is 4.6 either side.
+    assert set(flags.values()) == {"00", "01"} and 60 <= sampled <= 140, sampled
+    assert all(line["sampled"] is (flags[line["request_id"]] == "01") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("share", "client_flags", "flags"),
+    [("0", "", "00"), ("0", "01", "01"), ("100", "00", "00"), ("0.01", "03", "03")],
+)
+def test_a_client_s_traceparent_keeps_its_flag_whatever_the_gateway_s_share(
+    make_gateway: MakeGateway, share: str, client_flags: str, flags: str
+) -> None:
+    gateway = make_gateway(gateway=f"trace_sample_percent = {share}")
+    headers = (
+        {"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-{client_flags}"} if client_flags else {}
+    )
+    received, line = _send(gateway, **headers)
+    assert TRACEPARENT.fullmatch(received["traceparent"]).group(3) == flags  # type: ignore[union-attr]
+    assert line["sampled"] is (int(flags, 16) & 1 == 1), "the sampled bit, whatever the other flags"
 
 
 @pytest.mark.parametrize("flags", ["01", "00"])

@@ -37,6 +37,7 @@ def gateway_line(**overrides: Any) -> str:
         "upstream_response_time": "0.050",
         "user_agent": "curl/8.0",
         "config": "cfg-1a2b",
+        "sampled": True,
     }
     entry.update(overrides)
     return json.dumps(entry)
@@ -145,6 +146,17 @@ def test_lines_that_cannot_be_spans_are_refused(line: str, message: str) -> None
 @pytest.mark.parametrize("uri", ["/traces/", "/traces/trace/4bf9?x=1", "/traces"])
 def test_requests_for_the_trace_pages_are_not_turned_into_spans(uri: str) -> None:
     assert span_from_line(gateway_line(uri=uri, route="traces")) is None
+
+
+def test_a_trace_the_gateway_did_not_sample_makes_no_span() -> None:
+    assert span_from_line(gateway_line(sampled=False)) is None
+    assert span_of(gateway_line(sampled=True)).trace_id == TRACE
+
+
+def test_a_line_without_the_sampled_field_is_a_span_as_before_it() -> None:
+    entry = json.loads(gateway_line())
+    del entry["sampled"]
+    assert span_of(json.dumps(entry)).trace_id == TRACE
 
 
 def test_a_path_that_only_starts_like_the_pages_is_a_span() -> None:

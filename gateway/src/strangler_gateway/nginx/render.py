@@ -153,7 +153,7 @@ def _http(
         unit_splits(),
         Block("map $http_upgrade $sf_connection", default="upgrade", **{'""': '""'}),
         Comment(comment="Trace context, baggage and the access log's timestamp."),
-        trace_context_maps(),
+        trace_context_maps(table.gateway.trace_sample_percent),
         Comment(comment="Session checks (auth_request), cached per session; per-client rates."),
         identity_cache(layout),
         identity_variables(),

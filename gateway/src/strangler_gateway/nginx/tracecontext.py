@@ -6,6 +6,11 @@ The gateway is the first hop of every trace, yet nginx has no tracer: it derives
 - The trace id is the client's when its ``traceparent`` is valid (lowercase hex, neither id all
   zeros; version 00 exactly, a later version but ``ff`` by its first four fields), else the request
   id, so an access-log line and its trace share one id.
+- A trace the gateway starts is sampled (flags ``01``) for ``trace_sample_percent`` % of requests,
+  drawn by hashing the request id, else not (``00``): the services' parent-based samplers follow the
+  flag, so one share set here decides for the whole trace. A client's ``traceparent`` keeps its
+  flag, and the log's ``sampled`` says which, so the trace store records the gateway's span of
+  sampled traces only.
 - The gateway's own span id is the second half of the request id (random per request); upstreams
   receive ``00-<trace id>-<gateway span id>-<flags>``, so the gateway is a hop whose parent is the
   client's span. The trace store builds the gateway's span from the access log, which carries both.
@@ -20,7 +25,7 @@ assigns users, not requests, so users are what its check must count) while the l
 cookie or a user id.
 """
 
-from nginx.config.api import Block, EmptyBlock, KeyMultiValueOption
+from nginx.config.api import Block, EmptyBlock, KeyMultiValueOption, KeyValueOption
 
 from strangler_gateway.nginx.directives import quoted, split_clients
 from strangler_gateway.nginx.layout import Layout
@@ -78,6 +83,9 @@ _HTTP_FIELDS = {
     # `strangler stats` compares the observed split with the split that was live.
     "split": "$sf_log_split",
     "override": '"$sf_override"',
+    # Whether the trace is sampled (its flags' sampled bit): the trace store builds the gateway's
+    # span from sampled lines only, as the services record sampled requests only.
+    "sampled": "$sf_sampled",
 }
 # gRPC is routed by service, not split: no bucket, no side; the gRPC status is in the trailers
 # (or in the headers of a trailers-only answer).
@@ -94,13 +102,20 @@ _GRPC_FIELDS = {
 }
 
 
-def trace_context_maps() -> EmptyBlock:
-    """Return the maps deriving trace ids, span id, flags, baggage and the log's timestamp."""
+def trace_context_maps(sample_percent: float) -> EmptyBlock:
+    """Return the maps deriving trace ids, span id, flags, baggage and the log's timestamp.
+
+    ``sample_percent`` is the share of the traces the gateway starts that are sampled.
+    """
+    new_flags, draw = _new_trace_flags(sample_percent)
     return EmptyBlock(
         _client_traceparent_map(),
         _traceparent_map("$sf_client_trace_id", 1, ""),
         _traceparent_map("$sf_parent_span_id", 2, ""),
-        _traceparent_map("$sf_trace_flags", 3, "01"),
+        *draw,
+        _traceparent_map("$sf_trace_flags", 3, new_flags),
+        Block("map $sf_trace_flags $sf_sampled", default="false",
+              **{quoted(f"~[{_SAMPLED_DIGITS['01']}]$"): "true"}),
         Block("map $sf_client_trace_id $sf_trace_id", default="$sf_client_trace_id",
               **{'""': "$request_id"}),
         # A restarted trace drops the client's tracestate: its entries belong to another trace.
@@ -124,6 +139,23 @@ def trace_context_maps() -> EmptyBlock:
         # The live share (weights.js), which is the split that really applied to the request.
         Block("map $sf_live_split $sf_log_split", default="$sf_live_split", **{'""': "0"}),
     )  # fmt: skip
+
+
+def _new_trace_flags(sample_percent: float) -> tuple[str, list[Block]]:
+    """Return the flags of a trace the gateway starts, and the block that draws them, if any.
+
+    At 100 % (or 0) every new trace is sampled (or none). Between, a ``split_clients`` on the
+    request id (salted, so the draw is independent of the shadow comparator's) sets
+    ``$sf_new_trace_flags``; nginx's split takes shares in steps of 0.01 %, the route table's too.
+    """
+    if sample_percent >= 100 or sample_percent <= 0:
+        return ("01" if sample_percent >= 100 else "00"), []
+    variable = "$sf_new_trace_flags"
+    block = Block(f'split_clients "trace:${{request_id}}" {variable}')
+    # The remainder ("*") must come last: nginx takes the first part whose share holds the hash.
+    block.sections.add(KeyValueOption(f"{sample_percent:g}%", "01"))
+    block.sections.add(KeyValueOption("*", "00"))
+    return variable, [block]
 
 
 def unit_splits() -> EmptyBlock:

@@ -92,6 +92,20 @@ def get_int(
     return value
 
 
+def get_percent(
+    data: dict[str, object], key: str, section: Section, *, default: object = _MISSING
+) -> float:
+    """Return the share at ``key``: a number 0..100 in steps of 0.01, as nginx's split takes."""
+    value = _get(data, key, section, "a number 0..100", default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise section.error(key, f"expected a number 0..100, got {value!r}")
+    if not 0 <= value <= 100:
+        raise section.error(key, f"{value} is outside 0..100")
+    if round(value, 2) != value:
+        raise section.error(key, f"{value} has more than two decimals (the finest step is 0.01)")
+    return value
+
+
 def get_bool(
     data: dict[str, object], key: str, section: Section, *, default: object = _MISSING
 ) -> bool:

@@ -178,6 +178,9 @@ class GatewaySettings:
     # Requests per client key (nginx rate: "50r/s", "600r/m") and the burst allowed above it.
     rate_limit: str = "50r/s"
     rate_burst: int = 100
+    # The share of the traces the gateway starts that are sampled (recorded by every service and
+    # the trace store), 0..100 in steps of 0.01; a client's own traceparent keeps its flag.
+    trace_sample_percent: float = 100
     grpc_listen: str | None = None
     shadow_upstream: str = "shadow"
     trace_viewer: str | None = None

@@ -6,7 +6,14 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from strangler_gateway.errors import RouteTableError
-from strangler_gateway.routetable.fields import Section, get_bool, get_int, get_str, get_str_list
+from strangler_gateway.routetable.fields import (
+    Section,
+    get_bool,
+    get_int,
+    get_percent,
+    get_str,
+    get_str_list,
+)
 from strangler_gateway.routetable.model import (
     ADDRESS,
     RESERVED_PREFIXES,
@@ -60,6 +67,7 @@ _GATEWAY_KEYS = {
     "server_names",
     "rate_limit",
     "rate_burst",
+    "trace_sample_percent",
 }
 _UPSTREAM_KEYS = {"servers", "keepalive", "keepalive_timeout", "fail_timeout"}
 _ROUTE_KEYS = {
@@ -152,7 +160,7 @@ def _gateway(data: object, section: Section, upstreams: set[str]) -> GatewaySett
 
 def _edges(data: dict[str, object], section: Section, base: GatewaySettings) -> GatewaySettings:
     # What the facade enforces for every client: whose session it asks about, the hosts it
-    # serves, and the per-client rate.
+    # serves, and the per-client rate; and the share of the traces it starts that are sampled.
     names = (
         get_str_list(data, "server_names", section, pattern=_HOST)
         if "server_names" in data
@@ -164,6 +172,9 @@ def _edges(data: dict[str, object], section: Section, base: GatewaySettings) -> 
         server_names=names,
         rate_limit=_str(data, "rate_limit", section, _RATE, base.rate_limit),
         rate_burst=get_int(data, "rate_burst", section, 0, 100_000, default=base.rate_burst),
+        trace_sample_percent=get_percent(
+            data, "trace_sample_percent", section, default=base.trace_sample_percent
+        ),
     )
 
 

@@ -3,6 +3,8 @@
 nginx does not export spans, but it logs every request with the ids it sent upstream (its trace id,
 its own span id, the client's span id) and the routing decision. One line is therefore one span,
 and with it a trace starts at the gateway, as the user sees it, with the decision on its root.
+A line whose ``sampled`` is false makes no span: the gateway did not sample that trace, so no
+service recorded it either (a line without the field, from a gateway before it, is sampled).
 The line format is the gateway's access-log contract (gateway/routes.toml renders it).
 """
 
@@ -70,12 +72,13 @@ def _resource_entries(raw: str) -> dict[str, str]:
 
 
 def span_from_line(line: str | bytes, resource: Attributes | None = None) -> SpanRecord | None:
-    """Return the gateway span described by one access-log line (None for the viewer's pages).
+    """Return the gateway span described by one access-log line.
 
-    resource defaults to the bare service name; the follower passes gateway_resource's.
+    None for a trace the gateway did not sample, and for the viewer's own pages. resource
+    defaults to the bare service name; the follower passes gateway_resource's.
     """
     entry = _parse(line)
-    if _is_viewer_page(str(entry.get("uri") or "")):
+    if entry.get("sampled") is False or _is_viewer_page(str(entry.get("uri") or "")):
         return None
     trace_id = _hex_id(entry, "trace_id", _TRACE_ID)
     span_id = _hex_id(entry, "span_id", _SPAN_ID)
