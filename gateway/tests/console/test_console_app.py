@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,9 @@ import pytest
 from starlette.testclient import TestClient
 from strangler_gateway.console import ConsoleSettings, create_app
 from strangler_gateway.console.records import ledger_path
-from strangler_gateway.routetable import load_route_table
+from strangler_gateway.routetable import Compare, load_route_table
+from strangler_gateway.shadow.models import Comparison, Outcome, PathDiff
+from strangler_gateway.shadow.store import ShadowStore
 from strangler_gateway.traffic.history import history_path
 from strangler_gateway.traffic.rollout import RolloutFiles, RolloutState, read_ledger
 from strangler_shared.identity import sign_identity
@@ -97,6 +100,41 @@ def test_a_routes_page_shows_figures_history_and_ledger(
     assert "r-42" in page and "fisher exact" in page and "new fails more often" in page
     assert f'href="/traces/trace/{"ab" * 16}"' in page
     assert 'href="/traces/trace/new503' in page  # the error's trace, from the access log
+
+
+def test_a_route_s_page_links_only_traces_the_store_recorded(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    # The slowest request and an error were not sampled (trace_sample_percent below 100): the
+    # trace store has no trace of them, so the page links the recorded error and request instead.
+    _log(
+        settings,
+        _entry("new", status=502, seconds=0.9, sampled=False),
+        _entry("new", status=503, seconds=0.2, sampled=True),
+        _entry("legacy", seconds=0.9, sampled=False, trace_id="c" * 32),
+        _entry("legacy", seconds=0.1, sampled=True, trace_id="d" * 32),
+    )
+    page = client.get("/console/routes/search").text
+    assert 'href="/traces/trace/new503' in page and f'href="/traces/trace/{"d" * 32}"' in page
+    assert "new502" not in page and "c" * 32 not in page
+
+
+def test_a_diff_links_the_user_s_trace_only_when_it_was_recorded(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    with ShadowStore(settings.shadow_db) as store:
+        for uri, user_trace in (("/api/search?q=kept", "ab" * 16), ("/api/search?q=not", "")):
+            store.record(Comparison(
+                time=time.time(), route="search", method="GET", uri=uri, request_id="r1",
+                trace_id=user_trace, outcome=Outcome.DIFF, rule=Compare.SEARCH,
+                diffs=(PathDiff("k", 5, 3),), shadow_trace_id=f"{uri[-3:]:0>32}",
+            ))  # fmt: skip
+    page = client.get("/console/routes/search").text
+    diffs = {d.split("</code>")[0]: d for d in page.split('<article class="diff"')[1:]}
+    kept, unsampled = (next(d for k, d in diffs.items() if uri in k) for uri in ("kept", "=not"))
+    assert f'href="/traces/trace/{"ab" * 16}">user\'s trace' in kept
+    assert "user's trace" not in unsampled and 'href="/traces/trace/"' not in unsampled
+    assert f'href="/traces/trace/{"not":0>32}">comparison\'s trace' in unsampled
 
 
 def test_an_action_without_a_staff_session_is_refused_and_changes_nothing(

@@ -82,3 +82,13 @@ def test_a_step_fails_on_one_failed_gate_and_names_it() -> None:
     judgement = judge_step(PLAN.steps[0], _evidence(400, new_error_every=5), None, PLAN)
     assert judgement.outcome == "failed" and judgement.reason.startswith("errors gate failed")
     assert _evidence(400, new_error_every=5).trace_ids(250.0)[:1] == [f"{1:032x}"]
+
+
+def test_a_step_s_example_traces_are_recorded_ones_and_every_request_still_counts() -> None:
+    evidence = StepEvidence("search", "canary", 50)
+    failing = [_entry("new", n, status=500, ms=900.0) for n in range(1, 9, 2)]
+    for entry in failing[:2]:
+        entry["sampled"] = False  # the gateway did not sample these: no trace to show
+    evidence.add([*failing, _entry("new", 11, ms=600.0), _entry("legacy", 12)])
+    assert evidence.new.errors == 4, "an unsampled request is evidence all the same"
+    assert evidence.trace_ids(250.0) == [f"{5:032x}", f"{7:032x}", f"{11:032x}"]

@@ -1,6 +1,7 @@
 """A comparison is a root span of its own trace, linked to the user's trace, never part of it."""
 
 import time
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -60,20 +61,48 @@ def test_comparison_span_links_to_the_user_trace(
     assert upstream_traceparent.split("-")[1] == shadow_trace_id
 
 
+def _matching_comparison(
+    settings: ComparatorSettings,
+    mirror: PostMirror,
+    tracer_provider: TracerProvider,
+    spans: InMemorySpanExporter,
+    traceparent: str,
+) -> tuple[ReadableSpan, dict[str, Any]]:
+    """Mirror one request with ``traceparent`` to sides that agree; its span and its row."""
+    with JsonUpstream(RESULTS) as legacy, JsonUpstream(RESULTS) as new:
+        target = ShadowTarget("search", (legacy.address,), (new.address,))
+        with running_comparator(
+            {"search": target}, settings, tracer_provider=tracer_provider
+        ) as comparator:
+            mirror(comparator.url, extra={"traceparent": traceparent})
+            span = _finished(spans, "shadow.compare search")
+            (row,) = comparator.comparisons()
+    return span, row
+
+
 def test_a_request_without_traceparent_gets_an_unlinked_comparison(
     settings: ComparatorSettings,
     mirror: PostMirror,
     tracer_provider: TracerProvider,
     spans: InMemorySpanExporter,
 ) -> None:
-    with JsonUpstream(RESULTS) as legacy, JsonUpstream(RESULTS) as new:
-        target = ShadowTarget("search", (legacy.address,), (new.address,))
-        with running_comparator(
-            {"search": target}, settings, tracer_provider=tracer_provider
-        ) as comparator:
-            mirror(comparator.url, extra={"traceparent": "00-not-a-valid-header-01"})
-            span = _finished(spans, "shadow.compare search")
-            (row,) = comparator.comparisons()
+    span, row = _matching_comparison(
+        settings, mirror, tracer_provider, spans, "00-not-a-valid-header-01"
+    )
     assert not span.links
     assert dict(span.attributes or {})["shadow.outcome"] == "match"
     assert row["trace_id"] == ""
+
+
+def test_a_user_trace_the_gateway_did_not_sample_is_linked_but_not_offered_as_a_trace(
+    settings: ComparatorSettings,
+    mirror: PostMirror,
+    tracer_provider: TracerProvider,
+    spans: InMemorySpanExporter,
+) -> None:
+    unsampled = f"00-{USER_TRACE_ID}-{USER_SPAN_ID}-00"
+    span, row = _matching_comparison(settings, mirror, tracer_provider, spans, unsampled)
+    (link,) = span.links
+    assert format(link.context.trace_id, "032x") == USER_TRACE_ID
+    # No service recorded the user's request: the comparison's own trace is the one to open.
+    assert row["trace_id"] == "" and row["shadow_trace_id"] != ""

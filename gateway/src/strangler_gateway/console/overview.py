@@ -10,7 +10,7 @@ from typing import Any
 
 from strangler_gateway.console.series import Series, decided_side, is_error, side_series
 from strangler_gateway.routetable import GrpcRoute, Mode, Route, RouteTable
-from strangler_gateway.traffic.stats import RouteStats, route_stats
+from strangler_gateway.traffic.stats import RouteStats, recorded_trace, route_stats
 
 __all__ = ["Overview", "RouteView", "TraceLink", "build_overview"]
 
@@ -91,15 +91,19 @@ def build_overview(
 
 
 def example_traces(entries: list[dict[str, Any]], route: str) -> tuple[TraceLink, ...]:
-    """Return a few traces per side worth a look: the latest errors, then the slowest requests."""
+    """Return a few recorded traces per side worth a look: the latest errors, then the slowest."""
     links: list[TraceLink] = []
     for side in ("legacy", "new"):
-        mine = [e for e in entries if e.get("route") == route and decided_side(e) == side]
+        mine = [
+            e
+            for e in entries
+            if e.get("route") == route and decided_side(e) == side and recorded_trace(e)
+        ]
         errors = [e for e in reversed(mine) if is_error(e)][:EXAMPLE_TRACES]
         slowest = sorted(mine, key=_ms, reverse=True)[: EXAMPLE_TRACES - len(errors)]
         links += [_link(e, "error", side) for e in errors]
         links += [_link(e, "slowest", side) for e in slowest if e not in errors]
-    return tuple(link for link in links if link.trace_id)
+    return tuple(links)
 
 
 def _ms(entry: dict[str, Any]) -> float:
@@ -108,4 +112,4 @@ def _ms(entry: dict[str, Any]) -> float:
 
 def _link(entry: dict[str, Any], why: str, side: str) -> TraceLink:
     status = int(entry.get("status") or 0)
-    return TraceLink(str(entry.get("trace_id") or ""), why, side, status, _ms(entry))
+    return TraceLink(recorded_trace(entry), why, side, status, _ms(entry))

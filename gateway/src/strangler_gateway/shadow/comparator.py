@@ -50,8 +50,13 @@ class Job:
 
     @property
     def trace_id(self) -> str:
-        """Return the user's trace id in hex, or "" when the request carried none."""
-        return format(self.user_span.trace_id, "032x") if self.user_span else ""
+        """Return the user's trace id in hex, or "" when it was not recorded.
+
+        Not recorded: the request carried no trace, or one the gateway did not sample
+        (``trace_sample_percent``), which no service and not the trace store kept.
+        """
+        span = self.user_span
+        return format(span.trace_id, "032x") if span and span.trace_flags.sampled else ""
 
 
 @dataclass(frozen=True)

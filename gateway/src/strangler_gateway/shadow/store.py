@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS comparisons (
     method TEXT NOT NULL,
     uri TEXT NOT NULL,
     request_id TEXT NOT NULL,
-    trace_id TEXT NOT NULL,             -- the user's trace (the comparison's span links to it)
+    trace_id TEXT NOT NULL,             -- the user's trace if recorded, else '' (its span linked)
     shadow_trace_id TEXT NOT NULL,      -- the comparison's own trace
     outcome TEXT NOT NULL CHECK (outcome IN ('match', 'diff', 'timeout', 'error')),
     rule TEXT NOT NULL,

@@ -108,6 +108,15 @@ def read_entries(log: Path) -> Iterator[dict[str, Any]]:
                 yield entry
 
 
+def recorded_trace(entry: dict[str, Any]) -> str:
+    """Return the id of the request's trace when the trace store has it, else ``""``.
+
+    A trace the gateway did not sample (``trace_sample_percent`` below 100, or a client's own
+    unsampled ``traceparent``) was recorded nowhere, so no link should lead to it.
+    """
+    return "" if entry.get("sampled") is False else str(entry.get("trace_id") or "")
+
+
 def route_stats(
     entries: Iterable[dict[str, Any]],
     route: Route,

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from strangler_gateway.traffic.stats import recorded_trace
+
 __all__ = ["SideSample", "StepEvidence", "percentile"]
 
 EXAMPLES = 5
@@ -96,7 +98,7 @@ class StepEvidence:
             sample.split_units.add(unit)
 
     def _keep_example(self, entry: dict[str, Any]) -> None:
-        trace = str(entry.get("trace_id") or "")
+        trace = recorded_trace(entry)
         if not trace:
             return
         if _is_error(entry) and len(self.failed_traces) < EXAMPLES:
