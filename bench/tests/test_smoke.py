@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from strangler_bench.workloads.tracing import SAMPLED_RATIO
+from strangler_bench.workloads.tracing import GATEWAY_SHARES, SAMPLED_RATIO
 
 # About two minutes on a quiet 2-core machine; far more when other suites share the cores.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(1800)]
@@ -96,3 +96,16 @@ def test_search_s_tracing_cost_is_also_read_with_head_sampling(
     goals = _section(text, "## Goals")
     assert "tracing costs <= 10% rps: search on rag |" in goals
     assert "of traces sampled" not in goals
+
+
+def test_search_is_also_read_through_the_gateway_sampling_a_share_of_its_traces(
+    report: tuple[Path, str, str],
+) -> None:
+    out, text, _ = report
+    body = _section(text, "## Tracing overhead")
+    full, share = GATEWAY_SHARES
+    assert f"`trace_sample_percent = {full:g}` (the default) and `= {share:g}`" in body
+    rows = [line for line in body.splitlines() if "(legacy side)" in line or "(forced by" in line]
+    assert len(rows) == 2 and all(line.count("|") == 9 for line in rows), rows
+    # The stack's routes are left sampling every trace, for the workloads after this one.
+    assert "trace_sample_percent = 100\n" in (out / "stack" / "routes.toml").read_text()

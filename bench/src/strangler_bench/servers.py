@@ -11,8 +11,10 @@ import ast
 import dataclasses
 import socket
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import tomlkit
 from devstack import Ports, Stack, StackConfig, find_root
 from devstack._processes import ProcessSpec
@@ -78,6 +80,24 @@ class BenchStack(Stack):
     def url(self, name: str) -> str:
         """Return the base URL of one of the stack's HTTP processes."""
         return self.spec(name).url
+
+    def sample_traces(self, percent: float, *, timeout: float = 15.0) -> None:
+        """Set the gateway's ``trace_sample_percent`` and wait until nginx serves the new config."""
+        table = tomlkit.parse(self.config.routes.read_text())
+        gateway = table["gateway"]
+        assert isinstance(gateway, tomlkit.items.Table)
+        if gateway.get("trace_sample_percent") == percent:
+            return
+        health = f"{self.url('gateway')}/healthz"
+        before = httpx.get(health).headers["x-gateway-config"]
+        gateway["trace_sample_percent"] = percent
+        self.config.routes.write_text(tomlkit.dumps(table))
+        self.render_gateway()  # checks the config and reloads nginx
+        deadline = time.monotonic() + timeout
+        while httpx.get(health).headers["x-gateway-config"] == before:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the gateway did not take trace_sample_percent = {percent}")
+            time.sleep(0.05)
 
     def restart_with(self, name: str, env: dict[str, str]) -> None:
         """Restart one process with this environment on top of its own, until the next call."""

@@ -5,7 +5,9 @@ Each pair is the stack's server and a twin with the same command line and enviro
 the overhead is a ratio taken under the same conditions. Tracing on exports every span (100 %
 sampled) to the stack's trace store, as ``make up`` runs it: the goals read that. On search, a
 third twin samples a tenth of the traces it starts (the SDK's ``parentbased_traceidratio``), what
-a production team would try next when 100 % costs too much; its rows carry no goal.
+a production team would try next when 100 % costs too much; its rows carry no goal. Behind the
+gateway the gateway decides (``trace_sample_percent``): search through it at 100 and at 10 %,
+taking turns, reads what that share saves the stack's own services and trace store.
 
 The trace store goes on taking in a run's spans after the run: the server exports its last ones
 up to one export delay later, and the store works through its backlog for a second or more. That
@@ -25,11 +27,14 @@ from strangler_bench.load import LoadResult, Request
 from strangler_bench.model import Goal, Section, Spread
 from strangler_bench.procs import cpu_seconds, wait_quiet
 from strangler_bench.servers import PROVIDER_SECONDS, SIMULATED_CORE, SIMULATED_RAG, TRACING_OFF
+from strangler_bench.workloads.gateway import FORCED_NEW
 from strangler_bench.workloads.genai import CHAT
 
 SEARCH = Request("/api/search?q=refund%20annual%20plan&k=5")
-# The share of the traces a head-sampled twin starts that it records and exports.
+# The share of the traces a head-sampled twin starts that it records and exports, and the share
+# the gateway samples of the traces it starts, read against its default of every trace.
 SAMPLED_RATIO = 0.1
+GATEWAY_SHARES = (100, 100 * SAMPLED_RATIO)
 HEAD_SAMPLED = {
     "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
     "OTEL_TRACES_SAMPLER_ARG": str(SAMPLED_RATIO),
@@ -98,7 +103,8 @@ def _measured(
 def run(bench: Bench) -> Section:
     """Measure search on core and rag, and the GenAI workload on rag, tracing on vs off.
 
-    Search is also read head-sampled, against the same tracing-off runs.
+    Search is also read head-sampled, against the same tracing-off runs, and through the gateway
+    sampling every trace and a tenth.
     """
     s = bench.settings
     # The top level, where one process's CPU is the limit: below it both twins serve the ideal
@@ -119,8 +125,9 @@ def run(bench: Bench) -> Section:
         f"a third twin records {SAMPLED_RATIO:.0%} of the traces it starts "
         "(`OTEL_TRACES_SAMPLER=parentbased_traceidratio`), read against the same tracing-off "
         "runs, with no goal: what head sampling would save. It decides only for traces it "
-        "starts; a request that arrives with a sampled `traceparent`, as every one through the "
-        "gateway does, is recorded.",
+        "starts; a request that arrives with a sampled `traceparent` is recorded. Behind the "
+        "gateway the gateway decides (`trace_sample_percent` in its route table): the second "
+        "table reads search through it at every trace and at a tenth.",
     )
     table = section.table(
         "median (min-max)", "workload", "rps tracing off", "rps tracing on", "overhead",
@@ -170,4 +177,52 @@ def run(bench: Bench) -> Section:
                     Goal(f"tracing costs <= {limit:.0%} rps: {label}",
                          sp["overhead"].median <= limit, sp["overhead"].pct())
                 )  # fmt: skip
+    _gateway_sampling(bench, section, store)
     return section
+
+
+def _gateway_sampling(bench: Bench, section: Section, store: int) -> None:
+    """Read search through the gateway with every trace sampled and with a tenth, taking turns."""
+    s = bench.settings
+    full, share = GATEWAY_SHARES
+    table = section.table(
+        f"sampled at the gateway: `GET /api/search` through it at {s.connections} connections for "
+        f"{s.seconds:g} s with `trace_sample_percent = {full:g}` (the default) and "
+        f"`= {share:g}`, taking turns (the other share first in every other repeat); gain "
+        f"= rps at {share:g} % / rps at {full:g} % - 1; CPU per request answered as above (the "
+        "stack's service, and the trace store, which also builds the gateway's spans from its "
+        "access log); median (min-max)",
+        "upstream", f"rps at {full:g} %", f"rps at {share:g} %", "gain",
+        f"server CPU µs/req at {full:g} %", f"server CPU µs/req at {share:g} %",
+        f"trace store CPU µs/req at {full:g} %", f"trace store CPU µs/req at {share:g} %",
+    )  # fmt: skip
+    running = bench.stack.running()
+    gateway = bench.stack.url("gateway")
+    upstreams = [
+        ("core (legacy side)", running["core-http"], SEARCH),
+        ("rag (forced by the override header)", running["rag"], FORCED_NEW),
+    ]
+    try:
+        for label, pid, request in upstreams:
+
+            def measure(url: str, request: Request = request) -> LoadResult:
+                return bench.load(url, request, s.connections, s.seconds)
+
+            f: dict[tuple[str, float], list[float]] = {}
+            for repeat in range(s.repeats):
+                order = GATEWAY_SHARES if repeat % 2 == 0 else GATEWAY_SHARES[::-1]
+                for percent in order:
+                    bench.stack.sample_traces(percent)
+                    result, cpu, cpu_store = _measured(measure, _Twin(gateway, pid), store)
+                    for key, value in (("rps", result.rps), ("cpu", cpu), ("store", cpu_store)):
+                        f.setdefault((key, percent), []).append(value)
+            pairs = zip(f["rps", full], f["rps", share], strict=True)
+            gain = Spread.of([low / high - 1 if high else 0.0 for high, low in pairs])
+            sp = {key: Spread.of(values) for key, values in f.items()}
+            table.add(
+                label, sp["rps", full].fmt(1), sp["rps", share].fmt(1), gain.pct(),
+                sp["cpu", full].fmt(0), sp["cpu", share].fmt(0),
+                sp["store", full].fmt(0), sp["store", share].fmt(0),
+            )  # fmt: skip
+    finally:
+        bench.stack.sample_traces(full)  # the later workloads measure the stack as make up runs it
