@@ -35,6 +35,17 @@ def test_routes_lists_every_route(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert name in out
     search = next(line for line in out.splitlines() if " search " in line)
     assert "canary" in search and "30%" in search and "monolith" in search
+    assert "traces: every request's trace is sampled" in out
+
+
+def test_routes_says_which_share_of_traces_the_gateway_samples(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = tmp_path / "routes.toml"
+    table.write_text(table_text().replace("[gateway]\n", "[gateway]\ntrace_sample_percent = 2.5\n"))
+    assert _run(table, tmp_path / "nginx", "routes") == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "traces: the gateway samples 2.5 % of the traces it starts" in out
 
 
 def test_render_writes_what_apply_would_install(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """The console app on its own: what it shows from the gateway's files, and who may act."""
 
+import functools
 import json
 import shutil
 import time
@@ -117,6 +118,23 @@ def test_a_route_s_page_links_only_traces_the_store_recorded(
     page = client.get("/console/routes/search").text
     assert 'href="/traces/trace/new503' in page and f'href="/traces/trace/{"d" * 32}"' in page
     assert "new502" not in page and "c" * 32 not in page
+
+
+def test_the_pages_say_so_when_the_gateway_samples_a_share_of_the_traces(
+    client: TestClient, settings: ConsoleSettings
+) -> None:
+    assert 'id="sampling"' not in client.get("/console/").text, "every trace: nothing to say"
+    text = settings.routes.read_text()
+    settings.routes.write_text(
+        text.replace("trace_sample_percent = 100", "trace_sample_percent = 5")
+    )
+
+    def says_so(page: str) -> bool:
+        return 'id="sampling"' in client.get(page).text
+
+    for page in ("/console/", "/console/routes/search"):
+        wait_until(functools.partial(says_so, page), timeout=10)
+        assert "samples 5 % of the traces it starts" in client.get(page).text
 
 
 def test_a_diff_links_the_user_s_trace_only_when_it_was_recorded(

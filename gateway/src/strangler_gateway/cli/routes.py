@@ -57,11 +57,22 @@ def list_routes(args: argparse.Namespace, ctx: Context) -> int:
         for entry in table.grpc:
             grpc.add_row(entry.name, "\n".join(entry.services), entry.upstream)
         ctx.console.print(grpc)
+    ctx.console.print(f"traces: {_sampling(table.gateway.trace_sample_percent)}")
     upstreams = {upstream.name for upstream in table.upstreams}
     for service in ("rag", "core"):
         if service in upstreams:
             ctx.console.print(f"faults: {service}: {_faults_of(service, ctx)}", markup=False)
     return Exit.OK
+
+
+def _sampling(percent: float) -> str:
+    """Say which traces the gateway records: every request's, or its share of them."""
+    if percent >= 100:
+        return "every request's trace is sampled (trace_sample_percent = 100)"
+    return (
+        f"the gateway samples {percent:g} % of the traces it starts (trace_sample_percent); "
+        "a client's own traceparent keeps its flag"
+    )
 
 
 def _faults_of(upstream: str, ctx: Context) -> str:

@@ -56,6 +56,9 @@ class Overview:
     routes: tuple[RouteView, ...]
     grpc: tuple[GrpcRoute, ...]
     catch_all: str
+    # The share of the traces the gateway starts that are sampled: below 100, not every request
+    # has a trace to open.
+    trace_sample_percent: float = 100
 
     def route(self, name: str) -> RouteView | None:
         """Return the view of route ``name``, or None."""
@@ -87,7 +90,14 @@ def build_overview(
         )
         for route in table.routes
     )
-    return Overview(now, window_seconds, views, table.grpc, table.gateway.catch_all)
+    return Overview(
+        now,
+        window_seconds,
+        views,
+        table.grpc,
+        table.gateway.catch_all,
+        table.gateway.trace_sample_percent,
+    )
 
 
 def example_traces(entries: list[dict[str, Any]], route: str) -> tuple[TraceLink, ...]:
