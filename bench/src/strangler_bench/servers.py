@@ -88,13 +88,12 @@ class BenchStack(Stack):
         assert isinstance(gateway, tomlkit.items.Table)
         if gateway.get("trace_sample_percent") == percent:
             return
-        health = f"{self.url('gateway')}/healthz"
-        before = httpx.get(health).headers["x-gateway-config"]
         gateway["trace_sample_percent"] = percent
         self.config.routes.write_text(tomlkit.dumps(table))
-        self.render_gateway()  # checks the config and reloads nginx
+        version = self.apply_routes()  # checks the config and reloads nginx
+        health = f"{self.url('gateway')}/healthz"
         deadline = time.monotonic() + timeout
-        while httpx.get(health).headers["x-gateway-config"] == before:
+        while httpx.get(health).headers["x-gateway-config"] != version:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the gateway did not take trace_sample_percent = {percent}")
             time.sleep(0.05)

@@ -58,7 +58,7 @@ class Overview:
     catch_all: str
     # The share of the traces the gateway starts that are sampled: below 100, not every request
     # has a trace to open.
-    trace_sample_percent: float = 100
+    trace_sample_percent: float
 
     def route(self, name: str) -> RouteView | None:
         """Return the view of route ``name``, or None."""

@@ -32,16 +32,15 @@ def upstream_servers(config: StackConfig) -> dict[str, list[str]]:
     return found
 
 
-def render(config: StackConfig) -> Path:
+def render(config: StackConfig) -> strangler_gateway.ApplyResult:
     """Render, check (`nginx -t`) and install the gateway config; reload nginx if it runs."""
-    result = strangler_gateway.apply(
+    return strangler_gateway.apply(
         config.routes,
         config.nginx_prefix,
         upstream_servers(config),
         listen=f"{_HOST}:{config.ports.gateway}",
         grpc_listen=f"{_HOST}:{config.ports.gateway_grpc}",
     )
-    return result.conf
 
 
 def access_log(config: StackConfig) -> Path:

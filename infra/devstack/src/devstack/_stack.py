@@ -150,7 +150,15 @@ class Stack:
 
     def render_gateway(self) -> Path:
         """Render and check the gateway config for this stack; return the config file."""
-        return _gateway.render(self.config)
+        return _gateway.render(self.config).conf
+
+    def apply_routes(self) -> str:
+        """Apply the route table as its file reads now (an edit by hand); return the config id.
+
+        The running gateway serves that id once nginx has reloaded: wait for it on a response's
+        ``X-Gateway-Config``, as after :meth:`set_route`.
+        """
+        return _gateway.render(self.config).config_id
 
     def urls(self) -> list[tuple[str, str]]:
         """Return what a person opens, with where."""
