@@ -77,6 +77,8 @@ class FakeCore(core_pb2_grpc.CoreServiceServicer):
         self.slow_customer_ids: set[int] = set()
         self.cursors_requested: list[str] = []
         self.break_next_stream_after: int | None = None
+        # While set and not released, ListArticles waits before streaming: a slow first sync.
+        self.hold: threading.Event | None = None
 
     def put_article(self, article_id: int, slug: str, title: str, body: str) -> None:
         """Record a created or updated article."""
@@ -100,6 +102,9 @@ class FakeCore(core_pb2_grpc.CoreServiceServicer):
             self.cursors_requested.append(request.cursor)
             pending = self._log[int(request.cursor or 0) :]
             break_after, self.break_next_stream_after = self.break_next_stream_after, None
+            hold = self.hold
+        if hold is not None:
+            hold.wait(timeout=10)
         for sent, change in enumerate(pending):
             if sent == break_after:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset mid-stream")
@@ -171,6 +176,8 @@ def fast_settings(core_target: str, **overrides: object) -> Settings:
         "sync_interval_seconds": 0.05,
         "sync_retry_initial_seconds": 0.05,
         "sync_retry_max_seconds": 0.2,
+        # A test of an unreachable core would otherwise wait this long before each start.
+        "sync_startup_wait_seconds": 0.2,
         "core_timeout_seconds": 0.5,
         "grpc_shutdown_grace_seconds": 0.5,
     }

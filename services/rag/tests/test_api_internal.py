@@ -92,7 +92,19 @@ async def test_a_core_slower_than_the_deadline_is_503(
     assert response.json()["error"]["code"] == "core_unavailable"
 
 
-async def test_an_unreachable_core_is_503(
+async def test_a_core_gone_after_the_sync_is_503(
+    app: FastAPI, client: httpx.AsyncClient, core: Any, service_token: str
+) -> None:
+    core.server.stop(grace=None)
+    response = await client.get(URL.format(10), headers=_auth(service_token))
+    health = await client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "core_unavailable"
+    # The articles synced before stay searchable.
+    assert health.status_code == 200
+
+
+async def test_a_core_never_reached_is_not_ready(
     service_token: str, settings_for: Any, free_port_number: int
 ) -> None:
     app: FastAPI = create_app(settings_for(f"127.0.0.1:{free_port_number}"))
@@ -101,7 +113,6 @@ async def test_an_unreachable_core_is_503(
         async with httpx.AsyncClient(transport=transport, base_url="http://rag.test") as http:
             response = await http.get(URL.format(10), headers=_auth(service_token))
             health = await http.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "core_unavailable"
-    assert health.status_code == 503
-    assert health.json()["error"]["code"] == "not_ready"
+    for refused in (response, health):
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "not_ready"

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         gt=0,
         description="RAG_SYNC_RETRY_MAX_SECONDS: longest wait between failed pulls.",
     )
+    sync_startup_wait_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "RAG_SYNC_STARTUP_WAIT_SECONDS: how long a starting process waits for its first "
+            "sync before it takes requests; past it, it serves, and answers questions with 503 "
+            "not_ready until the sync is done."
+        ),
+    )
     core_timeout_seconds: float = Field(
         default=2.0,
         gt=0,

@@ -8,11 +8,12 @@ a round trip per dependency per request that costs more than the attribute read 
 
 import hmac
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
+from starlette.datastructures import State
 from strangler_shared.identity import IDENTITY_HEADER, Identity, IdentityError, verify_identity
 
 from rag.config import Settings
@@ -21,7 +22,8 @@ from rag.errors import ApiError
 from rag.faults import Faults
 from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
-from rag.retrieval.sync import KnowledgeBaseSync
+from rag.retrieval.sync import NOT_READY_MESSAGE, KnowledgeBaseSync
+from rag.schemas import ErrorResponse
 
 _bearer = HTTPBearer(auto_error=False, description="The shared service token.")
 
@@ -32,8 +34,38 @@ async def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+NOT_READY_RETRY_AFTER_SECONDS = 1
+NOT_READY_RESPONSE: dict[str, Any] = {
+    "model": ErrorResponse,
+    "description": "The knowledge base has not been synced from core yet (see Retry-After).",
+}
+"""The 503 of every route that answers from the knowledge base, for the OpenAPI document."""
+
+
+def knowledge_base_ready(state: State) -> bool:
+    """Return whether the index may answer questions: its first sync from core has finished.
+
+    Until then it is empty or partly filled, and an answer from it would be wrong, not slow. An
+    app whose lifespan has not started a sync (a test that fills the index itself) is ready.
+    """
+    sync: KnowledgeBaseSync | None = getattr(state, "sync", None)
+    return sync is None or sync.ready
+
+
+def require_knowledge_base(state: State) -> None:
+    """Refuse (503 ``not_ready``, ``Retry-After``) a question asked before the first sync."""
+    if not knowledge_base_ready(state):
+        raise ApiError(
+            503,
+            "not_ready",
+            NOT_READY_MESSAGE,
+            headers={"Retry-After": str(NOT_READY_RETRY_AFTER_SECONDS)},
+        )
+
+
 async def get_index(request: Request) -> ArticleIndex:
-    """Return the process's article index."""
+    """Return the process's article index (503 until its first sync has finished)."""
+    require_knowledge_base(request.app.state)
     index: ArticleIndex = request.app.state.index
     return index
 
@@ -95,9 +127,13 @@ class Answering:
 
 
 async def get_answering(request: Request) -> Answering:
-    """Apply the fault flags, then return what an answer needs (503 until the provider is ready)."""
+    """Apply the fault flags, then return what an answer needs.
+
+    503 until the provider is ready and the knowledge base synced.
+    """
     await inject_faults(request)
     state = request.app.state
+    require_knowledge_base(state)
     return Answering(
         settings=state.settings,
         index=state.index,

@@ -5,7 +5,7 @@ Every call needs the service token except the standard health service, whose ``R
 status turns SERVING once the knowledge base has been synced (like ``/healthz``).
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import grpc
@@ -24,6 +24,7 @@ from rag.config import MAX_K, MAX_QUERY_CHARS, MAX_QUESTION_CHARS, Settings
 from rag.faults import Faults
 from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
+from rag.retrieval.sync import NOT_READY_MESSAGE
 from rag.streaming.events import ChatEvent
 
 MAX_CONCURRENT_RPCS = 256
@@ -76,17 +77,25 @@ class RagServicer(rag_pb2_grpc.RagServiceServicer):
         settings: Settings,
         tracer: trace.Tracer,
         faults: Faults,
+        ready: Callable[[], bool] = lambda: True,
     ) -> None:
+        """``ready`` says whether the index may answer yet (its first sync has finished)."""
         self._index = index
+        self._ready = ready
         self._provider = provider
         self._settings = settings
         self._tracer = tracer
         self._faults = faults
 
+    async def _require_knowledge_base(self, context: grpc.aio.ServicerContext) -> None:
+        if not self._ready():
+            await context.abort(grpc.StatusCode.UNAVAILABLE, NOT_READY_MESSAGE)
+
     async def Search(
         self, request: rag_pb2.SearchRequest, context: grpc.aio.ServicerContext
     ) -> rag_pb2.SearchResponse:
         """Rank the articles for a query and return the best k."""
+        await self._require_knowledge_base(context)
         k = await _checked_k(request.k or self._settings.search_default_k, context)
         query = await _checked_text(request.query, "query", MAX_QUERY_CHARS, context)
         results = [
@@ -105,6 +114,7 @@ class RagServicer(rag_pb2_grpc.RagServiceServicer):
         self, request: rag_pb2.AnswerRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[rag_pb2.AnswerEvent]:
         """Stream an answer: sources, tokens, then done or error; cancelling stops generation."""
+        await self._require_knowledge_base(context)
         k = await _checked_k(request.k or self._settings.chat_default_k, context)
         question = await _checked_text(request.question, "question", MAX_QUESTION_CHARS, context)
         passages = await retrieve_passages(self._index, question, k)

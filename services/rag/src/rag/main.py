@@ -4,13 +4,15 @@ Why gRPC runs in the same event loop as HTTP: rag is one process holding one ind
 synced from core by one background task. Running the ``grpc.aio`` server inside the FastAPI
 lifespan lets HTTP and gRPC read that same index (no second copy, no second sync, no IPC), and
 makes start-up and shutdown one sequence: the lifespan opens the channel to core and the
-outbound HTTP client, builds the answer provider, starts the gRPC server and the sync task, and
-on shutdown (SIGTERM via uvicorn) stops them in reverse order.
+outbound HTTP client, builds the answer provider, starts the gRPC server and the sync task,
+waits (bounded) for the first sync so no request is answered from an empty index, and on shutdown
+(SIGTERM via uvicorn) stops them in reverse order.
 """
 
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -36,6 +38,8 @@ from rag.retrieval.bm25 import Bm25Retriever
 from rag.retrieval.dense import DenseRetriever, load_sentence_transformer
 from rag.retrieval.index import ArticleIndex
 from rag.retrieval.sync import KnowledgeBaseSync
+
+logger = logging.getLogger(__name__)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -80,16 +84,45 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stack.callback(setattr, app.state, "provider", preset)
         app.state.provider = preset or build_provider(settings, http)
         core = CoreClient(channel, timeout_seconds=settings.core_timeout_seconds)
+
+        async def synced() -> None:
+            await grpc_server.mark_serving()
+
+        # Before the gRPC server starts: a call is refused until this sync has finished once.
+        sync = app.state.sync = _sync_for(settings, core, app.state.index, synced)
         servicer = RagServicer(
-            app.state.index, app.state.provider, settings, app.state.tracer, app.state.faults
+            app.state.index,
+            app.state.provider,
+            settings,
+            app.state.tracer,
+            app.state.faults,
+            ready=lambda: sync.ready,
         )
         grpc_server = await start_grpc_server(settings.grpc_bind, token, servicer)
         stack.push_async_callback(grpc_server.stop, settings.grpc_shutdown_grace_seconds)
-        sync = _sync_for(settings, core, app.state.index, grpc_server.mark_serving)
         sync_task = asyncio.create_task(sync.run(), name="knowledge-base-sync")
         stack.push_async_callback(_cancel, sync_task)
-        app.state.core_client, app.state.sync, app.state.grpc_port = core, sync, grpc_server.port
+        app.state.core_client, app.state.grpc_port = core, grpc_server.port
+        await _wait_for_first_sync(sync, settings.sync_startup_wait_seconds)
         yield
+
+
+async def _wait_for_first_sync(sync: KnowledgeBaseSync, seconds: float) -> None:
+    """Hold the server's start until the index holds the knowledge base, for at most ``seconds``.
+
+    uvicorn accepts connections once the lifespan has started, so a restarted worker would
+    otherwise answer from an empty index while its sync runs; beside a worker that is serving,
+    the connections go to that one meanwhile. Past the wait (core slow or down) the process
+    serves: ``/healthz`` and questions answer 503 ``not_ready`` until the sync is done.
+    """
+    try:
+        await asyncio.wait_for(sync.wait_ready(), seconds)
+    except TimeoutError:
+        logger.warning(
+            "serving before the first knowledge-base sync (%.1f s): questions get 503 "
+            "not_ready until it finishes",
+            seconds,
+        )
 
 
 def build_retriever(settings: Settings) -> Retriever:

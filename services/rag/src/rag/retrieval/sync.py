@@ -41,6 +41,9 @@ from rag.retrieval.index import ArticleIndex
 
 logger = logging.getLogger(__name__)
 
+NOT_READY_MESSAGE = "The knowledge base has not been synced from core yet."
+"""What a question asked before the first sync is refused with, over HTTP, WebSocket and gRPC."""
+
 # Changes applied per index rebuild during a long stream: bounds both the rebuild count and how
 # much is received but not yet applied if the stream breaks.
 BATCH_SIZE = 500

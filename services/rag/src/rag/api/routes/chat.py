@@ -12,7 +12,7 @@ from opentelemetry import trace
 from strangler_shared import EVENT_STREAM, STREAM_HEADERS, wants_event_stream
 
 from rag.answers import AnswerFailedError, collect_answer, retrieve_passages, traced_answer
-from rag.deps import AnsweringDep
+from rag.deps import NOT_READY_RESPONSE, AnsweringDep
 from rag.errors import ApiError
 from rag.schemas import ChatRequest, ChatResponse, ErrorResponse, Source
 from rag.streaming.pipeline import answer_events
@@ -31,6 +31,7 @@ _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "Invalid, missing or unknown fields."},
     500: {"model": ErrorResponse, "description": "Injected fault or unexpected failure."},
     502: {"model": ErrorResponse, "description": "The provider failed (JSON answers only)."},
+    503: NOT_READY_RESPONSE,
     504: {"model": ErrorResponse, "description": "The provider timed out (JSON answers only)."},
 }
 

@@ -22,10 +22,12 @@ from starlette.websockets import WebSocketDisconnect
 
 from rag.answers import retrieve_passages, traced_answer
 from rag.config import Settings
+from rag.deps import knowledge_base_ready
 from rag.errors import validation_fields
 from rag.faults import Faults
 from rag.providers import AnswerProvider
 from rag.retrieval.index import ArticleIndex
+from rag.retrieval.sync import NOT_READY_MESSAGE
 from rag.schemas import ChatRequest
 from rag.streaming.events import ChatEvent, error_event
 
@@ -80,6 +82,9 @@ def parse_question(text: str) -> ChatRequest | ChatEvent:
 
 async def _answer(websocket: WebSocket, request: ChatRequest) -> None:
     app = websocket.app
+    if not knowledge_base_ready(app.state):
+        await websocket.send_json(_message(error_event("not_ready", NOT_READY_MESSAGE)))
+        return
     settings: Settings = app.state.settings
     index: ArticleIndex = app.state.index
     provider: AnswerProvider = app.state.provider

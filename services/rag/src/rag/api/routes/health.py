@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 
 from rag.deps import get_index, get_sync
 from rag.errors import ApiError
+from rag.retrieval.sync import NOT_READY_MESSAGE
 from rag.schemas import ErrorResponse, HealthResponse
 
 
@@ -20,7 +21,7 @@ async def read_health(request: Request) -> HealthResponse:
     # the least cost.
     sync = await get_sync(request)
     if sync is None or not sync.ready:
-        raise ApiError(503, "not_ready", "The knowledge base has not been synced from core yet.")
+        raise ApiError(503, "not_ready", NOT_READY_MESSAGE)
     return HealthResponse(status="ok", articles=len(await get_index(request)))
 
 

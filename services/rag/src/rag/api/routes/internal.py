@@ -24,7 +24,10 @@ router = APIRouter(
     responses={
         404: {"model": ErrorResponse, "description": "Core has no such customer."},
         422: {"model": ErrorResponse, "description": "Invalid k or customer id."},
-        503: {"model": ErrorResponse, "description": "Core is not reachable."},
+        503: {
+            "model": ErrorResponse,
+            "description": "Core is not reachable, or the knowledge base not synced from it yet.",
+        },
     },
 )
 async def read_customer_suggestions(

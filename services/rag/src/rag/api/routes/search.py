@@ -8,7 +8,7 @@ from pydantic import StringConstraints
 
 from rag.api.routes.params import KParam
 from rag.config import MAX_QUERY_CHARS
-from rag.deps import FaultsDep, IndexDep, SettingsDep, inject_faults
+from rag.deps import NOT_READY_RESPONSE, FaultsDep, IndexDep, SettingsDep, inject_faults
 from rag.schemas import ErrorResponse, SearchResponse, SearchResult
 
 router = APIRouter(tags=["search"], dependencies=[Depends(inject_faults)])
@@ -26,6 +26,7 @@ QueryParam = Annotated[
     responses={
         422: {"model": ErrorResponse, "description": "Invalid q or k."},
         500: {"model": ErrorResponse, "description": "Injected fault or unexpected failure."},
+        503: NOT_READY_RESPONSE,
     },
 )
 async def search_articles(
