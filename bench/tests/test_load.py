@@ -146,6 +146,17 @@ def test_requests_waiting_at_the_deadline_are_cut_not_failed(server: str) -> Non
     assert 0 < result.completed < 200 and result.seconds == pytest.approx(0.3, abs=0.1)
 
 
+def test_an_answer_faster_than_the_floor_is_an_error(server: str) -> None:
+    # A 2xx in less time than the work the load waits on (a model's latency) skipped that work:
+    # a chat answered from an empty index came back in 1 ms where the model takes 1 s.
+    fast = load.run_rounds(server, Request("/"), connections=2, rounds=3, deadline=5, floor=0.2)
+    slow_enough = load.run_rounds(
+        server, Request("/"), connections=2, rounds=3, deadline=5, floor=0.02
+    )
+    assert fast.completed == 0 and fast.errors == 6 and fast.too_fast == 6
+    assert slow_enough.errors == 0 and slow_enough.too_fast == 0 and slow_enough.answered == 6
+
+
 def test_a_non_2xx_answer_with_a_chunked_body_is_an_error(server: str) -> None:
     result = load.run(server, Request("/bad"), 2, 0.3, use_wrk=False)
     assert result.completed == 0 and result.errors >= 2

@@ -70,12 +70,15 @@ class Bench:
         """Run a latency-bound load: ``genai_rounds`` requests per connection, bounded in time.
 
         The connections start spread over one ``latency`` (all in the same millisecond without
-        ``spread``), and the figures come from the steady window (see ``load.run_rounds``).
+        ``spread``), and the figures come from the steady window (see ``load.run_rounds``). An
+        answer in less than half the latency never waited on the model: an error.
         """
         rounds = self.settings.genai_rounds
         ramp = latency if spread else 0.0
         deadline = ramp + rounds * latency + 2.0
-        result = load.run_rounds(url, request, connections, rounds, deadline, ramp=ramp)
+        result = load.run_rounds(
+            url, request, connections, rounds, deadline, ramp=ramp, floor=latency / 2
+        )
         self.tools.add(result.tool)
         return result
 

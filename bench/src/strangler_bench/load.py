@@ -48,6 +48,9 @@ class LoadResult:
     outside_window: int = 0
     """2xx answers of a fixed-rounds run that came before or after its steady window: served,
     and paid for in the servers' CPU time, but not counted in ``completed``."""
+    too_fast: int = 0
+    """2xx answers faster than the run's floor, counted in ``errors``: they skipped the work the
+    load waits on (see ``run_rounds``)."""
 
     @property
     def rps(self) -> float:
@@ -152,6 +155,7 @@ def run_rounds(
     deadline: float,
     *,
     ramp: float = 0.0,
+    floor: float = 0.0,
 ) -> LoadResult:
     """Send ``rounds`` requests on each connection (closed loop), stopping at ``deadline`` s.
 
@@ -170,8 +174,15 @@ def run_rounds(
     loses nothing, and neither the ramp nor the drain after it dilutes the rate. Requests still
     waiting at the deadline (a server that fell far behind) are counted as cut. With a single round
     there is no steady window, and the whole run counts.
+
+    A 2xx answer faster than ``floor`` seconds is an error (``too_fast``), not a completion: with
+    a floor under the model's latency, an answer that never waited on the model (a chat answered
+    from an empty index in 1 ms) fails the run's zero-errors check instead of passing as a fast
+    success; such answers also end their connection's rounds early, and with them the window.
     """
-    return asyncio.run(_load(url, request, connections, deadline, deadline, rounds, ramp))
+    return asyncio.run(
+        _load(url, request, connections, deadline, deadline, rounds, ramp, floor=floor)
+    )
 
 
 def _encode(host: str, request: Request) -> bytes:
@@ -211,6 +222,7 @@ class _Tally:
     answers: list[tuple[float, float]] = field(default_factory=list)  # (finished at, latency ms)
     ends: list[float] = field(default_factory=list)  # when each connection had no more work
     errors: int = 0
+    too_fast: int = 0  # 2xx answers under the floor, also counted in errors
     cut: int = 0
 
 
@@ -224,6 +236,7 @@ async def _client(
     rounds: int | None,
     start_at: float,
     pause: float,
+    floor: float,
 ) -> None:
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
@@ -250,10 +263,13 @@ async def _client(
             tally.errors += 1
             continue
         finished = time.perf_counter()
-        if 200 <= status < 300:
-            tally.answers.append((finished, (finished - started) * 1000))
-        else:
+        if not 200 <= status < 300:
             tally.errors += 1
+        elif finished - started < floor:
+            tally.errors += 1
+            tally.too_fast += 1
+        else:
+            tally.answers.append((finished, (finished - started) * 1000))
         if close:
             writer.close()
             connection = None
@@ -274,6 +290,8 @@ async def _load(
     rounds: int | None = None,
     ramp: float = 0.0,
     pause: float = 0.0,
+    *,
+    floor: float = 0.0,
 ) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -283,7 +301,7 @@ async def _load(
     deadline = started + seconds
     starts = [started + ramp * index / connections for index in range(connections)]
     clients = [
-        _client(host, port, payload, deadline, timeout, tally, rounds, start, pause)
+        _client(host, port, payload, deadline, timeout, tally, rounds, start, pause, floor)
         for start in starts
     ]
     await asyncio.gather(*clients)
@@ -302,6 +320,7 @@ async def _load(
         tool="python-asyncio" + (" (fixed rounds)" if rounds else ""),
         unfinished=tally.cut,
         outside_window=len(tally.answers) - len(latencies),
+        too_fast=tally.too_fast,
     )
 
 
