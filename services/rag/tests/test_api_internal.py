@@ -93,7 +93,7 @@ async def test_a_core_slower_than_the_deadline_is_503(
 
 
 async def test_a_core_gone_after_the_sync_is_503(
-    app: FastAPI, client: httpx.AsyncClient, core: Any, service_token: str
+    client: httpx.AsyncClient, core: Any, service_token: str
 ) -> None:
     core.server.stop(grace=None)
     response = await client.get(URL.format(10), headers=_auth(service_token))
