@@ -155,8 +155,10 @@ class Stack:
     def apply_routes(self) -> str:
         """Apply the route table as its file reads now (an edit by hand); return the config id.
 
-        The running gateway serves that id once nginx has reloaded: wait for it on a response's
-        ``X-Gateway-Config``, as after :meth:`set_route`.
+        Returns once the running gateway serves that id on new connections (the apply waits for
+        nginx's reload). A client's kept-alive connection may still reach the old workers until
+        they close it: such a client waits for the id on ``X-Gateway-Config``, as after
+        :meth:`set_route`.
         """
         return _gateway.render(self.config).config_id
 
