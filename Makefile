@@ -34,7 +34,7 @@ browser: ## Install headless Chromium (Debian's package) for the trace waterfall
 	$$sudo apt-get update && \
 	$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
-wrk: ## Install wrk (Debian's package), the load generator of `make bench`
+wrk: ## Install wrk (Debian's package), the load generator of `make bench` and of bench/wrk/chat.lua
 	@if command -v wrk >/dev/null 2>&1; then exit 0; fi; \
 	if ! command -v apt-get >/dev/null 2>&1; then \
 		echo "wrk is missing and apt-get is not available: make bench uses its Python load client"; \
@@ -61,7 +61,7 @@ status: ## Show which processes of the stack are running
 	$(UV) run devstack status
 
 # The gates run before the tests, so a lint or type error fails `make test` (and CI) like a test.
-test: setup browser lint typecheck ## Set up, lint, type-check, then run every test
+test: setup browser wrk lint typecheck ## Set up, lint, type-check, then run every test
 	$(UV) run pytest
 
 lint: ## ruff: lint and format check (part of make test)
