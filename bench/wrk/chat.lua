@@ -4,8 +4,8 @@
 --
 -- Each request carries a random X-User-Id, as requests from many users would. Sent from one
 -- client without a user key, the load would meet the gateway's per-client rate limit (50 r/s in
--- gateway/routes.toml: most answers 429) and its sticky split would send all of it to one side.
--- QUESTION in the environment replaces the question.
+-- gateway/routes.toml): most answers would be 429. QUESTION in the environment replaces the
+-- question.
 
 local threads = 0
 
