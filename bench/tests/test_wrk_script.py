@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,14 +28,31 @@ class Seen(NamedTuple):
     body: dict[str, object]
 
 
+class _Recording(ThreadingHTTPServer):
+    """Keeps what each request carried, and any failure of its handler but a closed connection."""
+
+    daemon_threads = False  # so server_close() waits for every handler before failures are read
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Recorder)
+        self.seen: list[Seen] = []
+        self.failures: list[BaseException | None] = []
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # wrk resets its connections when its time is up, mid-request or not.
+        failure = sys.exc_info()[1]
+        if not isinstance(failure, ConnectionError):
+            self.failures.append(failure)
+
+
 class _Recorder(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as wrk's connections are
     disable_nagle_algorithm = True  # the head and the body go out as two writes
-    seen: list[Seen]
+    server: _Recording
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.seen.append(
+        self.server.seen.append(
             Seen("POST", self.path, self.headers["Content-Type"], self.headers["X-User-Id"], body)
         )
         answer = b'{"answer": "", "sources": []}'
@@ -50,16 +68,15 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recorder() -> Iterator[tuple[str, list[Seen]]]:
-    seen: list[Seen] = []
-    handler = type("Recorder", (_Recorder,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Recording()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/chat", seen
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/chat", server.seen
     finally:
         server.shutdown()
         server.server_close()
+    assert server.failures == []
 
 
 def _wrk(url: str, **env: str) -> subprocess.CompletedProcess[str]:
