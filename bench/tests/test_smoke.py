@@ -10,7 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from strangler_bench.workloads.tracing import GATEWAY_SHARES, SAMPLED_RATIO
+from strangler_bench.workloads.tracing import (
+    GATEWAY_SHARES,
+    SAMPLED_RATIO,
+    UNEXPORTED_ROW,
+    UNRECORDED_ROW,
+)
 
 # About two minutes on a quiet 2-core machine; far more when other suites share the cores.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(1800)]
@@ -91,11 +96,28 @@ def test_search_s_tracing_cost_is_also_read_with_head_sampling(
     body = _section(text, "## Tracing overhead")
     for service in ("core", "rag"):
         assert f"| search on {service} |" in body
-        assert f"| search on {service}, {SAMPLED_RATIO:.0%} of traces sampled |" in body
-    # A goal for tracing as `make up` runs it (every trace), none for the sampled rows.
+        for twin in (f"{SAMPLED_RATIO:.0%} of traces sampled", UNRECORDED_ROW, UNEXPORTED_ROW):
+            assert f"| search on {service}, {twin} |" in body
+    # A goal for tracing as `make up` runs it (every trace), none for the other twins' rows.
     goals = _section(text, "## Goals")
     assert "tracing costs <= 10% rps: search on rag |" in goals
-    assert "of traces sampled" not in goals
+    assert "of traces sampled" not in goals and UNRECORDED_ROW not in goals
+
+
+def test_search_s_tracing_cost_is_split_into_steps_against_the_goal_s_allowance(
+    report: tuple[Path, str, str],
+) -> None:
+    _, text, _ = report
+    body = _section(text, "## Tracing overhead")
+    steps = body[body.index("where tracing's CPU goes on search") :]
+    rows = [line for line in steps.splitlines() if line.startswith("| search on ")]
+    # The first table after the caption: the service, CPU off, three steps, their sum and the
+    # allowance, each a figure.
+    assert [line.split(" | ")[0] for line in rows[:2]] == ["| search on core", "| search on rag"]
+    assert all(
+        re.fullmatch(r"\| search on \w+( \| -?\d+( \(-?\d+--?\d+\))?){6} \|", line)
+        for line in rows[:2]
+    ), rows
 
 
 def test_search_is_also_read_through_the_gateway_sampling_a_share_of_its_traces(

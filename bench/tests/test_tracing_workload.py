@@ -1,13 +1,17 @@
 """The tracing workload's accounting: CPU time per request answered over the whole run."""
 
 import contextlib
+import http.server
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 
+import pytest
 from strangler_bench.load import LoadResult
+from strangler_bench.model import Section
 from strangler_bench.workloads import tracing
 
 # A trace store that burns CPU time when told to (a line on its stdin), as the real one works
@@ -125,3 +129,87 @@ def test_head_sampling_records_a_tenth_of_new_traces_and_every_sampled_caller_s(
     # 10 % of 2,000 is 200, give or take 13 (one standard deviation); 120-280 is six either side.
     assert 120 <= roots <= 280, roots
     assert children == 100
+
+
+# Starts one server span under the tracing set-up every service runs, with the exporter its
+# environment names, ends it and shuts tracing down (which sends what was batched); prints whether
+# the span recorded.
+_STEP_TWIN = """
+from opentelemetry import trace
+from strangler_shared import setup_tracing, shutdown_tracing
+
+setup_tracing("rag")
+span = trace.get_tracer("twin").start_span("GET /api/search", kind=trace.SpanKind.SERVER)
+print(span.is_recording())
+span.end()
+shutdown_tracing()
+"""
+
+
+class _Sink(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP receiver that counts the span exports posted to it."""
+
+    server: "_Counting"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.posts.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _Counting(http.server.ThreadingHTTPServer):
+    posts: list[str]
+
+
+@pytest.mark.parametrize(
+    ("step", "recorded", "exported"),
+    [({}, True, True), (tracing.UNEXPORTED, True, False), (tracing.UNRECORDED, False, False)],
+    ids=["as the stack runs", "every span recorded, none exported", "nothing recorded"],
+)
+def test_each_step_twin_records_and_exports_what_its_row_says(
+    step: dict[str, str], recorded: bool, exported: bool
+) -> None:
+    sink = _Counting(("127.0.0.1", 0), _Sink)
+    sink.posts = []
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    env = {
+        **os.environ,
+        **step,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_port}",
+    }
+    for name in ("OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_EXPORTER"):
+        if name not in step:
+            env.pop(name, None)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _STEP_TWIN], env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        sink.shutdown()
+        sink.server_close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(recorded)]
+    assert sink.posts == (["/v1/traces"] if exported else [])
+
+
+def test_the_steps_table_subtracts_each_twin_from_the_one_before_it_per_repeat() -> None:
+    section = Section("tracing", "title", "intro")
+    cpu = {
+        "off": [300.0, 330.0, 360.0],
+        "unrecorded": [340.0, 380.0, 400.0],
+        "unexported": [380.0, 410.0, 450.0],
+        "on": [400.0, 440.0, 480.0],
+    }
+    tracing._steps(section, {"search on rag": cpu})
+    ((_, table),) = section.tables
+    assert table.rows == [
+        # off; unrecorded - off: 40, 50, 40; unexported - unrecorded: 40, 30, 50;
+        # on - unexported: 20, 30, 30; on - off: 100, 110, 120; a ninth of off: 33, 37, 40.
+        ["search on rag", "330 (300-360)", "40 (40-50)", "40 (30-50)", "30 (20-30)",
+         "110 (100-120)", "37 (33-40)"],
+    ]  # fmt: skip

@@ -9,6 +9,15 @@ a production team would try next when 100 % costs too much; its rows carry no go
 gateway the gateway decides (``trace_sample_percent``): search through it at 100 and at 10 %,
 taking turns, reads what that share saves the stack's own services and trace store.
 
+Where the cost goes, on search: two more twins climb from tracing off to the stack's server one
+step at a time, each set by the SDK's own variables. With ``OTEL_TRACES_SAMPLER=always_off`` the
+telemetry runs on every request and records none (FastAPI's or Django's own work, before the
+sampler decides); with ``OTEL_TRACES_EXPORTER=none`` every span is recorded and ended but none is
+batched, encoded or sent. The steps between them, in CPU per request, set against what the goal
+allows (with one process's CPU the limit, 10 % of rps is a ninth of the CPU with tracing off),
+show which part of tracing a production team could still cut, and which part is the frameworks'
+and the SDK's.
+
 The trace store goes on taking in a run's spans after the run: the server exports its last ones
 up to one export delay later, and the store works through its backlog for a second or more. That
 work is the run's, and it would otherwise land on the next one (tracing off, most often, whose
@@ -39,6 +48,13 @@ HEAD_SAMPLED = {
     "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
     "OTEL_TRACES_SAMPLER_ARG": str(SAMPLED_RATIO),
 }
+# The steps of tracing's cost: the telemetry on every request with nothing recorded, then every
+# span recorded and none exported (the stack's server, exporting them all, is the last step).
+UNRECORDED = {"OTEL_TRACES_SAMPLER": "always_off"}
+UNEXPORTED = {"OTEL_TRACES_EXPORTER": "none"}
+UNRECORDED_ROW = "nothing recorded"
+UNEXPORTED_ROW = "every span recorded, none exported"
+GOAL_SEARCH = 0.10
 
 
 @dataclass(frozen=True)
@@ -51,18 +67,24 @@ class _Twin:
 
 @dataclass(frozen=True)
 class _Twins:
-    """One service as the stack runs it (tracing on), with tracing off, and head-sampled."""
+    """One service as the stack runs it (tracing on), with tracing off, head-sampled, and at
+    the two steps between off and on."""
 
     on: _Twin
     off: _Twin
     sampled: _Twin
+    unrecorded: _Twin
+    unexported: _Twin
 
 
 def _twins(bench: Bench, service: str) -> _Twins:
-    """Return the stack's server and its twins with tracing off and with head sampling."""
+    """Return the stack's server and its twins: tracing off, head-sampled, and the steps."""
     running = bench.stack.running()
     twins = []
-    for name, env in (("off", TRACING_OFF), ("sampled", HEAD_SAMPLED)):
+    for name, env in (
+        ("off", TRACING_OFF), ("sampled", HEAD_SAMPLED),
+        ("unrecorded", UNRECORDED), ("unexported", UNEXPORTED),
+    ):  # fmt: skip
         if service == "core":
             server = bench.launch.core(f"tracing-core-{name}", workers=2, threads=4,
                                        env={**SIMULATED_CORE, **env})  # fmt: skip
@@ -71,7 +93,9 @@ def _twins(bench: Bench, service: str) -> _Twins:
         bench.keep(server)
         twins.append(_Twin(server.url, server.pid))
     stack_name = "core-http" if service == "core" else "rag"
-    return _Twins(_Twin(bench.stack.url(stack_name), running[stack_name]), *twins)
+    off, sampled, unrecorded, unexported = twins
+    on = _Twin(bench.stack.url(stack_name), running[stack_name])
+    return _Twins(on, off, sampled, unrecorded, unexported)
 
 
 def _measured(
@@ -125,9 +149,10 @@ def run(bench: Bench) -> Section:
         f"a third twin records {SAMPLED_RATIO:.0%} of the traces it starts "
         "(`OTEL_TRACES_SAMPLER=parentbased_traceidratio`), read against the same tracing-off "
         "runs, with no goal: what head sampling would save. It decides only for traces it "
-        "starts; a request that arrives with a sampled `traceparent` is recorded. Behind the "
-        "gateway the gateway decides (`trace_sample_percent` in its route table): the second "
-        "table reads search through it at every trace and at a tenth.",
+        "starts; a request that arrives with a sampled `traceparent` is recorded. Two more "
+        "twins on search, also without a goal, are the steps between off and on (the second "
+        "table). Behind the gateway the gateway decides (`trace_sample_percent` in its route "
+        "table): the third table reads search through it at every trace and at a tenth.",
     )
     table = section.table(
         "median (min-max)", "workload", "rps tracing off", "rps tracing on", "overhead",
@@ -145,20 +170,25 @@ def run(bench: Bench) -> Section:
 
     sampled = f"{SAMPLED_RATIO:.0%} of traces sampled"
     cases = [
-        ("search on core", twins["core"], search, 0.10),
-        ("search on rag", twins["rag"], search, 0.10),
+        ("search on core", twins["core"], search, GOAL_SEARCH),
+        ("search on rag", twins["rag"], search, GOAL_SEARCH),
         (f"GenAI on rag at {genai_c}", twins["rag"], genai, 0.02),
     ]
+    steps: dict[str, dict[str, list[float]]] = {}
     for label, service, measure, limit in cases:
+        unrecorded, unexported = f"{label}, {UNRECORDED_ROW}", f"{label}, {UNEXPORTED_ROW}"
+        # In the order they run after tracing off: each step next to the one before it.
         traced = {label: service.on}
         if measure is search:
-            traced[f"{label}, {sampled}"] = service.sampled
+            traced = {unrecorded: service.unrecorded, unexported: service.unexported,
+                      label: service.on, f"{label}, {sampled}": service.sampled}  # fmt: skip
         f: dict[str, dict[str, list[float]]] = {row: {} for row in traced}
         for _ in range(s.repeats):
-            # The twin exports nothing: no last export to wait for after its run.
+            # These twins export nothing: no last export to wait for after their runs.
             off, cpu_off, _ = _measured(measure, service.off, store, export_delay=0.0)
             for row, twin in traced.items():
-                on, cpu_on, cpu_store = _measured(measure, twin, store)
+                delay = 0.0 if row in (unrecorded, unexported) else SPAN_EXPORT_DELAY_MS / 1000
+                on, cpu_on, cpu_store = _measured(measure, twin, store, export_delay=delay)
                 for key, value in (
                     ("off", off.rps), ("on", on.rps),
                     ("overhead", 1 - on.rps / off.rps if off.rps else 0.0),
@@ -166,7 +196,8 @@ def run(bench: Bench) -> Section:
                     ("cpuoff", cpu_off), ("cpuon", cpu_on), ("store", cpu_store),
                 ):  # fmt: skip
                     f[row].setdefault(key, []).append(value)
-        for row in traced:
+        # The goal's row first.
+        for row in sorted(traced, key=lambda row: row != label):
             sp = {key: Spread.of(values) for key, values in f[row].items()}
             table.add(
                 row, sp["off"].fmt(1), sp["on"].fmt(1), sp["overhead"].pct(), sp["p99off"].fmt(0),
@@ -177,8 +208,47 @@ def run(bench: Bench) -> Section:
                     Goal(f"tracing costs <= {limit:.0%} rps: {label}",
                          sp["overhead"].median <= limit, sp["overhead"].pct())
                 )  # fmt: skip
+        if measure is search:
+            steps[label] = {
+                "off": f[label]["cpuoff"],
+                "unrecorded": f[unrecorded]["cpuon"],
+                "unexported": f[unexported]["cpuon"],
+                "on": f[label]["cpuon"],
+            }
+    _steps(section, steps)
     _gateway_sampling(bench, section, store)
     return section
+
+
+def _steps(section: Section, steps: dict[str, dict[str, list[float]]]) -> None:
+    """Tabulate tracing's CPU per search in steps, against what the goal allows.
+
+    Each step is the difference between two twins' CPU per request in the same repeat (their runs
+    are back to back), its median and spread over the repeats. With one process's CPU the limit,
+    rps is inversely proportional to CPU per request, so costing at most ``GOAL_SEARCH`` of the
+    rps allows tracing ``off * GOAL_SEARCH / (1 - GOAL_SEARCH)`` (a ninth of ``off`` at 10 %).
+    """
+    table = section.table(
+        "where tracing's CPU goes on search: server CPU µs per request answered; each step is "
+        "a twin's CPU minus the one before it in the same repeat (`OTEL_TRACES_SAMPLER="
+        "always_off`: the telemetry runs and records nothing; `OTEL_TRACES_EXPORTER=none`: "
+        "every span recorded and ended, none batched, encoded or sent; then the stack's own "
+        "server, which exports every span); the goal's allowance is the CPU that costing "
+        f"{GOAL_SEARCH:.0%} of rps leaves tracing; median (min-max)",
+        "workload", "tracing off", "+ telemetry, nothing recorded", "+ recording every span",
+        "+ exporting every span", "tracing's whole cost", f"allowed at {GOAL_SEARCH:.0%} of rps",
+    )  # fmt: skip
+    allowance = GOAL_SEARCH / (1 - GOAL_SEARCH)
+    for label, cpu in steps.items():
+
+        def step(high: str, low: str, cpu: dict[str, list[float]] = cpu) -> str:
+            return Spread.of([h - lo for h, lo in zip(cpu[high], cpu[low], strict=True)]).fmt(0)
+
+        table.add(
+            label, Spread.of(cpu["off"]).fmt(0), step("unrecorded", "off"),
+            step("unexported", "unrecorded"), step("on", "unexported"), step("on", "off"),
+            Spread.of([v * allowance for v in cpu["off"]]).fmt(0),
+        )  # fmt: skip
 
 
 def _gateway_sampling(bench: Bench, section: Section, store: int) -> None:
