@@ -1,11 +1,9 @@
 """The tracing workload's accounting: CPU time per request answered over the whole run."""
 
 import contextlib
-import http.server
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 
@@ -13,6 +11,7 @@ import pytest
 from strangler_bench.load import LoadResult
 from strangler_bench.model import Section
 from strangler_bench.workloads import tracing
+from strangler_testing.shadow import JsonUpstream
 
 # A trace store that burns CPU time when told to (a line on its stdin), as the real one works
 # through the spans a run exported; untold, it does nothing.
@@ -146,26 +145,6 @@ shutdown_tracing()
 """
 
 
-class _Sink(http.server.BaseHTTPRequestHandler):
-    """An OTLP/HTTP receiver that counts the span exports posted to it."""
-
-    server: "_Counting"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.posts.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Counting(http.server.ThreadingHTTPServer):
-    posts: list[str]
-
-
 @pytest.mark.parametrize(
     ("step", "recorded", "exported"),
     [({}, True, True), (tracing.UNEXPORTED, True, False), (tracing.UNRECORDED, False, False)],
@@ -174,27 +153,19 @@ class _Counting(http.server.ThreadingHTTPServer):
 def test_each_step_twin_records_and_exports_what_its_row_says(
     step: dict[str, str], recorded: bool, exported: bool
 ) -> None:
-    sink = _Counting(("127.0.0.1", 0), _Sink)
-    sink.posts = []
-    threading.Thread(target=sink.serve_forever, daemon=True).start()
-    env = {
-        **os.environ,
-        **step,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink.server_port}",
-    }
-    for name in ("OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_EXPORTER"):
-        if name not in step:
-            env.pop(name, None)
-    try:
+    # A trace store's stand-in: it answers every post and keeps what it received.
+    with JsonUpstream({}) as store:
+        env = {**os.environ, **step, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{store.address}"}
+        for name in ("OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_EXPORTER"):
+            if name not in step:
+                env.pop(name, None)
         done = subprocess.run(
             [sys.executable, "-c", _STEP_TWIN], env=env, capture_output=True, text=True, timeout=60
         )
-    finally:
-        sink.shutdown()
-        sink.server_close()
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(recorded)]
-    assert sink.posts == (["/v1/traces"] if exported else [])
+    posts = [(r.method, r.path) for r in store.received]
+    assert posts == ([("POST", "/v1/traces")] if exported else [])
 
 
 def test_the_steps_table_subtracts_each_twin_from_the_one_before_it_per_repeat() -> None:

@@ -7,6 +7,7 @@ budget), so its tests and the gateway's mirror tests run it on a real socket wit
 
 import json
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -42,11 +43,12 @@ Body = Any | Callable[[int], Any]
 
 @dataclass(frozen=True)
 class Received:
-    """One request an upstream double received."""
+    """One request an upstream double received, its body read to the end."""
 
     method: str
     path: str
     headers: Mapping[str, str]
+    body: bytes = b""
 
 
 class _JsonHandler(BaseHTTPRequestHandler):
@@ -55,7 +57,9 @@ class _JsonHandler(BaseHTTPRequestHandler):
     server: "_JsonServer"
 
     def _answer(self) -> None:
-        number = self.server.note(self)
+        # Read to the body's end, so the connection's next request starts where it should.
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        number = self.server.note(self, body)
         # Interruptible, so stop() does not wait for a slow answer to finish.
         if self.server.delay and self.server.stopping.wait(self.server.delay):
             return
@@ -84,11 +88,16 @@ class _JsonServer(ThreadingHTTPServer):
         self.received: list[Received] = []
         self._lock = threading.Lock()
 
-    def note(self, handler: BaseHTTPRequestHandler) -> int:
+    def note(self, handler: BaseHTTPRequestHandler, body: bytes) -> int:
         headers = {name.lower(): value for name, value in handler.headers.items()}
         with self._lock:
-            self.received.append(Received(handler.command, handler.path, headers))
+            self.received.append(Received(handler.command, handler.path, headers, body))
             return len(self.received) - 1
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A load generator resets its connections when its time is up, mid-request or not.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class JsonUpstream:
