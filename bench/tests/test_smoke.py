@@ -131,3 +131,17 @@ def test_search_is_also_read_through_the_gateway_sampling_a_share_of_its_traces(
     assert len(rows) == 2 and all(line.count("|") == 9 for line in rows), rows
     # The stack's routes are left sampling every trace, for the workloads after this one.
     assert "trace_sample_percent = 100\n" in (out / "stack" / "routes.toml").read_text()
+
+
+def test_the_gateway_s_cost_is_split_by_process_in_cpu_per_request(
+    report: tuple[Path, str, str],
+) -> None:
+    _, text, _ = report
+    body = _section(text, "## Gateway overhead and streaming first byte")
+    cpu = body[body.index("where the CPU goes in the full-load runs above") :]
+    rows = [line for line in cpu.splitlines() if "(legacy side)" in line or "(forced by" in line]
+    # The first table after the caption: each upstream, then six figures.
+    assert all(
+        re.fullmatch(r"\| [^|]+( \| -?\d+( \(-?\d+--?\d+\))?){6} \|", line) for line in rows[:2]
+    ), rows[:2]
+    assert [line.split(" (")[0] for line in rows[:2]] == ["| core", "| rag"]

@@ -12,11 +12,13 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from strangler_bench.load import LoadResult
 
 HOST = "127.0.0.1"
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -119,6 +121,28 @@ def wait_quiet(pid: int, *, window: float = 0.25, share: float = 0.1, limit: flo
         time.sleep(window)
         if cpu_seconds(pid) - before < share * window or time.monotonic() >= deadline:
             return
+
+
+def cpu_per_request(
+    load: Callable[[], LoadResult], trees: Sequence[int], *, store: int, export_delay: float
+) -> tuple[LoadResult, list[float]]:
+    """Run one load; return it with each process tree's CPU µs per request answered.
+
+    Over the whole run and the trace store's intake of its spans: the run starts once the store
+    (the tree ``store``) is quiet, and the figures are read ``export_delay`` seconds after it, once
+    the store is quiet again. The store goes on taking in a run's spans after the run (the
+    servers export their last ones up to one export delay later), and that work is the run's: it
+    would otherwise land on the next one. Per request answered: a GenAI load's CPU time also
+    covers its ramp and drain, whose answers its rate leaves out.
+    """
+    wait_quiet(store)
+    before = [cpu_seconds(pid) for pid in trees]
+    result = load()
+    time.sleep(export_delay)
+    wait_quiet(store)
+    served = max(1, result.answered)
+    after = [cpu_seconds(pid) for pid in trees]
+    return result, [(a - b) / served * 1e6 for a, b in zip(after, before, strict=True)]
 
 
 def _rss(pid: int) -> int:

@@ -6,17 +6,25 @@ legacy side) and to rag (forced with the route's override header). Then one requ
 alternating direct and through nginx: what nginx adds to a request when nothing queues. Streaming:
 `POST /api/chat` as SSE to rag, time from sending to the first body byte, direct and through nginx
 alternately (nginx must not buffer it).
+
+Where the gateway's cost goes at full load: the CPU time the service, nginx and the trace store
+spent per request answered, direct and through nginx. On a machine where they and the load
+generator share the cores, a lower share of direct rps is that added CPU, or the service's own
+work slowed by sharing its cores with nginx: the table says which.
 """
 
 import json
 import statistics
 import time
+from functools import partial
 
 import httpx
+from devstack import SPAN_EXPORT_DELAY_MS
 
 from strangler_bench.context import Bench
 from strangler_bench.load import ONE_AT_A_TIME, Request, alternating_p50s
-from strangler_bench.model import Goal, Section, Spread
+from strangler_bench.model import Goal, Section, Spread, Table
+from strangler_bench.procs import cpu_per_request
 
 SEARCH = "/api/search?q=refund%20annual%20plan&k=5"
 _NEW = {"X-Migration-Target": "new"}
@@ -54,6 +62,19 @@ def _streaming(bench: Bench, section: Section, samples: int) -> None:
     )
 
 
+def _add_cpu_row(
+    table: Table, label: str, direct: list[list[float]], through: list[list[float]]
+) -> None:
+    """Add one upstream's row: [service, nginx, trace store] µs per request, per repeat."""
+    columns = list(zip(*direct, strict=True)), list(zip(*through, strict=True))
+    (service_d, _, store_d), (service_g, nginx_g, store_g) = columns
+    added = [sum(g) - sum(d) for d, g in zip(direct, through, strict=True)]
+    table.add(
+        label, *(Spread.of(list(values)).fmt(0) for values in (service_d, service_g, nginx_g)),
+        *(Spread.of(list(values)).fmt(0) for values in (store_d, store_g)), Spread.of(added).fmt(0),
+    )  # fmt: skip
+
+
 def run(bench: Bench) -> Section:
     """Compare direct and through-the-gateway figures in the same repeats."""
     s = bench.settings
@@ -72,17 +93,29 @@ def run(bench: Bench) -> Section:
         "queueing that time causes. On a 2-core machine nginx, the service and the load "
         "generator share the CPUs, so part of either gap is contention. One request at a time, "
         "the two sides taking turns, nothing queues: the added p50 there is nginx's own time "
-        "per request.",
+        "per request. Where the CPU goes: the service's, nginx's and the trace store's CPU time "
+        "per request in each full-load run, direct and through nginx; each of those runs starts "
+        "once the store is quiet, and is read once the store has taken in its spans.",
     )
     gateway = bench.stack.url("gateway")
+    running = bench.stack.running()
     targets = [
-        ("core (legacy side)", bench.stack.url("core-http"), Request(SEARCH)),
-        ("rag (forced by the override header)", bench.stack.url("rag"), FORCED_NEW),
+        ("core (legacy side)", "core-http", Request(SEARCH)),
+        ("rag (forced by the override header)", "rag", FORCED_NEW),
     ]
     table = section.table(
         "median (min-max)", "upstream", "direct rps", "gateway rps", "gateway / direct",
         "added p50 at full load ms", "half-load rps (both)", "direct p50 ms", "gateway p50 ms",
         "added p50 ms",
+    )  # fmt: skip
+    cpu = section.table(
+        "where the CPU goes in the full-load runs above, µs per request answered: each process "
+        "tree over its whole run (from /proc), the trace store's intake of the run's spans "
+        "included (it also builds the gateway's span from nginx's access log; each run starts "
+        "once the store is quiet); added = all three through nginx - all three direct, per "
+        "repeat; median (min-max)",
+        "upstream", "service direct", "service through nginx", "nginx", "trace store direct",
+        "trace store through nginx", "added",
     )  # fmt: skip
     alone = section.table(
         f"one request at a time, direct and through nginx taking turns, {ONE_AT_A_TIME} each "
@@ -90,11 +123,23 @@ def run(bench: Bench) -> Section:
         "upstream", "direct p50 ms", "gateway p50 ms", "added p50 ms",
     )  # fmt: skip
     c = s.gateway_connections
-    for label, direct_url, request in targets:
+    trees = [running["gateway"], running["traces"]]
+    for label, service, request in targets:
+        direct_url = bench.stack.url(service)
         f: dict[str, list[float]] = {}
+        costs: dict[str, list[list[float]]] = {"direct": [], "gateway": []}
         for _ in range(s.repeats):
-            direct = bench.load(direct_url, request, c, s.seconds)
-            through = bench.load(gateway, request, c, s.seconds)
+            runs = []
+            for side, url in (("direct", direct_url), ("gateway", gateway)):
+                result, per_request = cpu_per_request(
+                    partial(bench.load, url, request, c, s.seconds),
+                    [running[service], *trees],
+                    store=running["traces"],
+                    export_delay=SPAN_EXPORT_DELAY_MS / 1000,
+                )
+                costs[side].append(per_request)
+                runs.append(result)
+            direct, through = runs
             # Both at once, offering together at most half of what the service served directly:
             # 2 * c / pause = rps / 2.
             pause = 4 * c / direct.rps if direct.rps else 0.1
@@ -120,6 +165,7 @@ def run(bench: Bench) -> Section:
             ):
                 f.setdefault(key, []).append(value)
         sp = {key: Spread.of(values) for key, values in f.items()}
+        _add_cpu_row(cpu, label, costs["direct"], costs["gateway"])
         alone.add(label, sp["1d"].fmt(2), sp["1g"].fmt(2), sp["1added"].fmt(2))
         table.add(
             label, sp["direct"].fmt(0), sp["gateway"].fmt(0), sp["share"].pct(),

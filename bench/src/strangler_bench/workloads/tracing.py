@@ -25,7 +25,6 @@ rate it would lower): each run starts once the store is quiet, and its CPU figur
 the last spans are in.
 """
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,7 +33,7 @@ from devstack import SPAN_EXPORT_DELAY_MS
 from strangler_bench.context import Bench
 from strangler_bench.load import LoadResult, Request
 from strangler_bench.model import Goal, Section, Spread
-from strangler_bench.procs import cpu_seconds, wait_quiet
+from strangler_bench.procs import cpu_per_request
 from strangler_bench.servers import PROVIDER_SECONDS, SIMULATED_CORE, SIMULATED_RAG, TRACING_OFF
 from strangler_bench.workloads.gateway import FORCED_NEW
 from strangler_bench.workloads.genai import CHAT
@@ -107,21 +106,12 @@ def _measured(
 ) -> tuple[LoadResult, float, float]:
     """Run one load; return it with the server's and the trace store's CPU µs per request.
 
-    Per request answered over the whole run: the CPU time covers the GenAI load's ramp and drain
-    too, whose answers its rate leaves out (a quarter of them at 4 rounds), and the export and
-    intake of the run's last spans after it.
+    As ``procs.cpu_per_request`` reads them: over the whole run and the intake of its last spans.
     """
-    wait_quiet(store)
-    server, spans = cpu_seconds(twin.pid), cpu_seconds(store)
-    result = measure(twin.url)
-    time.sleep(export_delay)
-    wait_quiet(store)
-    served = max(1, result.answered)
-    return (
-        result,
-        (cpu_seconds(twin.pid) - server) / served * 1e6,
-        (cpu_seconds(store) - spans) / served * 1e6,
+    result, (server, spans) = cpu_per_request(
+        lambda: measure(twin.url), [twin.pid, store], store=store, export_delay=export_delay
     )
+    return result, server, spans
 
 
 def run(bench: Bench) -> Section:
