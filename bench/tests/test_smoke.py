@@ -104,20 +104,26 @@ def test_search_s_tracing_cost_is_also_read_with_head_sampling(
     assert "of traces sampled" not in goals and UNRECORDED_ROW not in goals
 
 
+# A row of six figures after its first cell, each a median with or without its range.
+_SIX_FIGURES = r"( \| -?\d+( \(-?\d+--?\d+\))?){6} \|"
+
+
+def _first_rows(text: str, heading: str, caption: str, first_cell: str) -> list[str]:
+    """Return the first two rows starting with ``first_cell`` after ``caption`` in a section."""
+    body = _section(text, heading)
+    after = body[body.index(caption) :]
+    return [line for line in after.splitlines() if re.match(first_cell, line)][:2]
+
+
 def test_search_s_tracing_cost_is_split_into_steps_against_the_goal_s_allowance(
     report: tuple[Path, str, str],
 ) -> None:
     _, text, _ = report
-    body = _section(text, "## Tracing overhead")
-    steps = body[body.index("where tracing's CPU goes on search") :]
-    rows = [line for line in steps.splitlines() if line.startswith("| search on ")]
-    # The first table after the caption: the service, CPU off, three steps, their sum and the
-    # allowance, each a figure.
-    assert [line.split(" | ")[0] for line in rows[:2]] == ["| search on core", "| search on rag"]
-    assert all(
-        re.fullmatch(r"\| search on \w+( \| -?\d+( \(-?\d+--?\d+\))?){6} \|", line)
-        for line in rows[:2]
-    ), rows
+    caption = "where tracing's CPU goes on search"
+    rows = _first_rows(text, "## Tracing overhead", caption, r"\| search on ")
+    # The service, CPU off, three steps, their sum and the allowance, each a figure.
+    assert [line.split(" | ")[0] for line in rows] == ["| search on core", "| search on rag"]
+    assert all(re.fullmatch(r"\| search on \w+" + _SIX_FIGURES, line) for line in rows), rows
 
 
 def test_search_is_also_read_through_the_gateway_sampling_a_share_of_its_traces(
@@ -137,11 +143,9 @@ def test_the_gateway_s_cost_is_split_by_process_in_cpu_per_request(
     report: tuple[Path, str, str],
 ) -> None:
     _, text, _ = report
-    body = _section(text, "## Gateway overhead and streaming first byte")
-    cpu = body[body.index("where the CPU goes in the full-load runs above") :]
-    rows = [line for line in cpu.splitlines() if "(legacy side)" in line or "(forced by" in line]
-    # The first table after the caption: each upstream, then six figures.
-    assert all(
-        re.fullmatch(r"\| [^|]+( \| -?\d+( \(-?\d+--?\d+\))?){6} \|", line) for line in rows[:2]
-    ), rows[:2]
-    assert [line.split(" (")[0] for line in rows[:2]] == ["| core", "| rag"]
+    heading = "## Gateway overhead and streaming first byte"
+    caption = "where the CPU goes in the full-load runs above"
+    rows = _first_rows(text, heading, caption, r"\| (core|rag) \(")
+    # Each upstream, then its service direct and through nginx, nginx, the store both ways, added.
+    assert [line.split(" (")[0] for line in rows] == ["| core", "| rag"]
+    assert all(re.fullmatch(r"\| [^|]+" + _SIX_FIGURES, line) for line in rows), rows
