@@ -1,5 +1,6 @@
-"""The gateway workload's table of where the CPU goes, direct and through nginx."""
+"""The gateway workload: its table of where the CPU goes, and how many repeats it takes."""
 
+from strangler_bench.__main__ import parse
 from strangler_bench.model import Section
 from strangler_bench.workloads import gateway
 
@@ -16,3 +17,13 @@ def test_the_cpu_row_sets_each_tree_side_by_side_and_adds_what_nginx_s_run_cost_
         ["core", "2000 (1900-2100)", "2300 (2200-2400)", "130 (120-140)", "70 (60-80)",
          "120 (110-130)", "480 (289-670)"],
     ]  # fmt: skip
+
+
+def test_the_gateway_takes_repeats_of_its_own_more_than_the_others_by_default() -> None:
+    settings, _ = parse([])
+    assert (settings.repeats, settings.gateway_repeats) == (3, 7)
+    settings, _ = parse(["--repeats", "2", "--gateway-repeats", "5"])
+    assert (settings.repeats, settings.gateway_repeats) == (2, 5)
+    # The smoke test's tiny run stays tiny.
+    settings, _ = parse(["--quick"])
+    assert settings.gateway_repeats == 1

@@ -43,7 +43,8 @@ _RUNNERS: dict[str, Callable[[Bench], Section]] = {
 }
 QUICK = Settings(
     repeats=1, seconds=1, genai_rounds=2, concurrencies=(10,), connections=10,
-    gateway_connections=10, payoff_concurrency=10, internal_calls=100, cold_repeats=1,
+    gateway_connections=10, gateway_repeats=1, payoff_concurrency=10, internal_calls=100,
+    cold_repeats=1,
 )  # fmt: skip
 
 
@@ -63,6 +64,9 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path]:
     )
     p.add_argument("--concurrency", type=_levels, help="GenAI levels, e.g. 50,200,500")
     p.add_argument("--connections", type=int, help=f"trivial/search load ({d.connections})")
+    p.add_argument(
+        "--gateway-repeats", type=int, help=f"runs per gateway figure ({d.gateway_repeats})"
+    )
     p.add_argument("--payoff-concurrency", type=int, help=f"({d.payoff_concurrency})")
     p.add_argument("--internal-calls", type=int, help=f"calls per protocol ({d.internal_calls})")
     p.add_argument("--cold-repeats", type=int, help=f"cold starts per service ({d.cold_repeats})")
@@ -75,7 +79,7 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path]:
         "repeats": args.repeats, "seconds": args.seconds, "genai_rounds": args.genai_rounds,
         "concurrencies": args.concurrency, "connections": args.connections,
         "payoff_concurrency": args.payoff_concurrency, "internal_calls": args.internal_calls,
-        "cold_repeats": args.cold_repeats,
+        "cold_repeats": args.cold_repeats, "gateway_repeats": args.gateway_repeats,
     }  # fmt: skip
     fields = {key: value for key, value in chosen.items() if value is not None}
     if args.no_wrk:

@@ -81,8 +81,10 @@ def run(bench: Bench) -> Section:
     section = Section(
         "gateway",
         "Gateway overhead and streaming first byte",
-        f"`GET {SEARCH}` at {s.gateway_connections} keep-alive connections for {s.seconds:g} s. "
-        "Throughput at full load, direct and through nginx back to back in each repeat: share = "
+        f"`GET {SEARCH}` at {s.gateway_connections} keep-alive connections for {s.seconds:g} s, "
+        f"{s.gateway_repeats} repeats (one repeat's share of core's rps moved by 20 points from "
+        "the next: fewer would not say on which side of the goal the median lies). Throughput "
+        "at full load, direct and through nginx back to back in each repeat: share = "
         "gateway rps / direct rps. Latency at half load: direct and through nginx at the same "
         f"time, {s.gateway_connections} connections each, every connection pausing between "
         "requests so that together they offer at most half the direct rps of the same repeat; "
@@ -128,7 +130,7 @@ def run(bench: Bench) -> Section:
         direct_url = bench.stack.url(service)
         f: dict[str, list[float]] = {}
         costs: dict[str, list[list[float]]] = {"direct": [], "gateway": []}
-        for _ in range(s.repeats):
+        for _ in range(s.gateway_repeats):
             runs = []
             for side, url in (("direct", direct_url), ("gateway", gateway)):
                 result, per_request = cpu_per_request(
