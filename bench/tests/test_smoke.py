@@ -78,6 +78,8 @@ def test_every_chart_is_a_non_empty_png_linked_from_the_report(
 
 def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, str]) -> None:
     _, text, stdout = report
+    # --quick: one repeat of everything, the gateway's and the cold starts' included.
+    assert "median over 1 runs with (min-max), the gateway's over 1 and cold starts over 1" in text
     machine = _section(text, "## Machine")
     assert "CPU cores: " in machine and "Python 3." in machine and "django " in machine
     assert re.search(r"- speed: .* [\d.]+ µs per call before .*, [\d.]+ after it stopped", machine)

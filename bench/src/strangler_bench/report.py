@@ -93,8 +93,9 @@ def render(
         f"# make bench: {started}",
         "",
         f"Run took {seconds / 60:.1f} min. Load generator: {', '.join(sorted(tools)) or 'none'}. "
-        f"Each figure is the median over {settings.repeats} runs with (min-max); every ratio is "
-        "taken within one repeat, then its median reported.",
+        f"Each figure is the median over {settings.repeats} runs with (min-max), the gateway's "
+        f"over {settings.gateway_repeats} and cold starts over {settings.cold_repeats}; every "
+        "ratio is taken within one repeat, then its median reported.",
         "",
         "## Machine",
         "",
