@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from strangler_bench.workloads.tracing import (
+    ELSEWHERE_ROW,
     GATEWAY_SHARES,
     SAMPLED_RATIO,
     UNEXPORTED_ROW,
@@ -98,7 +99,8 @@ def test_search_s_tracing_cost_is_also_read_with_head_sampling(
     body = _section(text, "## Tracing overhead")
     for service in ("core", "rag"):
         assert f"| search on {service} |" in body
-        for twin in (f"{SAMPLED_RATIO:.0%} of traces sampled", UNRECORDED_ROW, UNEXPORTED_ROW):
+        sampled = f"{SAMPLED_RATIO:.0%} of traces sampled"
+        for twin in (sampled, UNRECORDED_ROW, UNEXPORTED_ROW, ELSEWHERE_ROW):
             assert f"| search on {service}, {twin} |" in body
     # A goal for tracing as `make up` runs it (every trace), none for the other twins' rows.
     goals = _section(text, "## Goals")
@@ -106,8 +108,9 @@ def test_search_s_tracing_cost_is_also_read_with_head_sampling(
     assert "of traces sampled" not in goals and UNRECORDED_ROW not in goals
 
 
-# A row of six figures after its first cell, each a median with or without its range.
-_SIX_FIGURES = r"( \| -?\d+( \(-?\d+--?\d+\))?){6} \|"
+def _figures(count: int) -> str:
+    """Match ``count`` cells after a row's first, each a median with or without its range."""
+    return r"( \| -?\d+( \(-?\d+--?\d+\))?){" + str(count) + r"} \|"
 
 
 def _first_rows(text: str, heading: str, caption: str, first_cell: str) -> list[str]:
@@ -123,9 +126,9 @@ def test_search_s_tracing_cost_is_split_into_steps_against_the_goal_s_allowance(
     _, text, _ = report
     caption = "where tracing's CPU goes on search"
     rows = _first_rows(text, "## Tracing overhead", caption, r"\| search on ")
-    # The service, CPU off, three steps, their sum and the allowance, each a figure.
+    # The service, CPU off, four steps, their sum and the allowance, each a figure.
     assert [line.split(" | ")[0] for line in rows] == ["| search on core", "| search on rag"]
-    assert all(re.fullmatch(r"\| search on \w+" + _SIX_FIGURES, line) for line in rows), rows
+    assert all(re.fullmatch(r"\| search on \w+" + _figures(7), line) for line in rows), rows
 
 
 def test_search_is_also_read_through_the_gateway_sampling_a_share_of_its_traces(
@@ -150,4 +153,4 @@ def test_the_gateway_s_cost_is_split_by_process_in_cpu_per_request(
     rows = _first_rows(text, heading, caption, r"\| (core|rag) \(")
     # Each upstream, then its service direct and through nginx, nginx, the store both ways, added.
     assert [line.split(" (")[0] for line in rows] == ["| core", "| rag"]
-    assert all(re.fullmatch(r"\| [^|]+" + _SIX_FIGURES, line) for line in rows), rows
+    assert all(re.fullmatch(r"\| [^|]+" + _figures(6), line) for line in rows), rows

@@ -7,10 +7,13 @@ import sys
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
+from strangler_bench.apps import otlp_sink
 from strangler_bench.load import LoadResult
 from strangler_bench.model import Section
 from strangler_bench.workloads import tracing
+from strangler_testing.servers import serve_in_thread
 from strangler_testing.shadow import JsonUpstream
 
 # A trace store that burns CPU time when told to (a line on its stdin), as the real one works
@@ -168,19 +171,45 @@ def test_each_step_twin_records_and_exports_what_its_row_says(
     assert posts == ([("POST", "/v1/traces")] if exported else [])
 
 
+def test_the_twin_exporting_elsewhere_sends_its_spans_to_the_receiver_not_the_store() -> None:
+    with JsonUpstream({}) as store, serve_in_thread(otlp_sink.app) as sink:
+        before = httpx.get(f"{sink}/received").json()
+        env = {
+            **os.environ,
+            **tracing.exporting_to(f"{sink}/v1/traces"),
+            # The stack's services export to the trace store through this one.
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{store.address}",
+        }
+        for name in ("OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_EXPORTER"):
+            env.pop(name, None)
+        done = subprocess.run(
+            [sys.executable, "-c", _STEP_TWIN], env=env, capture_output=True, text=True, timeout=60
+        )
+        after = httpx.get(f"{sink}/received").json()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"]
+    # The exporter took the receiver's answer as success: nothing logged, nothing retried.
+    assert done.stderr == ""
+    assert after["exports"] == before["exports"] + 1
+    assert after["bytes"] > before["bytes"]
+    assert store.received == []
+
+
 def test_the_steps_table_subtracts_each_twin_from_the_one_before_it_per_repeat() -> None:
     section = Section("tracing", "title", "intro")
     cpu = {
         "off": [300.0, 330.0, 360.0],
         "unrecorded": [340.0, 380.0, 400.0],
         "unexported": [380.0, 410.0, 450.0],
+        "elsewhere": [390.0, 430.0, 460.0],
         "on": [400.0, 440.0, 480.0],
     }
     tracing._steps(section, {"search on rag": cpu})
     ((_, table),) = section.tables
     assert table.rows == [
         # off; unrecorded - off: 40, 50, 40; unexported - unrecorded: 40, 30, 50;
-        # on - unexported: 20, 30, 30; on - off: 100, 110, 120; a ninth of off: 33, 37, 40.
-        ["search on rag", "330 (300-360)", "40 (40-50)", "40 (30-50)", "30 (20-30)",
-         "110 (100-120)", "37 (33-40)"],
+        # elsewhere - unexported: 10, 20, 10; on - elsewhere: 10, 10, 20;
+        # on - off: 100, 110, 120; a ninth of off: 33, 37, 40.
+        ["search on rag", "330 (300-360)", "40 (40-50)", "40 (30-50)", "10 (10-20)",
+         "10 (10-20)", "110 (100-120)", "37 (33-40)"],
     ]  # fmt: skip

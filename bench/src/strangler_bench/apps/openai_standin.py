@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from strangler_bench.apps import serve_lifespan
+
 _PATH = re.compile(r"(?:/after/(?P<seconds>\d+(?:\.\d+)?))?/v1/chat/completions")
 _SSE = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
 
@@ -31,7 +33,7 @@ _SSE = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """Serve ``GET /healthz`` and ``POST [/after/{seconds}]/v1/chat/completions``."""
     if scope["type"] == "lifespan":
-        await _lifespan(receive, send)
+        await serve_lifespan(receive, send)
         return
     path, method = scope["path"], scope["method"]
     if path == "/healthz" and method == "GET":
@@ -63,13 +65,3 @@ def _events(model: str, created: int) -> tuple[bytes, ...]:
 
 async def _error(status: int, message: str, scope: Scope, receive: Receive, send: Send) -> None:
     await JSONResponse({"error": {"message": message}}, status_code=status)(scope, receive, send)
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return

@@ -9,14 +9,17 @@ a production team would try next when 100 % costs too much; its rows carry no go
 gateway the gateway decides (``trace_sample_percent``): search through it at 100 and at 10 %,
 taking turns, reads what that share saves the stack's own services and trace store.
 
-Where the cost goes, on search: two more twins climb from tracing off to the stack's server one
+Where the cost goes, on search: three more twins climb from tracing off to the stack's server one
 step at a time, each set by the SDK's own variables. With ``OTEL_TRACES_SAMPLER=always_off`` the
 telemetry runs on every request and records none (FastAPI's or Django's own work, before the
 sampler decides); with ``OTEL_TRACES_EXPORTER=none`` every span is recorded and ended but none is
-batched, encoded or sent. The steps between them, in CPU per request, set against what the goal
-allows (with one process's CPU the limit, 10 % of rps is a ninth of the CPU with tracing off),
-show which part of tracing a production team could still cut, and which part is the frameworks'
-and the SDK's.
+batched, encoded or sent; with ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` every span is exported,
+but to an OTLP receiver outside the project that keeps nothing (``apps.otlp_sink``), as a service
+whose spans leave for a backend on another machine does. The steps between them, in CPU per
+request, set against what the goal allows (with one process's CPU the limit, 10 % of rps is a
+ninth of the CPU with tracing off), show which part of tracing a production team could still cut,
+which part is the frameworks' and the SDK's, and which part is the stack's trace store taking the
+spans in on the same cores.
 
 The trace store goes on taking in a run's spans after the run: the server exports its last ones
 up to one export delay later, and the store works through its backlog for a second or more. That
@@ -53,7 +56,14 @@ UNRECORDED = {"OTEL_TRACES_SAMPLER": "always_off"}
 UNEXPORTED = {"OTEL_TRACES_EXPORTER": "none"}
 UNRECORDED_ROW = "nothing recorded"
 UNEXPORTED_ROW = "every span recorded, none exported"
+ELSEWHERE_ROW = "every span exported to a receiver that keeps nothing"
+SINK_APP = "strangler_bench.apps.otlp_sink:app"
 GOAL_SEARCH = 0.10
+
+
+def exporting_to(endpoint: str) -> dict[str, str]:
+    """Return the environment that sends a twin's spans to ``endpoint`` and nowhere else."""
+    return {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": endpoint}
 
 
 @dataclass(frozen=True)
@@ -67,22 +77,27 @@ class _Twin:
 @dataclass(frozen=True)
 class _Twins:
     """One service as the stack runs it (tracing on), with tracing off, head-sampled, and at
-    the two steps between off and on."""
+    the three steps between off and on."""
 
     on: _Twin
     off: _Twin
     sampled: _Twin
     unrecorded: _Twin
     unexported: _Twin
+    elsewhere: _Twin
 
 
-def _twins(bench: Bench, service: str) -> _Twins:
-    """Return the stack's server and its twins: tracing off, head-sampled, and the steps."""
+def _twins(bench: Bench, service: str, receiver: str) -> _Twins:
+    """Return the stack's server and its twins: tracing off, head-sampled, and the steps.
+
+    ``receiver``: the traces endpoint the twin exporting elsewhere sends its spans to.
+    """
     running = bench.stack.running()
     twins = []
+    elsewhere = exporting_to(receiver)
     for name, env in (
         ("off", TRACING_OFF), ("sampled", HEAD_SAMPLED),
-        ("unrecorded", UNRECORDED), ("unexported", UNEXPORTED),
+        ("unrecorded", UNRECORDED), ("unexported", UNEXPORTED), ("elsewhere", elsewhere),
     ):  # fmt: skip
         if service == "core":
             server = bench.launch.core(f"tracing-core-{name}", workers=2, threads=4,
@@ -92,9 +107,8 @@ def _twins(bench: Bench, service: str) -> _Twins:
         bench.keep(server)
         twins.append(_Twin(server.url, server.pid))
     stack_name = "core-http" if service == "core" else "rag"
-    off, sampled, unrecorded, unexported = twins
     on = _Twin(bench.stack.url(stack_name), running[stack_name])
-    return _Twins(on, off, sampled, unrecorded, unexported)
+    return _Twins(on, *twins)
 
 
 def _measured(
@@ -139,17 +153,23 @@ def run(bench: Bench) -> Section:
         f"a third twin records {SAMPLED_RATIO:.0%} of the traces it starts "
         "(`OTEL_TRACES_SAMPLER=parentbased_traceidratio`), read against the same tracing-off "
         "runs, with no goal: what head sampling would save. It decides only for traces it "
-        "starts; a request that arrives with a sampled `traceparent` is recorded. Two more "
+        "starts; a request that arrives with a sampled `traceparent` is recorded. Three more "
         "twins on search, also without a goal, are the steps between off and on (the second "
-        "table). Behind the gateway the gateway decides (`trace_sample_percent` in its route "
-        "table): the third table reads search through it at every trace and at a tenth.",
+        "table); the last of them exports every span to an OTLP receiver that keeps nothing, "
+        "as a service does whose spans leave for a backend on another machine: its row reads "
+        "tracing's cost without the trace store beside the service. Behind the gateway the "
+        "gateway decides (`trace_sample_percent` in its route table): the third table reads "
+        "search through it at every trace and at a tenth.",
     )
     table = section.table(
         "median (min-max)", "workload", "rps tracing off", "rps tracing on", "overhead",
         "p99 ms off", "p99 ms on", "server CPU µs/req off", "server CPU µs/req on",
         "trace store CPU µs/req",
     )  # fmt: skip
-    twins = {service: _twins(bench, service) for service in ("core", "rag")}
+    receiver = bench.keep(bench.launch.uvicorn_app("otlp-sink", SINK_APP))
+    twins = {
+        service: _twins(bench, service, f"{receiver.url}/v1/traces") for service in ("core", "rag")
+    }
     store = bench.stack.running()["traces"]
 
     def search(url: str) -> LoadResult:
@@ -167,11 +187,13 @@ def run(bench: Bench) -> Section:
     steps: dict[str, dict[str, list[float]]] = {}
     for label, service, measure, limit in cases:
         unrecorded, unexported = f"{label}, {UNRECORDED_ROW}", f"{label}, {UNEXPORTED_ROW}"
+        elsewhere = f"{label}, {ELSEWHERE_ROW}"
         # In the order they run after tracing off: each step next to the one before it.
         traced = {label: service.on}
         if measure is search:
             traced = {unrecorded: service.unrecorded, unexported: service.unexported,
-                      label: service.on, f"{label}, {sampled}": service.sampled}  # fmt: skip
+                      elsewhere: service.elsewhere, label: service.on,
+                      f"{label}, {sampled}": service.sampled}  # fmt: skip
         f: dict[str, dict[str, list[float]]] = {row: {} for row in traced}
         for _ in range(s.repeats):
             # These twins export nothing: no last export to wait for after their runs.
@@ -203,6 +225,7 @@ def run(bench: Bench) -> Section:
                 "off": f[label]["cpuoff"],
                 "unrecorded": f[unrecorded]["cpuon"],
                 "unexported": f[unexported]["cpuon"],
+                "elsewhere": f[elsewhere]["cpuon"],
                 "on": f[label]["cpuon"],
             }
     _steps(section, steps)
@@ -222,11 +245,16 @@ def _steps(section: Section, steps: dict[str, dict[str, list[float]]]) -> None:
         "where tracing's CPU goes on search: server CPU µs per request answered; each step is "
         "a twin's CPU minus the one before it in the same repeat (`OTEL_TRACES_SAMPLER="
         "always_off`: the telemetry runs and records nothing; `OTEL_TRACES_EXPORTER=none`: "
-        "every span recorded and ended, none batched, encoded or sent; then the stack's own "
-        "server, which exports every span); the goal's allowance is the CPU that costing "
+        "every span recorded and ended, none batched, encoded or sent; then every span "
+        "exported to a receiver that keeps nothing; then the stack's own server, exporting to "
+        "the trace store, which takes the spans in on the same cores: the last step is the "
+        "server's CPU rising with the store's work beside it, whose own CPU is in the table "
+        "above); the goal's allowance is the CPU that costing "
         f"{GOAL_SEARCH:.0%} of rps leaves tracing; median (min-max)",
         "workload", "tracing off", "+ telemetry, nothing recorded", "+ recording every span",
-        "+ exporting every span", "tracing's whole cost", f"allowed at {GOAL_SEARCH:.0%} of rps",
+        "+ exporting every span (to a receiver that keeps nothing)",
+        "+ the trace store beside it (the stack's server)", "tracing's whole cost",
+        f"allowed at {GOAL_SEARCH:.0%} of rps",
     )  # fmt: skip
     allowance = GOAL_SEARCH / (1 - GOAL_SEARCH)
     for label, cpu in steps.items():
@@ -236,7 +264,8 @@ def _steps(section: Section, steps: dict[str, dict[str, list[float]]]) -> None:
 
         table.add(
             label, Spread.of(cpu["off"]).fmt(0), step("unrecorded", "off"),
-            step("unexported", "unrecorded"), step("on", "unexported"), step("on", "off"),
+            step("unexported", "unrecorded"), step("elsewhere", "unexported"),
+            step("on", "elsewhere"), step("on", "off"),
             Spread.of([v * allowance for v in cpu["off"]]).fmt(0),
         )  # fmt: skip
 
