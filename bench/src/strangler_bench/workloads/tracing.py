@@ -93,11 +93,10 @@ def _twins(bench: Bench, service: str, receiver: str) -> _Twins:
     ``receiver``: the traces endpoint the twin exporting elsewhere sends its spans to.
     """
     running = bench.stack.running()
-    twins = []
-    elsewhere = exporting_to(receiver)
+    twins: dict[str, _Twin] = {}
     for name, env in (
-        ("off", TRACING_OFF), ("sampled", HEAD_SAMPLED),
-        ("unrecorded", UNRECORDED), ("unexported", UNEXPORTED), ("elsewhere", elsewhere),
+        ("off", TRACING_OFF), ("sampled", HEAD_SAMPLED), ("unrecorded", UNRECORDED),
+        ("unexported", UNEXPORTED), ("elsewhere", exporting_to(receiver)),
     ):  # fmt: skip
         if service == "core":
             server = bench.launch.core(f"tracing-core-{name}", workers=2, threads=4,
@@ -105,10 +104,9 @@ def _twins(bench: Bench, service: str, receiver: str) -> _Twins:
         else:
             server = bench.launch.rag(f"tracing-rag-{name}", {**SIMULATED_RAG, **env})
         bench.keep(server)
-        twins.append(_Twin(server.url, server.pid))
+        twins[name] = _Twin(server.url, server.pid)
     stack_name = "core-http" if service == "core" else "rag"
-    on = _Twin(bench.stack.url(stack_name), running[stack_name])
-    return _Twins(on, *twins)
+    return _Twins(on=_Twin(bench.stack.url(stack_name), running[stack_name]), **twins)
 
 
 def _measured(
