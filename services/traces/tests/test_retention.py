@@ -1,6 +1,7 @@
 """The store keeps a bounded history: whole traces past the age or the size limit are dropped."""
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -8,9 +9,10 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
+from tracestore import retention
 from tracestore.app import create_app
 from tracestore.models import SpanRecord
-from tracestore.retention import NANOS_PER_SECOND, Retention, prune
+from tracestore.retention import NANOS_PER_SECOND, Retention, prune, prune_step
 from tracestore.store import TraceStore
 
 SpanFactory = Callable[..., SpanRecord]
@@ -99,13 +101,71 @@ def _steps_to_drop_old_traces(
 def test_dropping_old_traces_costs_what_it_drops_not_what_it_keeps(
     tmp_path: Path, make_span: SpanFactory
 ) -> None:
-    # A round runs every minute, and after a load run the store keeps hundreds of thousands of
+    # A round runs every 10 s, and after a load run the store keeps hundreds of thousands of
     # spans: a round must find the old traces by the start-time index, not visit every span.
     few = _steps_to_drop_old_traces(tmp_path / "few.sqlite3", make_span, young_traces=100)
     many = _steps_to_drop_old_traces(tmp_path / "many.sqlite3", make_span, young_traces=3_000)
 
     assert few[1] == many[1] == 30
     assert many[0] < 2 * few[0], (few, many)
+
+
+def test_each_step_drops_whole_traces_of_at_most_a_step_of_spans(
+    tmp_path: Path, make_span: SpanFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "STEP_SPANS", 30)
+    keep_half_an_hour = Retention(max_age_seconds=1_800, max_bytes=None)
+    now = BASE_NANOS / NANOS_PER_SECOND + 3_600
+    with TraceStore(tmp_path / "t.sqlite3") as store:
+        for index in range(100):
+            store.insert(_trace(make_span, f"{index + 1:032x}", start_ms=index * 10))
+    conn = sqlite3.connect(tmp_path / "t.sqlite3", isolation_level=None)
+    steps = []
+    while dropped := prune_step(conn, keep_half_an_hour, now):
+        steps.append(dropped)
+        left = conn.execute("SELECT COUNT(*), COUNT(DISTINCT trace_id) FROM spans").fetchone()
+        assert left[0] == 3 * left[1]  # whole traces only
+    conn.close()
+    assert steps == [30] * 10
+
+
+def test_a_round_lets_an_export_in_between_its_steps(
+    tmp_path: Path, make_span: SpanFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A service's exporter drops spans once its queue fills: an export must not wait for a whole
+    # round to end, only for the step under way.
+    monkeypatch.setattr(retention, "STEP_SPANS", 30)
+    old = [f"a{index:031x}" for index in range(100)]
+    young = "b" * 32
+    first_step_done, exported = threading.Event(), threading.Event()
+    between: list[int] = []
+
+    def between_steps() -> None:
+        between.append(len(between))
+        if not first_step_done.is_set():
+            first_step_done.set()
+            exported.wait(timeout=10)
+
+    with TraceStore(tmp_path / "t.sqlite3") as store:
+        for index, trace_id in enumerate(old):
+            store.insert(_trace(make_span, trace_id, start_ms=index * 10))
+        now = BASE_NANOS / NANOS_PER_SECOND + 3_600
+        keep_half_an_hour = Retention(max_age_seconds=1_800, max_bytes=None)
+        removed: list[int] = []
+        pruning = threading.Thread(
+            target=lambda: removed.append(
+                store.prune(keep_half_an_hour, now, between_steps=between_steps)
+            )
+        )
+        pruning.start()
+        assert first_step_done.wait(timeout=10)
+        store.insert(_trace(make_span, young, start_ms=3_600_000))
+        during = _ids(store)
+        exported.set()
+        pruning.join(timeout=30)
+
+        assert young in during and len(during & set(old)) == 90  # in after one step of ten
+        assert (removed, _ids(store), len(between)) == ([300], {young}, 10)
 
 
 def test_limits_must_be_positive() -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +28,7 @@ from tracestore.models import (
     TraceFilter,
     TraceSummary,
 )
-from tracestore.retention import Retention, prune, used_bytes
+from tracestore.retention import Retention, prune_step, used_bytes
 
 BUSY_TIMEOUT_MS = 5000
 CACHE_BYTES = 64 * 1024 * 1024
@@ -146,6 +147,13 @@ _SAVE_POSITION = (
     "INSERT INTO log_positions (path, inode, byte_offset) VALUES (?, ?, ?) "
     "ON CONFLICT (path) DO UPDATE SET inode = excluded.inode, byte_offset = excluded.byte_offset"
 )
+# A lock is not fair: a thread that releases it and asks again at once usually gets it back
+# before a waiting thread wakes. The pruning thread pauses this long between steps.
+_WRITER_TURN_SECONDS = 0.005
+
+
+def _yield_to_writers() -> None:
+    time.sleep(_WRITER_TURN_SECONDS)
 
 
 class TraceStore:
@@ -219,10 +227,27 @@ class TraceStore:
             self._conn.execute("COMMIT")
         return len(rows)
 
-    def prune(self, retention: Retention, now: float | None = None) -> int:
-        """Drop whole traces past the retention's age or size limit; return the spans dropped."""
-        with self._lock:
-            return prune(self._conn, retention, now)
+    def prune(
+        self,
+        retention: Retention,
+        now: float | None = None,
+        *,
+        between_steps: Callable[[], None] = _yield_to_writers,
+    ) -> int:
+        """Drop whole traces past the retention's age or size limit; return the spans dropped.
+
+        The work goes in bounded steps (``retention.STEP_SPANS``), the store's lock taken for each
+        step alone and ``between_steps`` called after each, so an export that arrives meanwhile is
+        committed within a step rather than after the whole round.
+        """
+        removed = 0
+        while True:
+            with self._lock:
+                dropped = prune_step(self._conn, retention, now)
+            if not dropped:
+                return removed
+            removed += dropped
+            between_steps()
 
     def used_bytes(self) -> int:
         """Return the bytes the stored spans take in the database file."""
