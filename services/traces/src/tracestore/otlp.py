@@ -38,6 +38,13 @@ UNKNOWN_SERVICE = "unknown_service"
 _ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"})
 # OTLP timestamps are uint64; SQLite integers are signed 64-bit.
 _MAX_NANOS = 2**63 - 1
+# Short names (SERVER, ERROR) by number, looked up once per span rather than asked of the enum.
+_KINDS = {int(number): name.removeprefix("SPAN_KIND_") for name, number in Span.SpanKind.items()}
+_STATUS_CODES = {
+    int(number): name.removeprefix("STATUS_CODE_") for name, number in Status.StatusCode.items()
+}
+# The AnyValue kinds whose field is already a JSON-able Python value.
+_PLAIN_KINDS = frozenset({"string_value", "bool_value", "int_value"})
 
 
 class InvalidOTLPError(ValueError):
@@ -175,20 +182,19 @@ def _span_problem(span: Span) -> str | None:
 
 
 def _span_record(span: Span, service: str, resource: Attributes, scope_name: str) -> SpanRecord:
-    parent = span.parent_span_id.hex() if any(span.parent_span_id) else None
+    # Each field read from a message builds a new Python object: read each once.
+    parent = span.parent_span_id
+    status = span.status
     return SpanRecord(
         trace_id=span.trace_id.hex(),
         span_id=span.span_id.hex(),
-        parent_span_id=parent,
+        parent_span_id=parent.hex() if any(parent) else None,
         name=span.name,
-        kind=_enum_name(Span.SpanKind, span.kind, "SPAN_KIND_"),
+        kind=_short_name(_KINDS, span.kind),
         service_name=service,
         start_unix_nano=span.start_time_unix_nano,
         end_unix_nano=span.end_time_unix_nano,
-        status=SpanStatus(
-            code=_enum_name(Status.StatusCode, span.status.code, "STATUS_CODE_"),
-            message=span.status.message,
-        ),
+        status=SpanStatus(code=_short_name(_STATUS_CODES, status.code), message=status.message),
         attributes=attributes_to_dict(span.attributes),
         events=[
             SpanEvent(event.name, event.time_unix_nano, attributes_to_dict(event.attributes))
@@ -204,17 +210,24 @@ def _span_record(span: Span, service: str, resource: Attributes, scope_name: str
     )
 
 
-def _enum_name(enum: Any, value: int, prefix: str) -> str:
+def _short_name(names: dict[int, str], value: int) -> str:
     """Return an enum value's short name (SERVER, ERROR); unknown values keep their number."""
-    try:
-        return str(enum.Name(value)).removeprefix(prefix)
-    except ValueError:
-        return str(value)
+    name = names.get(value)
+    return str(value) if name is None else name
 
 
 def attributes_to_dict(attributes: Iterable[KeyValue]) -> Attributes:
     """Convert OTLP key/value attributes into a dict of JSON-able values."""
-    return {attribute.key: any_value_to_python(attribute.value) for attribute in attributes}
+    converted: Attributes = {}
+    for attribute in attributes:
+        value = attribute.value
+        kind = value.WhichOneof("value")
+        # A plain kind is taken as it is, without a call per attribute (most attributes are).
+        if kind in _PLAIN_KINDS:
+            converted[attribute.key] = getattr(value, kind)
+        else:
+            converted[attribute.key] = any_value_to_python(value)
+    return converted
 
 
 def any_value_to_python(value: AnyValue) -> JSONValue:

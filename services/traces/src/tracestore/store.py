@@ -405,8 +405,8 @@ def _to_row(span: SpanRecord, resource_json: str) -> tuple[Any, ...]:
     )
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+# One encoder for every row: json.dumps with any option set builds a new one per call.
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def _from_row(row: sqlite3.Row) -> SpanRecord:
