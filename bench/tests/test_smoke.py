@@ -92,6 +92,16 @@ def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, st
     assert stdout.count("\n== ") >= len(SECTIONS) + 1 and "goals met" in stdout
 
 
+def test_the_report_says_whether_an_exporter_dropped_spans(report: tuple[Path, str, str]) -> None:
+    _, text, stdout = report
+    # Read from the logs of the stack's processes and the bench's own servers (its twins, the
+    # hello-worlds, the stand-ins): dozens of them after every workload ran.
+    match = re.search(r"no `.*` warning in the (\d+) logs|\*\*Spans dropped\*\*", text)
+    assert match and _section(text, "## Spans").count(match.group(0)) == 1, text[:3000]
+    assert match.group(1) is None or int(match.group(1)) >= 20
+    assert "\n== Spans\n" in stdout
+
+
 def test_search_s_tracing_cost_is_also_read_with_head_sampling(
     report: tuple[Path, str, str],
 ) -> None:

@@ -132,8 +132,12 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
             _print(sections[-1])
     speed = calibration.Speed(speed.start_us, calibration.measure_or_none())
     print(f"\nmachine {speed.line()}", flush=True)
+    logs = [*stack.config.log_dir.glob("*.log"), *bench.launch.log_dir.glob("*.log")]
+    spans = report.dropped_spans_lines(logs)
+    print("\n== Spans\n" + "\n".join(spans), flush=True)
     path = out / "report.md"
-    text = report.render(sections, settings, out, bench.tools, time.monotonic() - started, speed)
+    seconds = time.monotonic() - started
+    text = report.render(sections, settings, out, bench.tools, seconds, speed, spans)
     path.write_text(text)
     return sections, path
 

@@ -4,6 +4,7 @@ import os
 import platform
 import shutil
 import subprocess
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -18,6 +19,11 @@ _PACKAGES = (
     "django", "gunicorn", "flask", "fastapi", "starlette", "uvicorn", "pydantic", "httpx",
     "grpcio", "opentelemetry-sdk", "bm25s",
 )  # fmt: skip
+
+
+DROPPED_SPANS_WARNING = "Queue full, dropping Span"
+"""What the OpenTelemetry SDK's batch processor logs when its queue is full and it drops a span:
+at most once every 20 s in a process, so a warning means at least one span lost, not how many."""
 
 
 def _version_of(command: list[str]) -> str:
@@ -57,6 +63,28 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def dropped_spans_lines(logs: Iterable[Path]) -> list[str]:
+    """Say whether any process's exporter dropped spans in the run, from its log."""
+    warned: dict[str, int] = {}
+    read = 0
+    for log in sorted(logs):
+        read += 1
+        with log.open(encoding="utf-8", errors="replace") as lines:
+            count = sum(DROPPED_SPANS_WARNING in line for line in lines)
+        if count:
+            warned[log.name] = count
+    if not warned:
+        return [
+            f"No span dropped by an exporter: no `{DROPPED_SPANS_WARNING}` warning in the {read} "
+            "logs of the stack and the bench's servers."
+        ]
+    listed = ", ".join(f"{name} ({count})" for name, count in warned.items())
+    return [
+        f"**Spans dropped** by an exporter whose queue was full, in: {listed} (warnings; each is "
+        "at least one span lost, and a process warns at most once every 20 s)."
+    ]
+
+
 def goals_lines(sections: list[Section]) -> list[str]:
     """Return the goals summary as markdown lines."""
     goals: list[Goal] = [goal for section in sections for goal in section.goals]
@@ -86,8 +114,9 @@ def render(
     tools: set[str],
     seconds: float,
     speed: Speed,
+    spans: list[str],
 ) -> str:
-    """Return the whole report as markdown."""
+    """Return the whole report as markdown (``spans``: from :func:`dropped_spans_lines`)."""
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# make bench: {started}",
@@ -106,6 +135,10 @@ def render(
         "## Goals",
         "",
         *goals_lines(sections),
+        "",
+        "## Spans",
+        "",
+        *spans,
         "",
     ]
     for section in sections:
