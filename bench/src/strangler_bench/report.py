@@ -65,18 +65,17 @@ def _cpu_model() -> str:
 
 def dropped_spans_lines(logs: Iterable[Path]) -> list[str]:
     """Say whether any process's exporter dropped spans in the run, from its log."""
+    read = sorted(logs)
     warned: dict[str, int] = {}
-    read = 0
-    for log in sorted(logs):
-        read += 1
+    for log in read:
         with log.open(encoding="utf-8", errors="replace") as lines:
             count = sum(DROPPED_SPANS_WARNING in line for line in lines)
         if count:
             warned[log.name] = count
     if not warned:
         return [
-            f"No span dropped by an exporter: no `{DROPPED_SPANS_WARNING}` warning in the {read} "
-            "logs of the stack and the bench's servers."
+            f"No span dropped by an exporter: no `{DROPPED_SPANS_WARNING}` warning in the "
+            f"{len(read)} logs of the stack and the bench's servers."
         ]
     listed = ", ".join(f"{name} ({count})" for name, count in warned.items())
     return [

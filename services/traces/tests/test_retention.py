@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from tracestore import retention
 from tracestore.app import create_app
 from tracestore.models import SpanRecord
-from tracestore.retention import NANOS_PER_SECOND, Retention, prune, prune_step
+from tracestore.retention import NANOS_PER_SECOND, Retention, prune_step
 from tracestore.store import TraceStore
 
 SpanFactory = Callable[..., SpanRecord]
@@ -93,7 +93,9 @@ def _steps_to_drop_old_traces(
 
     conn.set_progress_handler(count_step, 100)  # called every 100 virtual machine instructions
     now = BASE_NANOS / NANOS_PER_SECOND + 3_600
-    removed = prune(conn, Retention(max_age_seconds=1_800, max_bytes=None), now=now)
+    removed = 0
+    while dropped := prune_step(conn, Retention(max_age_seconds=1_800, max_bytes=None), now):
+        removed += dropped
     conn.close()
     return steps, removed
 

@@ -73,19 +73,12 @@ def used_bytes(conn: sqlite3.Connection) -> int:
     return int((pages - free) * size)
 
 
-def prune(conn: sqlite3.Connection, retention: Retention, now: float | None = None) -> int:
-    """Drop whole traces past the age limit, then the oldest until under the size; return spans."""
-    removed = 0
-    while dropped := prune_step(conn, retention, now):
-        removed += dropped
-    return removed
-
-
 def prune_step(conn: sqlite3.Connection, retention: Retention, now: float | None = None) -> int:
     """Drop, in one transaction, the traces of at most about ``STEP_SPANS`` spans past a limit.
 
-    Whole traces go, so a step may drop a few more spans than that. Returns the spans dropped:
-    0 once the store is within both limits (call again until then).
+    Traces past the age limit go first, then the oldest while the store is over its size; whole
+    traces go, so a step may drop a few more spans than that. Returns the spans dropped: 0 once
+    the store is within both limits (call again until then; ``TraceStore.prune`` does).
     """
     if retention.max_age_seconds is not None:
         cutoff = ((now or time.time()) - retention.max_age_seconds) * NANOS_PER_SECOND
