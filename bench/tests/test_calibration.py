@@ -22,6 +22,17 @@ def test_the_report_line_gives_the_speed_before_and_after_the_run() -> None:
     assert "after" not in Speed(42.0).line()
 
 
+def test_the_report_line_gives_the_speed_before_each_workload() -> None:
+    # A slow spell in the middle of a run shows against the workloads it hit.
+    readings = (("quality", 42.04), ("gateway", 47.26), ("tracing", None))
+    line = Speed(42.0, 43.0, readings).line()
+    assert re.search(
+        r"42\.0 µs per call before the stack started; before each workload: quality 42\.0, "
+        r"gateway 47\.3, tracing not measured; 43\.0 after it stopped",
+        line,
+    )
+
+
 def test_a_failed_yardstick_after_the_run_leaves_the_figure_out(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -83,9 +83,17 @@ def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, st
     assert "median over 1 runs with (min-max), the gateway's over 1 and cold starts over 1" in text
     machine = _section(text, "## Machine")
     assert "CPU cores: " in machine and "Python 3." in machine and "django " in machine
-    assert re.search(r"- speed: .* [\d.]+ µs per call before .*, [\d.]+ after it stopped", machine)
+    # The yardstick: before the stack started, before each workload and after the stack stopped;
+    # each goal's row repeats the reading taken before its workload.
+    workloads = ("quality", "trivial", "genai", "gateway", "tracing", "internal", "coldstart")
+    each = ", ".join(rf"{w} [\d.]+" for w in (*workloads, "payoff"))
+    started = r"- speed: .* [\d.]+ µs per call before the stack started"
+    speed = rf"{started}; before each workload: {each}; [\d.]+ after it stopped"
+    assert re.search(speed, machine), machine
     goals = _section(text, "## Goals")
     assert re.search(r"\d+ of \d+ goals met", goals)
+    rows = [line for line in goals.splitlines() if line.startswith(("| met |", "| **missed** |"))]
+    assert rows and all(re.search(r"\| [\d.]+ \|$", row) for row in rows), goals
     # Every workload with goals contributes a row, met or missed.
     assert goals.count("| met |") + goals.count("| **missed** |") >= 15
     # What was printed is what was written: a table per benchmark and the summary.

@@ -103,6 +103,9 @@ def _failed(name: str, error: BaseException) -> Section:
 
 def _print(section: Section) -> None:
     print(f"\n== {section.title}")
+    speed = report.speed_line(section)
+    if speed is not None:
+        print(speed)
     for caption, table in section.tables:
         print(f"\n{caption}\n" + "\n".join(table.markdown()))
     for note in section.notes:
@@ -123,14 +126,17 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
     with stack:
         for name in settings.workloads:
             print(f"\n-- {name} ...", flush=True)
+            reading = calibration.measure_or_none()
             try:
                 sections.append(_RUNNERS[name](bench))
             except Exception as error:
                 sections.append(_failed(name, error))
             finally:
                 bench.stop_all()
+            sections[-1].speed_us = reading
             _print(sections[-1])
-    speed = calibration.Speed(speed.start_us, calibration.measure_or_none())
+    readings = [(section.key, section.speed_us) for section in sections]
+    speed = calibration.Speed(speed.start_us, calibration.measure_or_none(), readings)
     print(f"\nmachine {speed.line()}", flush=True)
     logs = [*stack.config.log_dir.glob("*.log"), *bench.launch.log_dir.glob("*.log")]
     spans = report.dropped_spans_lines(logs)

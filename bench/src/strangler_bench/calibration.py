@@ -4,14 +4,16 @@ Each figure of a run is a ratio taken within it, but a reader comparing two runs
 whether the machine itself was as fast: the same 2-core VM has served bare Django at 1,325 rps
 one day and 2,615 another, with no other process running. The yardstick is the bare Django
 hello-world's ``GET /healthz`` called through its WSGI app in a process of its own, one thread,
-no sockets: pure Python work of the kind the services do. It is taken before the stack starts
-and after it stops, so a machine that slowed down during the run shows too.
+no sockets: pure Python work of the kind the services do. It is taken before the stack starts,
+before each workload (about a second each, the stack idle) and after the stack stops: the same VM's
+speed moved by 5 % within a run, and a near-line goal missed in a slow spell shows as such.
 """
 
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 CALLS = 2000
@@ -24,6 +26,8 @@ class Speed:
 
     start_us: float
     end_us: float | None = None
+    workloads: Sequence[tuple[str, float | None]] = ()
+    """Each workload's name and the reading taken just before it (None: the reading failed)."""
 
     def line(self) -> str:
         """Describe the machine's speed for the report."""
@@ -31,9 +35,17 @@ class Speed:
             f"speed: bare Django's `/healthz` in one process, best of {BLOCKS} blocks, "
             f"{self.start_us:.1f} µs per call before the stack started"
         )
+        if self.workloads:
+            readings = ", ".join(f"{name} {us_text(us)}" for name, us in self.workloads)
+            text += f"; before each workload: {readings}"
         if self.end_us is not None:
-            text += f", {self.end_us:.1f} after it stopped"
+            text += f"{';' if self.workloads else ','} {self.end_us:.1f} after it stopped"
         return text + " (lower is faster; compare runs by it)"
+
+
+def us_text(us: float | None) -> str:
+    """A reading as the report prints it."""
+    return "not measured" if us is None else f"{us:.1f}"
 
 
 def measure(calls: int = CALLS, blocks: int = BLOCKS) -> float:

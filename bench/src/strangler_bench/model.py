@@ -83,6 +83,8 @@ class Section:
     charts: list[Path] = field(default_factory=list)
     goals: list[Goal] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    speed_us: float | None = None
+    """The machine's yardstick just before the workload ran (``calibration``); None if unread."""
 
     def table(self, caption: str, *headers: str) -> Table:
         """Start a new table under ``caption``."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from strangler_gateway import find_nginx
 
-from strangler_bench.calibration import Speed
+from strangler_bench.calibration import Speed, us_text
 from strangler_bench.context import Settings
 from strangler_bench.model import Goal, Section
 
@@ -88,15 +88,32 @@ def goals_lines(sections: list[Section]) -> list[str]:
     """Return the goals summary as markdown lines."""
     goals: list[Goal] = [goal for section in sections for goal in section.goals]
     met = sum(goal.met for goal in goals)
-    lines = [f"{met} of {len(goals)} goals met.", "", "| | goal | measured |", "|---|---|---|"]
-    for goal in goals:
-        lines.append(f"| {'met' if goal.met else '**missed**'} | {goal.name} | {goal.measured} |")
+    header = "| | goal | measured | yardstick as its workload began, µs |"
+    lines = [f"{met} of {len(goals)} goals met.", "", header, "|---|---|---|---|"]
+    for section in sections:
+        for goal in section.goals:
+            verdict = "met" if goal.met else "**missed**"
+            speed = us_text(section.speed_us)
+            lines.append(f"| {verdict} | {goal.name} | {goal.measured} | {speed} |")
     return lines
+
+
+def speed_line(section: Section) -> str | None:
+    """Say how fast the machine was as the workload began, or None if it was not read."""
+    if section.speed_us is None:
+        return None
+    return (
+        f"Yardstick as this workload began: {section.speed_us:.1f} µs per call "
+        "(lower is faster; the machine's readings before the others are under Machine)."
+    )
 
 
 def section_lines(section: Section, out: Path) -> list[str]:
     """Return one workload's part of the report."""
     lines = [f"## {section.title}", "", section.about, ""]
+    speed = speed_line(section)
+    if speed is not None:
+        lines += [speed, ""]
     for caption, table in section.tables:
         lines += [f"**{caption}**", "", *table.markdown(), ""]
     lines += [f"![{chart.stem}]({chart.relative_to(out)})" for chart in section.charts]
