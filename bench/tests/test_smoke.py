@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from strangler_bench.context import WORKLOADS
 from strangler_bench.workloads.tracing import (
     ELSEWHERE_ROW,
     GATEWAY_SHARES,
@@ -85,8 +86,7 @@ def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, st
     assert "CPU cores: " in machine and "Python 3." in machine and "django " in machine
     # The yardstick: before the stack started, before each workload and after the stack stopped;
     # each goal's row repeats the reading taken before its workload.
-    workloads = ("quality", "trivial", "genai", "gateway", "tracing", "internal", "coldstart")
-    each = ", ".join(rf"{w} [\d.]+" for w in (*workloads, "payoff"))
+    each = ", ".join(rf"{workload} [\d.]+" for workload in WORKLOADS)
     started = r"- speed: .* [\d.]+ µs per call before the stack started"
     speed = rf"{started}; before each workload: {each}; [\d.]+ after it stopped"
     assert re.search(speed, machine), machine
