@@ -91,9 +91,9 @@ def goals_lines(sections: list[Section]) -> list[str]:
     header = "| | goal | measured | yardstick as its workload began, µs |"
     lines = [f"{met} of {len(goals)} goals met.", "", header, "|---|---|---|---|"]
     for section in sections:
+        speed = us_text(section.speed_us)
         for goal in section.goals:
             verdict = "met" if goal.met else "**missed**"
-            speed = us_text(section.speed_us)
             lines.append(f"| {verdict} | {goal.name} | {goal.measured} | {speed} |")
     return lines
 
