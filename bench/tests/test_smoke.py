@@ -90,11 +90,15 @@ def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, st
     started = r"- speed: .* [\d.]+ µs per call before the stack started"
     speed = rf"{started}; before each workload: {each}; [\d.]+ after it stopped"
     assert re.search(speed, machine), machine
+    # What the processes outside the bench used: over the run, and while each workload ran.
+    assert re.search(r"- processes outside the bench .* used [\d.]+ cores", machine), machine
+    assert text.count("Processes outside the bench used ") == len(WORKLOADS)
     goals = _section(text, "## Goals")
     assert re.search(r"\d+ of \d+ goals met", goals)
     rows = [line for line in goals.splitlines() if line.startswith(("| met |", "| **missed** |"))]
-    # A miss in a slow spell adds how slow (`50.0, 12 % slow`).
-    reading = r"\| [\d.]+(, \d+ % slow)? \|$"
+    # The yardstick's reading and the cores used outside the bench; a miss in a slow spell adds
+    # how slow (`50.0, 12 % slow`), one beside busy processes says so (`0.85, busy`).
+    reading = r"\| [\d.]+(, \d+ % slow)? \| [\d.]+(, busy)? \|$"
     assert rows and all(re.search(reading, row) for row in rows), goals
     # Every workload with goals contributes a row, met or missed.
     assert goals.count("| met |") + goals.count("| **missed** |") >= 15

@@ -7,6 +7,7 @@ on 127.0.0.1 and every load is bounded in time.
 """
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from strangler_bench import calibration, report
+from strangler_bench import calibration, others, report
 from strangler_bench.context import WORKLOADS, Bench, Settings
 from strangler_bench.model import Goal, Section
 from strangler_bench.servers import ROOT, Launcher, load_study_stack
@@ -117,6 +118,9 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
     """Run the chosen workloads against a fresh stack; write and return the report."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    # What else uses the CPU meanwhile: every process but this one's tree (the stack, the servers
+    # and the load generator are all started below it).
+    whole_run = others.snapshot(os.getpid())
     speed = calibration.Speed(calibration.measure())
     print(f"machine {speed.line()}", flush=True)
     stack = load_study_stack(out / "stack")
@@ -127,6 +131,7 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
         for name in settings.workloads:
             print(f"\n-- {name} ...", flush=True)
             reading = calibration.measure_or_none()
+            before = others.snapshot(os.getpid())
             try:
                 sections.append(_RUNNERS[name](bench))
             except Exception as error:
@@ -134,16 +139,19 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
             finally:
                 bench.stop_all()
             sections[-1].speed_us = reading
+            sections[-1].others = others.between(before, others.snapshot(os.getpid()))
             _print(sections[-1])
     readings = [(section.key, section.speed_us) for section in sections]
     speed = calibration.Speed(speed.start_us, calibration.measure_or_none(), readings)
     print(f"\nmachine {speed.line()}", flush=True)
+    outside = others.between(whole_run, others.snapshot(os.getpid()))
+    print(f"processes outside the bench used {outside.text()} over the run", flush=True)
     logs = [*stack.config.log_dir.glob("*.log"), *bench.launch.log_dir.glob("*.log")]
     spans = report.dropped_spans_lines(logs)
     print("\n== Spans\n" + "\n".join(spans), flush=True)
     path = out / "report.md"
     seconds = time.monotonic() - started
-    text = report.render(sections, settings, out, bench.tools, seconds, speed, spans)
+    text = report.render(sections, settings, out, bench.tools, seconds, speed, spans, outside)
     path.write_text(text)
     return sections, path
 

@@ -4,6 +4,8 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from strangler_bench.others import Others
+
 NOT_MEASURED = "-"
 """A table cell with no run behind it (a side that does not apply at that level)."""
 
@@ -85,6 +87,8 @@ class Section:
     notes: list[str] = field(default_factory=list)
     speed_us: float | None = None
     """The machine's yardstick just before the workload ran (``calibration``); None if unread."""
+    others: Others | None = None
+    """What the processes outside the bench used while the workload ran; None if unread."""
 
     def table(self, caption: str, *headers: str) -> Table:
         """Start a new table under ``caption``."""

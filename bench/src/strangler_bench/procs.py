@@ -52,7 +52,7 @@ class Server:
 
     def rss(self) -> int:
         """Return the resident memory of the whole process tree, in bytes."""
-        return sum(_rss(pid) for pid in _tree(self.pid))
+        return sum(_rss(pid) for pid in tree(self.pid))
 
     def stop(self, seconds: float = 10.0) -> None:
         """Stop the server's session gracefully, killing it after ``seconds``."""
@@ -83,7 +83,8 @@ def _children(pid: int) -> list[int]:
     return kids
 
 
-def _tree(pid: int) -> list[int]:
+def tree(pid: int) -> list[int]:
+    """Return ``pid`` and every process below it."""
     pids, pending = [], [pid]
     while pending:
         current = pending.pop()
@@ -99,7 +100,7 @@ def cpu_seconds(pid: int) -> float:
     across a span in which the tree's processes live throughout.
     """
     ticks = 0
-    for member in _tree(pid):
+    for member in tree(pid):
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
             stat = Path(f"/proc/{member}/stat").read_text()
             # Fields after the command name, which is in parentheses and may hold spaces.

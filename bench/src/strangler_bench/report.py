@@ -15,6 +15,7 @@ from strangler_gateway import find_nginx
 from strangler_bench.calibration import Speed, us_text
 from strangler_bench.context import Settings
 from strangler_bench.model import Goal, Section
+from strangler_bench.others import Others
 
 _PACKAGES = (
     "django", "gunicorn", "flask", "fastapi", "starlette", "uvicorn", "pydantic", "httpx",
@@ -92,47 +93,73 @@ Over the three full runs of 2026-12-06 that read it before each workload, a read
 missed its goal (+3.02 ms; +1.35 in the next run, its reading 43.6 µs)."""
 
 
+BUSY = 0.10
+"""The cores the processes outside the bench must have used while a workload ran to mark a miss
+there: a twentieth of the 2-core machine the goals were set on. With nothing else running, they
+read 0.00-0.01."""
+
+
 def goals_lines(sections: list[Section]) -> list[str]:
     """Return the goals summary as markdown lines.
 
     A goal missed while the machine ran slow (its workload's yardstick reading ``SLOW_SPELL`` or
-    more above the run's median reading) says so in its row and in the count: a near-line miss
-    there may be the machine's, not the code's.
+    more above the run's median reading), or while processes outside the bench used ``BUSY``
+    cores or more, says so in its row and in the count: a near-line miss there may be the
+    machine's, not the code's.
     """
     goals: list[Goal] = [goal for section in sections for goal in section.goals]
     met = sum(goal.met for goal in goals)
     readings = [section.speed_us for section in sections if section.speed_us is not None]
     usual = statistics.median(readings) if readings else None
     rows = []
-    missed_slow = 0
+    missed_slow = missed_busy = 0
     for section in sections:
         speed = us_text(section.speed_us)
         above = 0.0 if usual is None or section.speed_us is None else section.speed_us / usual - 1
         slow = above >= SLOW_SPELL
+        others = section.others
+        busy = others is not None and others.cores >= BUSY
         for goal in section.goals:
             verdict = "met" if goal.met else "**missed**"
-            cell = speed if goal.met or not slow else f"{speed}, {above * 100:.0f} % slow"
+            speed_cell = speed if goal.met or not slow else f"{speed}, {above * 100:.0f} % slow"
+            others_cell = "not measured" if others is None else f"{others.cores:.2f}"
+            if busy and not goal.met:
+                others_cell += ", busy"
             missed_slow += not goal.met and slow
-            rows.append(f"| {verdict} | {goal.name} | {goal.measured} | {cell} |")
-    summary = f"{met} of {len(goals)} goals met"
+            missed_busy += not goal.met and busy
+            rows.append(
+                f"| {verdict} | {goal.name} | {goal.measured} | {speed_cell} | {others_cell} |"
+            )
+    why = []
     if missed_slow:
-        summary += (
-            f"; {missed_slow} of the {len(goals) - met} missed while the machine ran slow (the "
-            f"yardstick as its workload began {SLOW_SPELL * 100:.0f} % or more above the run's "
-            f"median reading, {usual:.1f} µs)"
+        why.append(
+            f"{missed_slow} while the machine ran slow (the yardstick as its workload began "
+            f"{SLOW_SPELL * 100:.0f} % or more above the run's median reading, {usual:.1f} µs)"
         )
-    header = "| | goal | measured | yardstick as its workload began, µs |"
-    return [summary + ".", "", header, "|---|---|---|---|", *rows]
+    if missed_busy:
+        why.append(f"{missed_busy} while processes outside the bench used {BUSY:.2f} cores or more")
+    summary = f"{met} of {len(goals)} goals met"
+    if why:
+        summary += f"; of the {len(goals) - met} missed, {' and '.join(why)}"
+    header = (
+        "| | goal | measured | yardstick as its workload began, µs "
+        "| other processes while it ran, cores |"
+    )
+    return [summary + ".", "", header, "|---|---|---|---|---|", *rows]
 
 
 def speed_line(section: Section) -> str | None:
-    """Say how fast the machine was as the workload began, or None if it was not read."""
-    if section.speed_us is None:
-        return None
-    return (
-        f"Yardstick as this workload began: {section.speed_us:.1f} µs per call "
-        "(lower is faster; the machine's readings before the others are under Machine)."
-    )
+    """Say how fast the machine was as the workload began and what else used its CPU while the
+    workload ran, or None if neither was read."""
+    said = []
+    if section.speed_us is not None:
+        said.append(
+            f"Yardstick as this workload began: {section.speed_us:.1f} µs per call "
+            "(lower is faster; the machine's readings before the others are under Machine)."
+        )
+    if section.others is not None:
+        said.append(f"Processes outside the bench used {section.others.text()} while it ran.")
+    return " ".join(said) or None
 
 
 def section_lines(section: Section, out: Path) -> list[str]:
@@ -158,8 +185,10 @@ def render(
     seconds: float,
     speed: Speed,
     spans: list[str],
+    outside: Others,
 ) -> str:
-    """Return the whole report as markdown (``spans``: from :func:`dropped_spans_lines`)."""
+    """Return the whole report as markdown (``spans``: from :func:`dropped_spans_lines`;
+    ``outside``: what the processes outside the bench used over the whole run)."""
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"# make bench: {started}",
@@ -173,6 +202,9 @@ def render(
         "",
         *machine(),
         f"- {speed.line()}",
+        "- processes outside the bench (the stack, its servers and the load generator are the "
+        f"bench's) used {outside.text()} over the run; each workload's part says what they used "
+        "while it ran",
         f"- settings: {settings}",
         "",
         "## Goals",
