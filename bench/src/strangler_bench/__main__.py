@@ -119,7 +119,9 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # What else uses the CPU meanwhile: every process but this one's tree (the stack, the servers
-    # and the load generator are all started below it).
+    # and the load generator are all started below it, and the workers a stopped server leaves
+    # behind stay in it).
+    others.adopt_orphans()
     whole_run = others.snapshot(os.getpid())
     speed = calibration.Speed(calibration.measure())
     print(f"machine {speed.line()}", flush=True)

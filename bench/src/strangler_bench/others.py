@@ -5,9 +5,12 @@ shared its cores meanwhile (a test suite, a build, a stack left serving load). I
 the workload begins and as it ends: each process's CPU time, with that of the children it has
 waited for, so a process that came and went in between counts through its parent. The bench's
 own tree (the stack, its servers, the load generator) is left out, and so are kernel threads.
+For the tree to hold all of the bench's processes, the bench adopts its orphans
+(:func:`adopt_orphans`).
 """
 
 import contextlib
+import ctypes
 import os
 import time
 from dataclasses import dataclass
@@ -19,6 +22,20 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _KERNEL_THREAD = 0x00200000  # PF_KTHREAD, in /proc/<pid>/stat's flags
 SHOWN = 0.01
 """The fewest cores a command must have used to be named."""
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_orphans() -> None:
+    """Make this process the parent of the processes its descendants leave behind.
+
+    A server's master can exit before its workers when stopped (uvicorn's supervisor, gunicorn's
+    arbiter); PID 1 would then take the workers in, and the CPU they had used, minutes of a load
+    by then, would read as another process's when PID 1 waits for them. Adopted, they stay in
+    this process's tree, as zombies once they exit (their CPU time still readable in /proc), until
+    the bench ends. Where the call is not available, nothing changes.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True)
