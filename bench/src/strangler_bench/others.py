@@ -11,14 +11,12 @@ For the tree to hold all of the bench's processes, the bench adopts its orphans
 
 import contextlib
 import ctypes
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from strangler_bench.procs import tree
+from strangler_bench.procs import TICKS, stat, tree
 
-_TICKS = os.sysconf("SC_CLK_TCK")
 _KERNEL_THREAD = 0x00200000  # PF_KTHREAD, in /proc/<pid>/stat's flags
 SHOWN = 0.01
 """The fewest cores a command must have used to be named."""
@@ -68,11 +66,9 @@ def snapshot(root: int) -> Snapshot:
         if not entry.name.isdigit() or int(entry.name) in own:
             continue
         with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2 :].split()
+            name, fields = stat(int(entry.name))
             if int(fields[6]) & _KERNEL_THREAD:
                 continue
-            name = stat[stat.index("(") + 1 : stat.rindex(")")]
             # utime, stime, and the same of the children it has waited for.
             ticks[name] = ticks.get(name, 0) + sum(int(value) for value in fields[11:15])
     return Snapshot(time.monotonic(), ticks)
@@ -84,7 +80,7 @@ def between(before: Snapshot, after: Snapshot, most: int = 3) -> Others:
     A process that ended and was waited for by a parent of another name moves its time to that
     name, so one name can read low and another high; the total does not.
     """
-    seconds = max(after.at - before.at, 1e-9) * _TICKS
+    seconds = max(after.at - before.at, 1e-9) * TICKS
     names = before.ticks.keys() | after.ticks.keys()
     used = {
         name: (after.ticks.get(name, 0) - before.ticks.get(name, 0)) / seconds for name in names

@@ -22,7 +22,8 @@ from strangler_bench.load import LoadResult
 
 HOST = "127.0.0.1"
 _PAGE = os.sysconf("SC_PAGE_SIZE")
-_TICKS = os.sysconf("SC_CLK_TCK")
+TICKS = os.sysconf("SC_CLK_TCK")
+"""Clock ticks per second, the unit of the CPU times in /proc."""
 
 
 def free_port() -> int:
@@ -102,11 +103,17 @@ def cpu_seconds(pid: int) -> float:
     ticks = 0
     for member in tree(pid):
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            stat = Path(f"/proc/{member}/stat").read_text()
-            # Fields after the command name, which is in parentheses and may hold spaces.
-            fields = stat[stat.rindex(")") + 2 :].split()
+            fields = stat(member)[1]
             ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / _TICKS
+    return ticks / TICKS
+
+
+def stat(pid: int) -> tuple[str, list[str]]:
+    """Return a process's command name and the fields of /proc/<pid>/stat after it (the state
+    first, so utime is ``[11]``); raise OSError if the process is gone."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    # The command name is in parentheses and may hold spaces or parentheses itself.
+    return text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
 
 
 def wait_quiet(pid: int, *, window: float = 0.25, share: float = 0.1, limit: float = 30.0) -> None:
