@@ -52,6 +52,8 @@ def test_each_log_with_the_sdk_s_warning_is_named_with_its_count(tmp_path: Path)
 
 
 QUIET = Others(0.01, ())
+# A test suite running beside the bench.
+BUSY = Others(0.853, (("pytest", 0.8), ("make", 0.05)))
 
 
 def _section_with_goals(
@@ -90,8 +92,7 @@ def test_a_workload_s_part_says_how_fast_the_machine_was_as_it_began(tmp_path: P
 
 
 def test_a_workload_s_part_names_what_else_used_the_cpu_while_it_ran(tmp_path: Path) -> None:
-    busy = Others(0.853, (("pytest", 0.8), ("make", 0.05)))
-    text = "\n".join(section_lines(_section_with_goals("internal", 47.26, others=busy), tmp_path))
+    text = "\n".join(section_lines(_section_with_goals("internal", 47.26, others=BUSY), tmp_path))
 
     assert (
         "Processes outside the bench used 0.85 cores (pytest 0.80, make 0.05) while it ran." in text
@@ -150,9 +151,7 @@ def test_with_no_miss_in_a_slow_spell_the_summary_is_the_count_alone() -> None:
 
 def test_a_goal_missed_while_other_processes_used_the_cpu_says_so() -> None:
     # A test suite running beside the bench during its gateway and internal workloads.
-    busy = Others(0.853, (("pytest", 0.8), ("make", 0.05)))
-
-    lines = goals_lines(_the_0441_run(busy, "gateway", "internal"))
+    lines = goals_lines(_the_0441_run(BUSY, "gateway", "internal"))
 
     assert lines[0] == (
         "3 of 6 goals met; of the 3 missed, 1 while the machine ran slow (the yardstick as its "

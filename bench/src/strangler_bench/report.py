@@ -119,12 +119,11 @@ def goals_lines(sections: list[Section]) -> list[str]:
         slow = above >= SLOW_SPELL
         others = section.others
         busy = others is not None and others.cores >= BUSY
+        cores = "not measured" if others is None else f"{others.cores:.2f}"
         for goal in section.goals:
             verdict = "met" if goal.met else "**missed**"
             speed_cell = speed if goal.met or not slow else f"{speed}, {above * 100:.0f} % slow"
-            others_cell = "not measured" if others is None else f"{others.cores:.2f}"
-            if busy and not goal.met:
-                others_cell += ", busy"
+            others_cell = cores if goal.met or not busy else f"{cores}, busy"
             missed_slow += not goal.met and slow
             missed_busy += not goal.met and busy
             rows.append(
