@@ -4,6 +4,7 @@ and what else ran on it beside each workload's goals and tables."""
 import json
 from pathlib import Path
 
+from strangler_bench.calibration import Speed
 from strangler_bench.model import Goal, Section
 from strangler_bench.others import Others
 from strangler_bench.report import dropped_spans_lines, goals_lines, section_lines
@@ -71,7 +72,7 @@ def test_each_goal_row_gives_the_machine_s_speed_as_its_workload_began() -> None
         _section_with_goals("tracing", None, Goal("tracing <= 10 %", False, "20 %"), others=None),
     ]
 
-    lines = goals_lines(sections)
+    lines = goals_lines(sections, _speed(sections, 44.0, 45.0))
 
     assert lines[0] == "1 of 3 goals met."
     assert lines[2].endswith(
@@ -125,18 +126,54 @@ def _the_0441_run(busy: Others | None = None, *during: str) -> list[Section]:
     ]
 
 
+def _speed(sections: list[Section], start_us: float, end_us: float | None) -> Speed:
+    """The run's readings: before the stack started, before each workload, after it stopped."""
+    return Speed(start_us, end_us, [(section.key, section.speed_us) for section in sections])
+
+
+def _speed_of_the_0441_run(sections: list[Section]) -> Speed:
+    # Its readings before the stack started and after it stopped are not kept with these figures:
+    # a quiet machine's, as its other workloads began.
+    return _speed(sections, 44.6, 44.9)
+
+
 def test_a_goal_missed_while_the_machine_ran_slow_says_so() -> None:
-    lines = goals_lines(_the_0441_run())
+    sections = _the_0441_run()
+    lines = goals_lines(sections, _speed_of_the_0441_run(sections))
 
     assert lines[0] == (
         "3 of 6 goals met; of the 3 missed, 1 while the machine ran slow (the yardstick as its "
-        "workload began 10 % or more above the run's median reading, 44.8 µs)."
+        "workload began 10 % or more above the median of the run's readings, 44.8 µs)."
     )
     assert "| **missed** | hop adds <= 3 ms | 3.02 ms | 50.0, 12 % slow | 0.01 |" in lines
     # A goal met in the slow spell, and misses at the machine's usual speed, are left as they are.
     assert "| met | hop linear | 7.8 | 50.0 | 0.01 |" in lines
     assert "| **missed** | gateway adds <= 1 ms | 1.2 ms | 44.9 | 0.01 |" in lines
     assert "| **missed** | tracing <= 10 % | 25 % | 44.8 | 0.01 |" in lines
+
+
+def test_a_slow_spell_in_a_run_of_one_workload_shows_against_the_readings_around_it() -> None:
+    # `--only internal` of 2026-12-06 12:34 UTC: 50.0 µs before the stack started, 71.5 as the
+    # hop began, 50.5 after the stack stopped. Against its own reading alone, the one workload
+    # could never read slow.
+    sections = [
+        _section_with_goals(
+            "internal",
+            71.5,
+            Goal("hop adds <= 3 ms", False, "4.18 ms"),
+            Goal("hop linear", True, "57.83 ms at 20"),
+        )
+    ]
+
+    lines = goals_lines(sections, _speed(sections, 50.0, 50.5))
+
+    assert lines[0] == (
+        "1 of 2 goals met; of the 1 missed, 1 while the machine ran slow (the yardstick as its "
+        "workload began 10 % or more above the median of the run's readings, 50.5 µs)."
+    )
+    assert "| **missed** | hop adds <= 3 ms | 4.18 ms | 71.5, 42 % slow | 0.01 |" in lines
+    # Without a reading after the run, the one before it and the workload's are the readings.
+    assert goals_lines(sections, _speed(sections, 50.0, None))[0].endswith("60.8 µs).")
 
 
 def test_with_no_miss_in_a_slow_spell_the_summary_is_the_count_alone() -> None:
@@ -146,16 +183,17 @@ def test_with_no_miss_in_a_slow_spell_the_summary_is_the_count_alone() -> None:
         _section_with_goals("tracing", 44.5, Goal("tracing <= 10 %", False, "20 %")),
     ]
 
-    assert goals_lines(sections)[0] == "2 of 3 goals met."
+    assert goals_lines(sections, _speed(sections, 44.2, 44.4))[0] == "2 of 3 goals met."
 
 
 def test_a_goal_missed_while_other_processes_used_the_cpu_says_so() -> None:
     # A test suite running beside the bench during its gateway and internal workloads.
-    lines = goals_lines(_the_0441_run(BUSY, "gateway", "internal"))
+    sections = _the_0441_run(BUSY, "gateway", "internal")
+    lines = goals_lines(sections, _speed_of_the_0441_run(sections))
 
     assert lines[0] == (
         "3 of 6 goals met; of the 3 missed, 1 while the machine ran slow (the yardstick as its "
-        "workload began 10 % or more above the run's median reading, 44.8 µs) and 2 while "
+        "workload began 10 % or more above the median of the run's readings, 44.8 µs) and 2 while "
         "processes outside the bench used 0.10 cores or more."
     )
     rows = {
@@ -176,7 +214,7 @@ def test_misses_beside_busy_processes_alone_are_counted_without_the_slow_clause(
         ),
     ]
 
-    assert goals_lines(sections)[0] == (
+    assert goals_lines(sections, _speed(sections, 44.2, 44.3))[0] == (
         "1 of 2 goals met; of the 1 missed, 1 while processes outside the bench used 0.10 cores "
         "or more."
     )

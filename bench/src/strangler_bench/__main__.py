@@ -114,8 +114,9 @@ def _print(section: Section) -> None:
     sys.stdout.flush()
 
 
-def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
-    """Run the chosen workloads against a fresh stack; write and return the report."""
+def run(settings: Settings, out: Path) -> tuple[list[Section], calibration.Speed, Path]:
+    """Run the chosen workloads against a fresh stack; write the report; return the workloads'
+    sections, the machine's speed over the run and the report's path."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     # What else uses the CPU meanwhile: every process but this one's tree (the stack, the servers
@@ -155,7 +156,7 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], Path]:
     seconds = time.monotonic() - started
     text = report.render(sections, settings, out, bench.tools, seconds, speed, spans, outside)
     path.write_text(text)
-    return sections, path
+    return sections, speed, path
 
 
 def _exit_on_term(signum: int, frame: FrameType | None) -> None:
@@ -167,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the bench; print the tables, the goals and where the report is."""
     settings, out = parse(argv)
     signal.signal(signal.SIGTERM, _exit_on_term)
-    sections, path = run(settings, out)
-    print("\n== Goals\n" + "\n".join(report.goals_lines(sections)))
+    sections, speed, path = run(settings, out)
+    print("\n== Goals\n" + "\n".join(report.goals_lines(sections, speed)))
     print(f"\nreport: {path}")
     failed = [s.key for s in sections if s.title.endswith(": failed")]
     if failed:

@@ -29,6 +29,11 @@ class Speed:
     workloads: Sequence[tuple[str, float | None]] = ()
     """Each workload's name and the reading taken just before it (None: the reading failed)."""
 
+    def readings(self) -> list[float]:
+        """Every reading taken: before the stack started, before each workload, after it stopped."""
+        taken = [self.start_us, *(us for _, us in self.workloads), self.end_us]
+        return [us for us in taken if us is not None]
+
     def line(self) -> str:
         """Describe the machine's speed for the report."""
         text = (

@@ -87,10 +87,13 @@ def dropped_spans_lines(logs: Iterable[Path]) -> list[str]:
 
 
 SLOW_SPELL = 0.10
-"""How far above the run's median yardstick reading a workload's own reading marks a slow spell.
-Over the three full runs of 2026-12-06 that read it before each workload, a reading rose at most
-5 % above its run's median but once: 50.0 µs against 44.8 as core's hop began, and the hop
-missed its goal (+3.02 ms; +1.35 in the next run, its reading 43.6 µs)."""
+"""How far above the median of the run's yardstick readings (before the stack started, before each
+workload, after it stopped) a workload's own reading marks a slow spell. Over the three full runs
+of 2026-12-06 that read it before each workload, a reading rose at most 5 % above the median of
+its run's workload readings but once: 50.0 µs against 44.8 as core's hop began, and the hop missed
+its goal (+3.02 ms; +1.35 in the next run, its reading 43.6 µs). The readings around the
+workloads count too: in a run of one workload its own reading would be the median, and that
+workload could never read slow."""
 
 
 BUSY = 0.10
@@ -99,30 +102,29 @@ there: a twentieth of the 2-core machine the goals were set on. With nothing els
 read 0.00-0.01."""
 
 
-def goals_lines(sections: list[Section]) -> list[str]:
+def goals_lines(sections: list[Section], speed: Speed) -> list[str]:
     """Return the goals summary as markdown lines.
 
     A goal missed while the machine ran slow (its workload's yardstick reading ``SLOW_SPELL`` or
-    more above the run's median reading), or while processes outside the bench used ``BUSY``
-    cores or more, says so in its row and in the count: a near-line miss there may be the
-    machine's, not the code's.
+    more above the median of ``speed``'s readings), or while processes outside the bench used
+    ``BUSY`` cores or more, says so in its row and in the count: a near-line miss there may be
+    the machine's, not the code's.
     """
     goals: list[Goal] = [goal for section in sections for goal in section.goals]
     met = sum(goal.met for goal in goals)
-    readings = [section.speed_us for section in sections if section.speed_us is not None]
-    usual = statistics.median(readings) if readings else None
+    usual = statistics.median(speed.readings())
     rows = []
     missed_slow = missed_busy = 0
     for section in sections:
-        speed = us_text(section.speed_us)
-        above = 0.0 if usual is None or section.speed_us is None else section.speed_us / usual - 1
+        reading = us_text(section.speed_us)
+        above = 0.0 if section.speed_us is None else section.speed_us / usual - 1
         slow = above >= SLOW_SPELL
         others = section.others
         busy = others is not None and others.cores >= BUSY
         cores = "not measured" if others is None else f"{others.cores:.2f}"
         for goal in section.goals:
             verdict = "met" if goal.met else "**missed**"
-            speed_cell = speed if goal.met or not slow else f"{speed}, {above * 100:.0f} % slow"
+            speed_cell = reading if goal.met or not slow else f"{reading}, {above * 100:.0f} % slow"
             others_cell = cores if goal.met or not busy else f"{cores}, busy"
             missed_slow += not goal.met and slow
             missed_busy += not goal.met and busy
@@ -133,7 +135,8 @@ def goals_lines(sections: list[Section]) -> list[str]:
     if missed_slow:
         why.append(
             f"{missed_slow} while the machine ran slow (the yardstick as its workload began "
-            f"{SLOW_SPELL * 100:.0f} % or more above the run's median reading, {usual:.1f} µs)"
+            f"{SLOW_SPELL * 100:.0f} % or more above the median of the run's readings, "
+            f"{usual:.1f} µs)"
         )
     if missed_busy:
         why.append(f"{missed_busy} while processes outside the bench used {BUSY:.2f} cores or more")
@@ -208,7 +211,7 @@ def render(
         "",
         "## Goals",
         "",
-        *goals_lines(sections),
+        *goals_lines(sections, speed),
         "",
         "## Spans",
         "",
