@@ -84,11 +84,12 @@ def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, st
     assert "median over 1 runs with (min-max), the gateway's over 1 and cold starts over 1" in text
     machine = _section(text, "## Machine")
     assert "CPU cores: " in machine and "Python 3." in machine and "django " in machine
-    # The yardstick: before the stack started, before each workload and after the stack stopped;
-    # each goal's row repeats the reading taken before its workload.
-    each = ", ".join(rf"{workload} [\d.]+" for workload in WORKLOADS)
-    started = r"- speed: .* [\d.]+ µs per call before the stack started"
-    speed = rf"{started}; before each workload: {each}; [\d.]+ after it stopped"
+    # The yardstick: before the stack started, before each workload and after the stack stopped,
+    # back to back / after a pause; each goal's row repeats the reading taken before its workload.
+    taken = r"[\d.]+ / \d+"
+    each = ", ".join(rf"{workload} {taken}" for workload in WORKLOADS)
+    started = rf"- speed: .* µs per call back to back .* / after a 2 ms pause .*, {taken} before"
+    speed = rf"{started} the stack started; before each workload: {each}; {taken} after it stopped"
     assert re.search(speed, machine), machine
     # What the processes outside the bench used: over the run, and while each workload ran.
     assert re.search(r"- processes outside the bench .* used [\d.]+ cores", machine), machine
@@ -97,8 +98,8 @@ def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, st
     assert re.search(r"\d+ of \d+ goals met", goals)
     rows = [line for line in goals.splitlines() if line.startswith(("| met |", "| **missed** |"))]
     # The yardstick's reading and the cores used outside the bench; a miss in a slow spell adds
-    # how slow (`50.0, 12 % slow`), one beside busy processes says so (`0.85, busy`).
-    reading = r"\| [\d.]+(, \d+ % slow)? \| [\d.]+(, busy)? \|$"
+    # how slow (`50.0 / 190, 12 % slow`), one beside busy processes says so (`0.85, busy`).
+    reading = r"\| [\d.]+ / \d+(, \d+ % slow)? \| [\d.]+(, busy)? \|$"
     assert rows and all(re.search(reading, row) for row in rows), goals
     # Every workload with goals contributes a row, met or missed.
     assert goals.count("| met |") + goals.count("| **missed** |") >= 15

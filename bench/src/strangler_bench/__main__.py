@@ -141,11 +141,11 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], calibration.Speed
                 sections.append(_failed(name, error))
             finally:
                 bench.stop_all()
-            sections[-1].speed_us = reading
+            sections[-1].speed = reading
             sections[-1].others = others.between(before, others.snapshot(os.getpid()))
             _print(sections[-1])
-    readings = [(section.key, section.speed_us) for section in sections]
-    speed = calibration.Speed(speed.start_us, calibration.measure_or_none(), readings)
+    readings = [(section.key, section.speed) for section in sections]
+    speed = calibration.Speed(speed.start, calibration.measure_or_none(), readings)
     print(f"\nmachine {speed.line()}", flush=True)
     outside = others.between(whole_run, others.snapshot(os.getpid()))
     print(f"processes outside the bench used {outside.text()} over the run", flush=True)

@@ -4,6 +4,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from strangler_bench.calibration import Reading
 from strangler_bench.others import Others
 
 NOT_MEASURED = "-"
@@ -85,7 +86,7 @@ class Section:
     charts: list[Path] = field(default_factory=list)
     goals: list[Goal] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    speed_us: float | None = None
+    speed: Reading | None = None
     """The machine's yardstick just before the workload ran (``calibration``); None if unread."""
     others: Others | None = None
     """What the processes outside the bench used while the workload ran; None if unread."""
