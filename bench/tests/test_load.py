@@ -195,14 +195,30 @@ def test_requests_taking_turns_read_what_one_side_adds_to_a_request() -> None:
     # the difference of the two p50s is those 20 ms, not a queue.
     for direct in _serve(0.005, "/bad"):
         for through in _serve(0.025, "/bad"):
-            alone, hop = load.alternating_p50s((direct, Request("/")), (through, Request("/")), 40)
+            alone, hop = load.alternating_p50s(
+                [(direct, Request("/")), (through, Request("/"))], 40
+            )
     assert 5 <= alone < 20 and 15 <= hop - alone <= 40, (alone, hop)
+
+
+def test_three_sides_take_turns_and_each_reads_its_own_p50() -> None:
+    # The hop with a reference beside it: rag's own endpoint, core, and a bare twin of core,
+    # each 20 ms apart, in turn; no side waits on another's queue.
+    for first in _serve(0.005, "/bad"):
+        for second in _serve(0.025, "/bad"):
+            for third in _serve(0.045, "/bad"):
+                p50s = load.alternating_p50s(
+                    [(first, Request("/")), (second, Request("/")), (third, Request("/"))], 30
+                )
+    alone, via, reference = p50s
+    assert 5 <= alone < 20, p50s
+    assert 15 <= via - alone <= 40 and 15 <= reference - via <= 40, p50s
 
 
 def test_taking_turns_sends_each_side_its_own_request() -> None:
     # The hop compares two different endpoints: each side's path goes to that side only.
     for url in _serve(0.0, "/bad"):
-        fine = load.alternating_p50s((url, Request("/a")), (url, Request("/b")), 5)
+        fine = load.alternating_p50s([(url, Request("/a")), (url, Request("/b"))], 5)
         with pytest.raises(httpx.HTTPStatusError, match="/bad"):
-            load.alternating_p50s((url, Request("/a")), (url, Request("/bad")), 5)
+            load.alternating_p50s([(url, Request("/a")), (url, Request("/bad"))], 5)
     assert all(p50 > 0 for p50 in fine)

@@ -116,23 +116,23 @@ def run_together(
         return [future.result() for future in runs]
 
 
-def alternating_p50s(
-    first: tuple[str, Request], second: tuple[str, Request], pairs: int
-) -> tuple[float, float]:
-    """Return the p50 ms of each ``(url, request)``, sent one at a time, the two taking turns.
+def alternating_p50s(sides: Sequence[tuple[str, Request]], rounds: int) -> list[float]:
+    """Return the p50 ms of each ``(url, request)``, sent one at a time, the sides taking turns.
 
-    One kept-alive connection per side, one request at a time, the sides alternating (and
-    alternating which of them goes first), so both meet the same machine and nothing queues: the
-    difference of the two p50s is what one side adds to a single request. Measured one after the
-    other instead, each side's p50 at one client moved by more than a millisecond from one run to
-    the next on a 2-core machine. A tenth of ``pairs`` more go first as a warm-up.
+    One kept-alive connection per side, one request at a time, the sides in turn (and each round
+    begun by the next side), so all meet the same machine and nothing queues: the difference of
+    two p50s is what one side adds to a single request. Measured one after the other instead,
+    each side's p50 at one client moved by more than a millisecond from one run to the next on a
+    2-core machine. A tenth of ``rounds`` more go first as a warm-up.
     """
-    warm = max(1, pairs // 10)
-    times: tuple[list[float], list[float]] = ([], [])
-    with httpx.Client(timeout=DEFAULT_TIMEOUT) as a, httpx.Client(timeout=DEFAULT_TIMEOUT) as b:
-        sides = ((a, first, times[0]), (b, second, times[1]))
-        for i in range(warm + pairs):
-            for client, (url, request), kept in sides if i % 2 else sides[::-1]:
+    warm = max(1, rounds // 10)
+    times: list[list[float]] = [[] for _ in sides]
+    clients = [httpx.Client(timeout=DEFAULT_TIMEOUT) for _ in sides]
+    try:
+        order = list(zip(clients, sides, times, strict=True))
+        for i in range(warm + rounds):
+            first = i % len(order)
+            for client, (url, request), kept in order[first:] + order[:first]:
                 sent = time.perf_counter()
                 response = client.request(
                     request.method,
@@ -144,7 +144,10 @@ def alternating_p50s(
                 response.raise_for_status()
                 if i >= warm:
                     kept.append(elapsed)
-    return statistics.median(times[0]), statistics.median(times[1])
+    finally:
+        for client in clients:
+            client.close()
+    return [statistics.median(kept) for kept in times]
 
 
 def run_rounds(

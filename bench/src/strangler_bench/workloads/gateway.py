@@ -156,7 +156,7 @@ def run(bench: Bench) -> Section:
             ):  # fmt: skip
                 f.setdefault(key, []).append(value)
             one_direct, one_through = alternating_p50s(
-                (direct_url, request), (gateway, request), ONE_AT_A_TIME
+                [(direct_url, request), (gateway, request)], ONE_AT_A_TIME
             )
             for key, value in (
                 ("1d", one_direct),
