@@ -5,12 +5,14 @@ that every workload ran against the real stack and reported.
 """
 
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from strangler_bench.context import WORKLOADS
+from strangler_bench.workloads.internal import DELEGATE_ENV, DELEGATE_ROW
 from strangler_bench.workloads.tracing import (
     ELSEWHERE_ROW,
     GATEWAY_SHARES,
@@ -179,3 +181,37 @@ def test_the_gateway_s_cost_is_split_by_process_in_cpu_per_request(
     # Each upstream, then its service direct and through nginx, nginx, the store both ways, added.
     assert [line.split(" (")[0] for line in rows] == ["| core", "| rag"]
     assert all(re.fullmatch(r"\| [^|]+" + _figures(6), line) for line in rows), rows
+
+
+def _own_spans(store: Path, service: str) -> set[tuple[str, str]]:
+    """Return the (scope, kind) of the spans ``service`` made in its suggestions traces."""
+    with sqlite3.connect(store) as db:
+        rows = db.execute(
+            "SELECT scope_name, kind FROM spans WHERE service_name = ? AND trace_id IN"
+            " (SELECT trace_id FROM spans WHERE service_name = ? AND parent_span_id IS NULL"
+            "  AND name LIKE '%suggestions%')",
+            (service, service),
+        ).fetchall()
+    return set(rows)
+
+
+def test_core_s_hop_is_set_beside_bare_django_relaying_rag_traced_as_core_is(
+    report: tuple[Path, str, str],
+) -> None:
+    out, text, _ = report
+    caption = "core's delegation to rag"
+    rows = _first_rows(text, "## Internal calls", caption, r"\| 1, ")
+    # Core's turns, then the bare delegate's in the same turns: rag, the side, added, no rps.
+    assert DELEGATE_ROW in rows[1], rows
+    figures = r"( \| -?[\d.]+( \(-?[\d.]+--?[\d.]+\))?){3} \| - \|"
+    assert all(re.fullmatch(r"\| [^|]+" + figures, line) for line in rows), rows
+    goals = _section(text, "## Goals")
+    assert re.search(r"ms, taking turns; bare Django -?[\d.]+( \([^)]*\))? ms \|", goals), goals
+    # The reference makes the spans core makes for the hop, with the same instrumentations.
+    store = out / "stack" / "data" / "traces.sqlite3"
+    expected = {
+        ("opentelemetry.instrumentation.django", "SERVER"),
+        ("opentelemetry.instrumentation.httpx", "CLIENT"),
+    }
+    assert _own_spans(store, DELEGATE_ENV["OTEL_SERVICE_NAME"]) == expected
+    assert expected <= _own_spans(store, "core")

@@ -39,6 +39,7 @@ SIMULATED_RAG = {
 }
 TRACING_OFF = {"OTEL_SDK_DISABLED": "true"}
 CORE_GUNICORN = ROOT / "services/core/gunicorn.conf.py"
+CORE_APP = "core.config.wsgi:application"
 WEBHOOKS_GUNICORN = ROOT / "services/webhooks/gunicorn.conf.py"
 # rag as the payoff deploys it: a uvicorn worker per core (the other workloads compare one
 # process with one process).
@@ -121,12 +122,17 @@ class Launcher:
     def _env(self, name: str, extra: dict[str, str]) -> dict[str, str]:
         return {**self.stack.spec(name).env, **extra}
 
-    def core(self, name: str, *, workers: int, threads: int, env: dict[str, str]) -> Server:
-        """Start core's HTTP server under gunicorn with its own config file."""
+    def core(
+        self, name: str, *, workers: int, threads: int, env: dict[str, str], app: str = CORE_APP
+    ) -> Server:
+        """Start core's HTTP server under gunicorn with its own config file.
+
+        ``app``: another WSGI app to serve in core's place, with core's server settings, tracing
+        and environment (``env`` on top).
+        """
         port = free_port()
         argv = [
-            PY, "-m", "gunicorn", "-c", str(CORE_GUNICORN),
-            "--bind", f"{HOST}:{port}", "core.config.wsgi:application",
+            PY, "-m", "gunicorn", "-c", str(CORE_GUNICORN), "--bind", f"{HOST}:{port}", app,
         ]  # fmt: skip
         extra = {"GUNICORN_WORKERS": str(workers), "GUNICORN_THREADS": str(threads), **env}
         return self._start(name, argv, self._env("core-http", extra), port)

@@ -1,5 +1,6 @@
-"""Bare apps the services are measured against (each framework's hello-world, a Flask chat view),
-and stand-ins for what lies outside the project (a model provider, a trace backend)."""
+"""Bare apps the services are measured against (each framework's hello-world, a Flask chat view,
+bare Django relaying rag as core does), and stand-ins for what lies outside the project (a model
+provider, a trace backend)."""
 
 from starlette.types import Receive, Send
 

@@ -8,9 +8,12 @@ Then the monolith's delegation: core's ``GET /api/customers/1/suggestions`` minu
 ``/internal/customers/1/suggestions``. At one client the two take turns, one request at a time
 (:func:`~strangler_bench.load.alternating_p50s`): loaded one after the other, each side's p50
 at one connection moved by milliseconds from one 4-s run to the next on a 2-core machine (rag
-3.2-4.8 ms, core 4.6-9.6 ms within one run), more than the 3 ms the goal allows. Under load at 1
-and 20 clients the two are still loaded one after the other, for the rps and for the linearity
-check, which compares those two alike.
+3.2-4.8 ms, core 4.6-9.6 ms within one run), more than the 3 ms the goal allows. A third side
+takes its turn with them, for reference: bare Django relaying rag as core does
+(:mod:`strangler_bench.apps.delegate_django`) under core's gunicorn config and tracing, so the
+report shows how much of the hop is the frameworks' and the instrumentations' and how much core's
+own code. Under load at 1 and 20 clients rag and core are still loaded one after the other, for
+the rps and for the linearity check, which compares those two alike.
 """
 
 import statistics
@@ -24,7 +27,9 @@ from strangler_contracts.rag.v1 import rag_pb2, rag_pb2_grpc
 from strangler_bench.context import Bench
 from strangler_bench.load import ONE_AT_A_TIME, Request, alternating_p50s
 from strangler_bench.model import NOT_MEASURED, Goal, Section, Spread
+from strangler_bench.procs import Server
 from strangler_bench.relay import relay
+from strangler_bench.servers import Launcher
 
 QUERY = "refund annual plan"
 K = 5
@@ -87,18 +92,28 @@ def _protocols(bench: Bench, section: Section) -> None:
         table.add(label, sp["p50"].fmt(2), sp["p99"].fmt(2), sp["bytes"].fmt(0))
 
 
-def _hop(bench: Bench, section: Section) -> None:
+# Core's hop without core's code: bare Django relaying rag, served as core is.
+DELEGATE_APP = "strangler_bench.apps.delegate_django:application"
+DELEGATE_ENV = {
+    "DJANGO_SETTINGS_MODULE": "strangler_bench.apps.delegate_django_settings",
+    "OTEL_SERVICE_NAME": "django-delegate",
+}
+_SUGGESTIONS = Request("/api/customers/1/suggestions")
+DELEGATE_ROW = "bare Django relaying rag (reference, no goal)"
+
+
+def _start_delegate(launch: Launcher) -> Server:
+    """Start the bare Django delegate with core's config, tracing and environment.
+
+    One worker: one client's kept-alive connection lands on one of core's workers either way.
+    """
+    return launch.core("hop-delegate", workers=1, threads=4, env=DELEGATE_ENV, app=DELEGATE_APP)
+
+
+def _hop_figures(
+    bench: Bench, rag: tuple[str, Request], core: tuple[str, Request], delegate: tuple[str, Request]
+) -> dict[str, list[float]]:
     s = bench.settings
-    token = bench.stack.secrets.service_token
-    core = (bench.stack.url("core-http"), Request("/api/customers/1/suggestions"))
-    rag = (
-        bench.stack.url("rag"),
-        Request("/internal/customers/1/suggestions", headers={"Authorization": f"Bearer {token}"}),
-    )
-    table = section.table(
-        "core's delegation to rag: GET /api/customers/1/suggestions vs rag's own endpoint",
-        "clients", "rag p50 ms", "core p50 ms", "added p50 ms", "core rps",
-    )  # fmt: skip
     f: dict[str, list[float]] = {}
     for _ in range(s.repeats):
         for clients in (1, 20):
@@ -109,14 +124,41 @@ def _hop(bench: Bench, section: Section) -> None:
                 ("added", via.p50_ms - direct.p50_ms), ("rps", via.rps),
             ):  # fmt: skip
                 f.setdefault(f"{key}{clients}", []).append(value)
-        alone_rag, alone_core = alternating_p50s(rag, core, ONE_AT_A_TIME)
-        f.setdefault("rag", []).append(alone_rag)
-        f.setdefault("core", []).append(alone_core)
-        f.setdefault("added", []).append(alone_core - alone_rag)
+        turns = alternating_p50s([rag, core, delegate], ONE_AT_A_TIME)
+        alone_rag, alone_core, alone_delegate = turns
+        for key, value in (
+            ("rag", alone_rag), ("core", alone_core), ("added", alone_core - alone_rag),
+            ("delegate", alone_delegate), ("floor", alone_delegate - alone_rag),
+        ):  # fmt: skip
+            f.setdefault(key, []).append(value)
+    return f
+
+
+def _hop(bench: Bench, section: Section) -> None:
+    s = bench.settings
+    token = bench.stack.secrets.service_token
+    core = (bench.stack.url("core-http"), _SUGGESTIONS)
+    rag = (
+        bench.stack.url("rag"),
+        Request("/internal/customers/1/suggestions", headers={"Authorization": f"Bearer {token}"}),
+    )
+    table = section.table(
+        "core's delegation to rag: GET /api/customers/1/suggestions vs rag's own endpoint",
+        "clients", "rag p50 ms", "core p50 ms", "added p50 ms", "core rps",
+    )  # fmt: skip
+    server = bench.keep(_start_delegate(bench.launch))
+    try:
+        f = _hop_figures(bench, rag, core, (server.url, _SUGGESTIONS))
+    finally:
+        bench.drop(server)
     sp = {key: Spread.of(values) for key, values in f.items()}
     table.add(
         f"1, one request at a time, taking turns ({ONE_AT_A_TIME} each)",
         sp["rag"].fmt(2), sp["core"].fmt(2), sp["added"].fmt(2), NOT_MEASURED,
+    )  # fmt: skip
+    table.add(
+        f"1, the same turns: {DELEGATE_ROW} in core's place",
+        sp["rag"].fmt(2), sp["delegate"].fmt(2), sp["floor"].fmt(2), NOT_MEASURED,
     )  # fmt: skip
     for clients in (1, 20):
         table.add(
@@ -126,7 +168,8 @@ def _hop(bench: Bench, section: Section) -> None:
         )
     added = sp["added"]
     section.goals.append(Goal("core's hop to rag adds <= 3 ms p50 at 1 client", added.median <= 3,
-                              f"{added.fmt(2)} ms, taking turns"))  # fmt: skip
+                              f"{added.fmt(2)} ms, taking turns; bare Django "
+                              f"{sp['floor'].fmt(2)} ms"))  # fmt: skip
     # Like against like: the figures under load at 1 and 20 clients, each side after the other.
     one, many = sp["added1"].median, sp["added20"].median
     section.goals.append(
@@ -144,7 +187,10 @@ def run(bench: Bench) -> Section:
         "one client, through a byte-counting TCP relay (bytes both ways, connection set-up "
         "spread over the calls). Then core's delegation to rag: at one client the two endpoints "
         "taking turns, one request at a time on one kept-alive connection each (the goal's "
-        "figure), and under wrk at 1 and 20 clients one after the other.",
+        "figure), with a third taking its turn for reference: bare Django relaying rag through "
+        "one pooled httpx client, under core's gunicorn config and tracing, without core's "
+        "middleware, routing or error handling (what the frameworks and instrumentations cost "
+        "for the hop). Then under wrk at 1 and 20 clients one after the other.",
     )
     _protocols(bench, section)
     _hop(bench, section)
