@@ -1,6 +1,7 @@
 """What every workload hands to the report: figures with their spread, tables, goals, charts."""
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,26 @@ class Goal:
     name: str
     met: bool
     measured: str
+    repeats: tuple[int, int] | None = None
+    """How many repeats met the goal on their own figures, of how many: a miss that some repeats
+    met sits near its line. None for a goal on one reading."""
+
+    @classmethod
+    def judged(
+        cls,
+        name: str,
+        measured: str,
+        meets: Callable[..., bool],
+        *figures: Spread,
+        met: bool | None = None,
+    ) -> "Goal":
+        """Judge a goal on its figures' medians, or take ``met`` where more than the medians
+        decide (zero errors: in any repeat), and count the repeats that met it alone: ``meets``
+        takes one value of each figure, the figures' values paired by repeat."""
+        repeats = list(zip(*(figure.values for figure in figures), strict=True))
+        if met is None:
+            met = meets(*(figure.median for figure in figures))
+        return cls(name, bool(met), measured, (sum(bool(meets(*r)) for r in repeats), len(repeats)))
 
 
 @dataclass
