@@ -13,6 +13,7 @@ import statistics
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -127,8 +128,8 @@ def alternating_p50s(sides: Sequence[tuple[str, Request]], rounds: int) -> list[
     """
     warm = max(1, rounds // 10)
     times: list[list[float]] = [[] for _ in sides]
-    clients = [httpx.Client(timeout=DEFAULT_TIMEOUT) for _ in sides]
-    try:
+    with ExitStack() as stack:
+        clients = [stack.enter_context(httpx.Client(timeout=DEFAULT_TIMEOUT)) for _ in sides]
         order = list(zip(clients, sides, times, strict=True))
         for i in range(warm + rounds):
             first = i % len(order)
@@ -144,9 +145,6 @@ def alternating_p50s(sides: Sequence[tuple[str, Request]], rounds: int) -> list[
                 response.raise_for_status()
                 if i >= warm:
                     kept.append(elapsed)
-    finally:
-        for client in clients:
-            client.close()
     return [statistics.median(kept) for kept in times]
 
 
