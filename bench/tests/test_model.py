@@ -33,6 +33,8 @@ def test_a_goal_on_several_figures_pairs_them_by_repeat() -> None:
     goal = Goal.judged("linear", twenty.fmt(2), lambda a, b: b <= 20 * a, one, twenty)
 
     assert (goal.met, goal.repeats) == (True, (2, 3))
+    # The values it was judged on, figure by figure, for the results file.
+    assert goal.figures == ((1.5, 3.0, 1.0), (28.0, 31.0, 25.0))
     with pytest.raises(ValueError):
         Goal.judged("linear", "", lambda a, b: b <= 20 * a, one, Spread.of([28.0, 31.0]))
 

@@ -1,14 +1,25 @@
-"""The report: whether any exporter dropped spans (read from the logs), and the machine's speed
-and what else ran on it beside each workload's goals and tables."""
+"""The report: whether any exporter dropped spans (read from the logs), the machine's speed
+and what else ran on it beside each workload's goals and tables, and the results file that
+tells the same run to programs."""
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from strangler_bench.calibration import Reading, Speed
-from strangler_bench.model import Goal, Section
+from strangler_bench.context import Settings
+from strangler_bench.model import Goal, Section, Spread
 from strangler_bench.others import Others
-from strangler_bench.report import dropped_spans_lines, goals_lines, section_lines
+from strangler_bench.report import (
+    Machine,
+    Run,
+    dropped_spans_lines,
+    goals_lines,
+    render,
+    results,
+    section_lines,
+)
 
 # A line as a service writes it when the SDK's batch processor drops a span.
 WARNING = json.dumps(
@@ -304,3 +315,80 @@ def test_near_misses_are_counted_beside_those_of_a_slow_spell() -> None:
         "| **missed** | hop adds <= 3 ms | 3.02 ms | 1 of 3 | 50.0 / 180, 12 % slow | 0.01 |"
         in lines
     )
+
+
+def _record(sections: list[Section], speed: Speed) -> Run:
+    machine = Machine(
+        "bench-host", "Linux 6.1 (x86_64)", 2, "AMD EPYC", (0.5, 0.6, 0.7), "3.11.7 (CPython)",
+        {"django": "5.2.19"}, "nginx version: nginx/1.31.3", "wrk 4.1.0",
+    )  # fmt: skip
+    spans = ["No span dropped by an exporter."]
+    finished = datetime(2026, 12, 6, 5, 8, 12, tzinfo=UTC)
+    return Run(
+        sections, Settings(), speed, frozenset({"wrk"}), 1632.0, spans, QUIET, machine, finished
+    )
+
+
+def test_the_results_file_holds_each_goal_as_the_report_judges_it() -> None:
+    sections, speed = _the_0441_run(BUSY, "gateway")
+    sections[1].table("share of direct rps", "side", "share").add("core", "84 %")
+    overhead = Spread.of([0.22, 0.18, 0.23])
+    sections[2].goals = [
+        Goal.judged("tracing <= 10 %", overhead.pct(), lambda x: x <= 0.1, overhead)
+    ]
+    sections.append(
+        Section("quality", "quality: failed", "did not finish", failed=True, speed=None)
+    )
+    sections[-1].goals.append(Goal("quality workload ran", False, "TimeoutError"))
+
+    data = json.loads(json.dumps(results(_record(sections, speed))))
+
+    assert data["format"] == 1 and data["finished"] == "2026-12-06T05:08:12+00:00"
+    assert data["minutes"] == 27.2 and data["load_generators"] == ["wrk"]
+    assert data["settings"]["repeats"] == 3 and data["settings"]["concurrencies"] == [50, 200, 500]
+    assert data["machine"]["cores"] == 2 and data["machine"]["packages"] == {"django": "5.2.19"}
+    assert data["yardstick"]["usual_hot_us"] == 44.8
+    assert data["yardstick"]["workloads"]["internal"] == {"hot_us": 50.0, "cold_us": 180.0}
+    assert data["yardstick"]["workloads"]["coldstart"] is None
+    assert data["failed"] == ["quality"]
+    goals = {goal["name"]: goal for goal in data["goals"]}
+    assert len(data["goals"]) == 7
+    assert goals["hop adds <= 3 ms"] == {
+        "workload": "internal",
+        "name": "hop adds <= 3 ms",
+        "met": False,
+        "measured": "3.02 ms",
+        "repeats": None,
+        "figures": [],
+        "yardstick": {"hot_us": 50.0, "cold_us": 180.0},
+        "slow": True,
+        "other_cores": 0.01,
+        "busy": False,
+    }
+    assert goals["gateway adds <= 1 ms"]["busy"] and not goals["gateway adds <= 1 ms"]["slow"]
+    assert goals["tracing <= 10 %"]["figures"] == [[0.22, 0.18, 0.23]]
+    assert goals["quality workload ran"]["yardstick"] is None
+    assert goals["quality workload ran"]["other_cores"] is None
+    assert data["tables"] == [
+        {
+            "workload": "gateway",
+            "caption": "share of direct rps",
+            "headers": ["side", "share"],
+            "rows": [["core", "84 %"]],
+        }
+    ]
+
+
+def test_the_report_and_the_results_file_tell_the_same_run(tmp_path: Path) -> None:
+    sections, speed = _the_0441_run()
+    record = _record(sections, speed)
+
+    text = render(record, tmp_path)
+
+    assert text.startswith("# make bench: 2026-12-06 05:08 UTC\n")
+    assert "Run took 27.2 min. Load generator: wrk." in text
+    assert "- CPU cores: 2 (AMD EPYC); load average at the end: 0.50, 0.60, 0.70" in text
+    assert "- packages: django 5.2.19\n- nginx: nginx version: nginx/1.31.3; wrk: wrk 4.1.0" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| met |", "| **missed** |"))]
+    names = [goal["name"] for goal in results(record)["goals"]]
+    assert [row.split(" | ")[1] for row in rows] == names

@@ -4,6 +4,7 @@ No figure is judged here (speed is measured by the bench, never asserted in test
 that every workload ran against the real stack and reported.
 """
 
+import json
 import re
 import sqlite3
 import subprocess
@@ -111,6 +112,27 @@ def test_the_report_states_the_machine_and_the_goals(report: tuple[Path, str, st
     assert goals.count("| met |") + goals.count("| **missed** |") >= 15
     # What was printed is what was written: a table per benchmark and the summary.
     assert stdout.count("\n== ") >= len(SECTIONS) + 1 and "goals met" in stdout
+
+
+def test_the_run_is_written_for_programs_too(report: tuple[Path, str, str]) -> None:
+    out, text, _ = report
+    data = json.loads((out / "results.json").read_text())
+    goals = _section(text, "## Goals")
+    rows = [line for line in goals.splitlines() if line.startswith(("| met |", "| **missed** |"))]
+    assert [goal["name"] for goal in data["goals"]] == [row.split(" | ")[1] for row in rows]
+    assert [goal["met"] for goal in data["goals"]] == [row.startswith("| met |") for row in rows]
+    assert data["settings"]["repeats"] == 1 and data["failed"] == []
+    # A goal on repeated figures gives their values, one per repeat; one read once gives none.
+    for goal in data["goals"]:
+        repeats = goal["repeats"][1] if goal["repeats"] else 0
+        assert goal["figures"] if repeats else not goal["figures"], goal
+        assert all(len(values) == repeats for values in goal["figures"]), goal
+    assert {table["workload"] for table in data["tables"]} == set(WORKLOADS)
+    # The run against itself: every goal the same, nothing worse.
+    command = [sys.executable, "-m", "strangler_bench.compare", "--strict", str(out), str(out)]
+    compared = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert compared.returncode == 0, compared.stderr
+    assert f"\n{len(rows)} the same.\n" in compared.stdout
 
 
 def test_the_report_says_whether_an_exporter_dropped_spans(report: tuple[Path, str, str]) -> None:

@@ -2,11 +2,13 @@
 
 Starts the stack as ``make up`` runs it for the load study (simulated providers, tracing on) on
 free ports under the results folder, runs the chosen workloads, prints a table per benchmark and
-the goals met and missed, and writes ``report.md`` with PNG charts next to it. Everything listens
-on 127.0.0.1 and every load is bounded in time.
+the goals met and missed, and writes ``report.md`` with PNG charts next to it and
+``results.json``, the same run for programs (``python -m strangler_bench.compare`` sets two runs
+side by side). Everything listens on 127.0.0.1 and every load is bounded in time.
 """
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -17,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from strangler_bench import calibration, others, report
+from strangler_bench import calibration, compare, others, report
 from strangler_bench.context import WORKLOADS, Bench, Settings
 from strangler_bench.model import Goal, Section
 from strangler_bench.servers import ROOT, Launcher, load_study_stack
@@ -95,7 +97,9 @@ def parse(argv: list[str] | None) -> tuple[Settings, Path]:
 
 
 def _failed(name: str, error: BaseException) -> Section:
-    section = Section(name, f"{name}: failed", "This workload did not finish; see the error.")
+    section = Section(
+        name, f"{name}: failed", "This workload did not finish; see the error.", failed=True
+    )
     section.goals.append(Goal(f"{name} workload ran", False, type(error).__name__))
     detail = "".join(traceback.format_exception_only(error)).strip()
     section.notes.append(f"- error: `{detail[:500]}`")
@@ -152,10 +156,13 @@ def run(settings: Settings, out: Path) -> tuple[list[Section], calibration.Speed
     logs = [*stack.config.log_dir.glob("*.log"), *bench.launch.log_dir.glob("*.log")]
     spans = report.dropped_spans_lines(logs)
     print("\n== Spans\n" + "\n".join(spans), flush=True)
+    record = report.Run(
+        sections, settings, speed, frozenset(bench.tools), time.monotonic() - started, spans,
+        outside, report.Machine.read(), datetime.now(UTC),
+    )  # fmt: skip
     path = out / "report.md"
-    seconds = time.monotonic() - started
-    text = report.render(sections, settings, out, bench.tools, seconds, speed, spans, outside)
-    path.write_text(text)
+    path.write_text(report.render(record, out))
+    (out / report.RESULTS).write_text(json.dumps(report.results(record), indent=1) + "\n")
     return sections, speed, path
 
 
@@ -171,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     sections, speed, path = run(settings, out)
     print("\n== Goals\n" + "\n".join(report.goals_lines(sections, speed)))
     print(f"\nreport: {path}")
-    failed = [s.key for s in sections if s.title.endswith(": failed")]
+    before = compare.previous(out)
+    if before is not None:
+        print(f"against the run before: uv run python -m strangler_bench.compare {before} {out}")
+    failed = [s.key for s in sections if s.failed]
     if failed:
         print(f"workloads that failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

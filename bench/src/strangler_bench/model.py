@@ -59,6 +59,9 @@ class Goal:
     repeats: tuple[int, int] | None = None
     """How many repeats met the goal on their own figures, of how many: a miss that some repeats
     met sits near its line. None for a goal on one reading."""
+    figures: tuple[tuple[float, ...], ...] = ()
+    """Each figure the goal was judged on, its value in each repeat (ratios as fractions, times in
+    the goal's unit): what ``results.json`` gives programs. Empty for a goal on one reading."""
 
     @classmethod
     def judged(
@@ -75,7 +78,9 @@ class Goal:
         repeats = list(zip(*(figure.values for figure in figures), strict=True))
         if met is None:
             met = meets(*(figure.median for figure in figures))
-        return cls(name, bool(met), measured, (sum(bool(meets(*r)) for r in repeats), len(repeats)))
+        met_alone = sum(bool(meets(*r)) for r in repeats)
+        values = tuple(figure.values for figure in figures)
+        return cls(name, bool(met), measured, (met_alone, len(repeats)), values)
 
 
 @dataclass
@@ -111,6 +116,8 @@ class Section:
     """The machine's yardstick just before the workload ran (``calibration``); None if unread."""
     others: Others | None = None
     """What the processes outside the bench used while the workload ran; None if unread."""
+    failed: bool = False
+    """The workload did not finish: its one goal says so, and its notes carry the error."""
 
     def table(self, caption: str, *headers: str) -> Table:
         """Start a new table under ``caption``."""

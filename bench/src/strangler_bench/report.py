@@ -6,13 +6,15 @@ import shutil
 import statistics
 import subprocess
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from strangler_gateway import find_nginx
 
-from strangler_bench.calibration import Speed, reading_text
+from strangler_bench.calibration import Reading, Speed, reading_text
 from strangler_bench.context import Settings
 from strangler_bench.model import NOT_MEASURED, Goal, Section
 from strangler_bench.others import Others
@@ -36,23 +38,53 @@ def _version_of(command: list[str]) -> str:
     return text[0] if text else "unknown"
 
 
-def machine() -> list[str]:
-    """Describe the machine and software the figures come from."""
-    packages = []
-    for name in _PACKAGES:
-        try:
-            packages.append(f"{name} {version(name)}")
-        except PackageNotFoundError:
-            continue
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return [
-        f"- host: {platform.node()}, {platform.system()} {platform.release()} "
-        f"({platform.machine()})",
-        f"- CPU cores: {os.cpu_count()} ({_cpu_model()}); load average at the end: {load}",
-        f"- Python {platform.python_version()} ({platform.python_implementation()})",
-        f"- packages: {', '.join(packages)}",
-        f"- nginx: {_version_of([str(find_nginx()), '-v'])}; wrk: {_version_of(['wrk', '-v'])}",
-    ]
+@dataclass(frozen=True)
+class Machine:
+    """The machine and software the figures come from."""
+
+    host: str
+    system: str
+    cores: int | None
+    cpu: str
+    load_average: tuple[float, float, float]
+    """At the end of the run."""
+    python: str
+    packages: dict[str, str]
+    nginx: str
+    wrk: str
+
+    @classmethod
+    def read(cls) -> "Machine":
+        """Read this machine."""
+        packages = {}
+        for name in _PACKAGES:
+            try:
+                packages[name] = version(name)
+            except PackageNotFoundError:
+                continue
+        return cls(
+            host=platform.node(),
+            system=f"{platform.system()} {platform.release()} ({platform.machine()})",
+            cores=os.cpu_count(),
+            cpu=_cpu_model(),
+            load_average=os.getloadavg(),
+            python=f"{platform.python_version()} ({platform.python_implementation()})",
+            packages=packages,
+            nginx=_version_of([str(find_nginx()), "-v"]),
+            wrk=_version_of(["wrk", "-v"]),
+        )
+
+    def lines(self) -> list[str]:
+        """The report's lines on the machine."""
+        load = ", ".join(f"{x:.2f}" for x in self.load_average)
+        packages = ", ".join(f"{name} {number}" for name, number in self.packages.items())
+        return [
+            f"- host: {self.host}, {self.system}",
+            f"- CPU cores: {self.cores} ({self.cpu}); load average at the end: {load}",
+            f"- Python {self.python}",
+            f"- packages: {packages}",
+            f"- nginx: {self.nginx}; wrk: {self.wrk}",
+        ]
 
 
 def _cpu_model() -> str:
@@ -105,6 +137,49 @@ there: a twentieth of the 2-core machine the goals were set on. With nothing els
 read 0.00-0.01."""
 
 
+def usual_speed(speed: Speed) -> float:
+    """The median of the run's back-to-back yardstick readings, in µs per call."""
+    return statistics.median(reading.hot_us for reading in speed.readings())
+
+
+@dataclass(frozen=True)
+class Judged:
+    """One goal as the report judges it: its workload and what the machine did beside it."""
+
+    workload: str
+    goal: Goal
+    reading: Reading | None
+    """The yardstick as its workload began; None if unread."""
+    above: float
+    """How far that reading sat above the run's usual speed (0 when unread): 0.12 is 12 % slow."""
+    others: Others | None
+    """What the processes outside the bench used while its workload ran; None if unread."""
+
+    @property
+    def slow(self) -> bool:
+        return self.above >= SLOW_SPELL
+
+    @property
+    def busy(self) -> bool:
+        return self.others is not None and self.others.cores >= BUSY
+
+
+def judged(sections: list[Section], speed: Speed) -> list[Judged]:
+    """Every goal of the run, in the report's order, with the machine beside it."""
+    usual = usual_speed(speed)
+    return [
+        Judged(
+            section.key,
+            goal,
+            section.speed,
+            0.0 if section.speed is None else section.speed.hot_us / usual - 1,
+            section.others,
+        )
+        for section in sections
+        for goal in section.goals
+    ]
+
+
 def goals_lines(sections: list[Section], speed: Speed) -> list[str]:
     """Return the goals summary as markdown lines.
 
@@ -115,36 +190,33 @@ def goals_lines(sections: list[Section], speed: Speed) -> list[str]:
     their own figures, and the count names the misses some repeats met: near the line, where
     another run may fall on its other side.
     """
-    goals: list[Goal] = [goal for section in sections for goal in section.goals]
-    met = sum(goal.met for goal in goals)
-    usual = statistics.median(reading.hot_us for reading in speed.readings())
+    goals = judged(sections, speed)
+    met = sum(each.goal.met for each in goals)
     rows = []
     missed_slow = missed_busy = near = 0
-    for section in sections:
-        reading = reading_text(section.speed)
-        above = 0.0 if section.speed is None else section.speed.hot_us / usual - 1
-        slow = above >= SLOW_SPELL
-        others = section.others
-        busy = others is not None and others.cores >= BUSY
-        cores = "not measured" if others is None else f"{others.cores:.2f}"
-        for goal in section.goals:
-            verdict = "met" if goal.met else "**missed**"
-            speed_cell = reading if goal.met or not slow else f"{reading}, {above * 100:.0f} % slow"
-            others_cell = cores if goal.met or not busy else f"{cores}, busy"
-            missed_slow += not goal.met and slow
-            missed_busy += not goal.met and busy
-            repeats = NOT_MEASURED if goal.repeats is None else "{} of {}".format(*goal.repeats)
-            near += not goal.met and goal.repeats is not None and goal.repeats[0] > 0
-            rows.append(
-                f"| {verdict} | {goal.name} | {goal.measured} | {repeats} | {speed_cell} "
-                f"| {others_cell} |"
-            )
+    for each in goals:
+        goal = each.goal
+        verdict = "met" if goal.met else "**missed**"
+        reading = reading_text(each.reading)
+        slow = not goal.met and each.slow
+        busy = not goal.met and each.busy
+        cores = "not measured" if each.others is None else f"{each.others.cores:.2f}"
+        speed_cell = f"{reading}, {each.above * 100:.0f} % slow" if slow else reading
+        others_cell = f"{cores}, busy" if busy else cores
+        missed_slow += slow
+        missed_busy += busy
+        repeats = NOT_MEASURED if goal.repeats is None else "{} of {}".format(*goal.repeats)
+        near += not goal.met and goal.repeats is not None and goal.repeats[0] > 0
+        rows.append(
+            f"| {verdict} | {goal.name} | {goal.measured} | {repeats} | {speed_cell} "
+            f"| {others_cell} |"
+        )
     why = []
     if missed_slow:
         why.append(
             f"{missed_slow} while the machine ran slow (the yardstick as its workload began, back "
             f"to back, {SLOW_SPELL * 100:.0f} % or more above the median of the run's readings, "
-            f"{usual:.1f} µs)"
+            f"{usual_speed(speed):.1f} µs)"
         )
     if missed_busy:
         why.append(f"{missed_busy} while processes outside the bench used {BUSY:.2f} cores or more")
@@ -190,45 +262,108 @@ def section_lines(section: Section, out: Path) -> list[str]:
     return [*lines, ""] if section.notes else lines
 
 
-def render(
-    sections: list[Section],
-    settings: Settings,
-    out: Path,
-    tools: set[str],
-    seconds: float,
-    speed: Speed,
-    spans: list[str],
-    outside: Others,
-) -> str:
-    """Return the whole report as markdown (``spans``: from :func:`dropped_spans_lines`;
-    ``outside``: what the processes outside the bench used over the whole run)."""
-    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+RESULTS = "results.json"
+"""The file a run writes beside its report, for programs: :func:`results` is its content."""
+
+RESULTS_FORMAT = 1
+"""The layout of ``results.json``: ``compare`` reads this one and refuses any other."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of the bench, as its report and its results file tell it."""
+
+    sections: list[Section]
+    settings: Settings
+    speed: Speed
+    tools: frozenset[str]
+    """The load generators that measured it."""
+    seconds: float
+    spans: list[str]
+    """From :func:`dropped_spans_lines`."""
+    outside: Others
+    """What the processes outside the bench used over the whole run."""
+    machine: Machine
+    finished: datetime
+
+
+def render(run: Run, out: Path) -> str:
+    """Return the whole report as markdown (charts linked relative to ``out``)."""
+    settings = run.settings
     lines = [
-        f"# make bench: {started}",
+        f"# make bench: {run.finished.strftime('%Y-%m-%d %H:%M UTC')}",
         "",
-        f"Run took {seconds / 60:.1f} min. Load generator: {', '.join(sorted(tools)) or 'none'}. "
+        f"Run took {run.seconds / 60:.1f} min. Load generator: "
+        f"{', '.join(sorted(run.tools)) or 'none'}. "
         f"Each figure is the median over {settings.repeats} runs with (min-max), the gateway's "
         f"over {settings.gateway_repeats} and cold starts over {settings.cold_repeats}; every "
         "ratio is taken within one repeat, then its median reported.",
         "",
         "## Machine",
         "",
-        *machine(),
-        f"- {speed.line()}",
+        *run.machine.lines(),
+        f"- {run.speed.line()}",
         "- processes outside the bench (the stack, its servers and the load generator are the "
-        f"bench's) used {outside.text()} over the run; each workload's part says what they used "
-        "while it ran",
+        f"bench's) used {run.outside.text()} over the run; each workload's part says what they "
+        "used while it ran",
         f"- settings: {settings}",
         "",
         "## Goals",
         "",
-        *goals_lines(sections, speed),
+        *goals_lines(run.sections, run.speed),
         "",
         "## Spans",
         "",
-        *spans,
+        *run.spans,
         "",
     ]
-    for section in sections:
+    for section in run.sections:
         lines += section_lines(section, out)
     return "\n".join(lines) + "\n"
+
+
+def _reading(reading: Reading | None) -> dict[str, float] | None:
+    return None if reading is None else {"hot_us": reading.hot_us, "cold_us": reading.cold_us}
+
+
+def results(run: Run) -> dict[str, Any]:
+    """Return the run as ``results.json`` holds it: what the report says, for programs to read
+    (``python -m strangler_bench.compare`` sets two runs' goals side by side)."""
+    speed = run.speed
+    return {
+        "format": RESULTS_FORMAT,
+        "finished": run.finished.isoformat(timespec="seconds"),
+        "minutes": round(run.seconds / 60, 1),
+        "load_generators": sorted(run.tools),
+        "settings": asdict(run.settings),
+        "machine": asdict(run.machine),
+        "yardstick": {
+            "usual_hot_us": usual_speed(speed),
+            "start": _reading(speed.start),
+            "workloads": {name: _reading(reading) for name, reading in speed.workloads},
+            "end": _reading(speed.end),
+        },
+        "outside_cores": run.outside.cores,
+        "spans": run.spans,
+        "failed": [section.key for section in run.sections if section.failed],
+        "goals": [
+            {
+                "workload": each.workload,
+                "name": each.goal.name,
+                "met": each.goal.met,
+                "measured": each.goal.measured,
+                "repeats": None if each.goal.repeats is None else list(each.goal.repeats),
+                "figures": [list(values) for values in each.goal.figures],
+                "yardstick": _reading(each.reading),
+                "slow": each.slow,
+                "other_cores": None if each.others is None else each.others.cores,
+                "busy": each.busy,
+            }
+            for each in judged(run.sections, speed)
+        ],
+        "tables": [
+            {"workload": section.key, "caption": caption, **asdict(table)}
+            for section in run.sections
+            for caption, table in section.tables
+        ],
+    }
